@@ -1,0 +1,3 @@
+from tiewatch.cli import main
+
+main()

@@ -1,0 +1,167 @@
+"""The command line: a thin Click layer that parses options, calls the library and prints.
+
+Known failures (TiewatchError) become one line on stderr and exit code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from tiewatch import __version__
+from tiewatch.errors import TiewatchError
+from tiewatch.store import Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def user_errors(fn: F) -> F:
+    """Turn foreseeable failures into a one-line message and exit code 1."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except TiewatchError as e:
+            raise click.ClickException(str(e)) from None
+        except KeyboardInterrupt:
+            raise click.ClickException("interrupted; the store keeps every file completed before") from None
+    return wrapper  # type: ignore[return-value]
+
+
+def db_option(fn: F) -> F:
+    return click.option("--db", "db", type=click.Path(path_type=Path), default=None,
+                        help="Database file (default: $TIEWATCH_DB, else ./tiewatch.duckdb).")(fn)  # type: ignore[return-value]
+
+
+def json_option(fn: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")(fn)  # type: ignore[return-value]
+
+
+def open_store(db: Path | None, *, read_only: bool = False) -> Store:
+    ctx = click.get_current_context(silent=True)
+    root_db = ctx.find_root().params.get("db") if ctx else None
+    return Store(db or root_db, read_only=read_only)
+
+
+def print_json(obj: object) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tiewatch")
+@db_option
+def app(db: Path | None) -> None:
+    """tiewatch: watch the ties between public accounts and report, with evidence, when one changes."""
+
+
+@app.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--table", default=None, help="events, metrics, news or accounts (default: from the columns).")
+@click.option("--format", "fmt", default=None, help="jsonl, json, csv, tsv, text or parquet (default: from "
+                                                    "name and content).")
+@click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN", help="Read a field from a column.")
+@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", help="Fill a field with a constant.")
+@click.option("--strict", is_flag=True, help="Refuse a file whole at its first bad record.")
+@json_option
+@db_option
+@user_errors
+def ingest(paths: tuple[Path, ...], table: str | None, fmt: str | None, maps: tuple[str, ...],
+           sets: tuple[str, ...], strict: bool, as_json: bool, db: Path | None) -> None:
+    """Load files and folders: idempotent, all-or-nothing per file, bad records to quarantine."""
+    from tiewatch.ingest.canonical import FieldMapping
+    from tiewatch.ingest.run import ingest_paths
+
+    mapping = FieldMapping.parse(list(maps), list(sets))
+    with open_store(db) as store:
+        report = ingest_paths(store, list(paths), mapping=mapping, table=table, fmt=fmt, strict=strict)
+    for note in report.skipped:
+        click.echo(f"skipped: {note}", err=True)
+    for err in report.errors:
+        click.echo(f"error: {err}", err=True)
+    r = report.result
+    if as_json:
+        print_json(r.as_json())
+    else:
+        ins = ", ".join(f"{n:,} {k}" for k, n in r.inserted.items() if n) or "nothing"
+        console().print(f"{r.files} file(s): inserted {ins}; {r.duplicates:,} duplicates; {r.rejected:,} "
+                        "rejected" + (" (see `tiewatch quarantine`)" if r.rejected else ""))
+    if report.errors:
+        sys.exit(1)
+
+
+@app.command()
+@json_option
+@db_option
+@user_errors
+def stats(as_json: bool, db: Path | None) -> None:
+    """What the store holds: events by kind and platform, metrics, news, accounts, quarantine."""
+    from tiewatch.stats import store_stats
+
+    with open_store(db) as store:
+        s = store_stats(store)
+    if as_json:
+        print_json(s)
+        return
+    ev: dict[str, Any] = s["events"]  # type: ignore[assignment]
+    t = Table(title="tiewatch store", show_header=False)
+    t.add_row("events", f"{ev['total']:,}  ({ev['first']} .. {ev['last']})")
+    for k, n in ev["by_kind"].items():
+        t.add_row(f"  {k}", f"{n:,}")
+    for k in ("metrics", "news", "accounts", "signals", "quarantine"):
+        t.add_row(k, f"{s[k]:,}")
+    console().print(t)
+
+
+@app.command("accounts")
+@click.option("--search", default=None, help="Text in the handle or name.")
+@click.option("--limit", default=100, show_default=True)
+@json_option
+@db_option
+@user_errors
+def accounts_cmd(search: str | None, limit: int, as_json: bool, db: Path | None) -> None:
+    """List accounts, most active first."""
+    from tiewatch.accounts import search as search_accounts
+
+    with open_store(db) as store:
+        rows = search_accounts(store, search, limit)
+    if as_json:
+        print_json(rows)
+        return
+    t = Table("platform", "account", "name", "kind", "events")
+    for r in rows:
+        t.add_row(*(str(r[k] or "") for k in ("platform", "account", "name", "kind")), f"{r['events']:,}")
+    console().print(t)
+
+
+@app.command()
+@click.option("--limit", default=1000, show_default=True)
+@json_option
+@db_option
+@user_errors
+def quarantine(limit: int, as_json: bool, db: Path | None) -> None:
+    """Records that could not be stored, with file, line and reason."""
+    from tiewatch.stats import quarantine_rows
+
+    with open_store(db) as store:
+        rows = quarantine_rows(store, limit)
+    if as_json:
+        print_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['file']}:{r['line']}: {r['reason']}")
+
+
+def main() -> None:
+    app(prog_name="tiewatch")

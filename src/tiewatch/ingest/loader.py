@@ -1,0 +1,234 @@
+"""Loading one file into the store: stage, validate, then one transaction of set-based inserts.
+
+Parsing and typing go to a connection-local temp table first (nothing in the store changes there); the
+store is then changed in a single transaction per file, so a crash or kill leaves it as before that file.
+Identity: events and news by id (else a stable hash), metrics by (platform, account, ts), accounts by
+(platform, account). Rows already stored, or repeated within the file, count as duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from tiewatch.errors import RejectedRecord, TiewatchError
+from tiewatch.ingest.canonical import FIELDS, TABLES, FieldMapping, choose_table, stage_sql
+from tiewatch.sources.files import InputFile, locate_records, read_head
+from tiewatch.sources.generic import RawSource, open_source
+from tiewatch.store import Store
+
+STAGE = "tw_stage"
+
+
+@dataclass
+class IngestResult:
+    """What one or more files did to the store."""
+
+    inserted: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TABLES, 0))
+    duplicates: int = 0
+    rejected: int = 0
+    files: int = 0
+
+    def add(self, other: IngestResult) -> None:
+        for k, v in other.inserted.items():
+            self.inserted[k] = self.inserted.get(k, 0) + v
+        self.duplicates += other.duplicates
+        self.rejected += other.rejected
+        self.files += other.files
+
+    def as_json(self) -> dict[str, object]:
+        return {"inserted": dict(self.inserted), "duplicates": self.duplicates, "rejected": self.rejected}
+
+
+@dataclass
+class Reject:
+    line: int
+    reason: str
+    raw: str
+
+
+def _sha256(path: Path, out: list[str]) -> None:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(8 << 20):
+            h.update(block)
+    out.append(h.hexdigest())
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def _stage(con: duckdb.DuckDBPyConnection, table: str, src: RawSource, mapping: FieldMapping) -> RawSource:
+    """Materialise the typed stage; fall back to the tolerant reader when the fast one meets bad input."""
+    con.execute("SET preserve_insertion_order = true")  # record numbers follow file order
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {stage_sql(table, src, mapping)}")
+        if src.fallback is not None and con.execute(
+                f"SELECT count(*) FROM {STAGE} WHERE _reason IS NOT NULL").fetchone() != (0,):
+            # Some records are bad: re-read with the reader that knows exact lines and raw text.
+            src = src.fallback
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {stage_sql(table, src, mapping)}")
+        return src
+    except duckdb.InvalidInputException:
+        if src.fallback is None:
+            raise
+        src = src.fallback
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {stage_sql(table, src, mapping)}")
+        return src
+    finally:
+        con.execute("SET preserve_insertion_order = false")
+
+
+def _csv_rejects(con: duckdb.DuckDBPyConnection) -> list[Reject]:
+    try:
+        rows = con.execute("SELECT line, error_type, error_message, csv_line FROM tw_reject_errors "
+                           "ORDER BY line").fetchall()
+    except duckdb.CatalogException:
+        return []
+    return [Reject(int(line), f"malformed row ({str(etype).lower().replace('_', ' ')}): "
+                   f"{_first_line(Exception(msg))}", str(raw or "")) for line, etype, msg, raw in rows]
+
+
+def _rejects(con: duckdb.DuckDBPyConnection, inp: InputFile, src: RawSource) -> list[Reject]:
+    rows = con.execute(f"SELECT _rec, _reason, coalesce(_raw, _rawjson) FROM {STAGE} WHERE _reason IS NOT NULL "
+                       "ORDER BY _rec").fetchall()
+    structural = _csv_rejects(con) if inp.format in ("csv", "tsv") else []
+    if src.exact_lines or src.record_label != "line":
+        found = [Reject(int(r), str(reason), str(raw or "")) for r, reason, raw in rows]
+    else:
+        skip = {r.line for r in structural}
+        located = _locate(inp, src, {int(r[0]) for r in rows}, skip)
+        found = [Reject(located.get(int(r), (int(r), ""))[0], str(reason),
+                        located.get(int(r), (0, str(raw or "")))[1] or str(raw or "")) for r, reason, raw in rows]
+    return sorted(found + structural, key=lambda r: r.line)
+
+
+def _locate(inp: InputFile, src: RawSource, recs: set[int], skip_lines: set[int]) -> dict[int, tuple[int, str]]:
+    """Record numbers to file lines for text formats read by a bulk reader (header and rejected rows skipped)."""
+    if not recs:
+        return {}
+    if not skip_lines:
+        return locate_records(inp.path, inp.compression, recs, skip_lines=src.header_lines)
+    # Rows the CSV reader rejected are not records: shift numbering past them.
+    from tiewatch.sources.files import iter_lines
+
+    out: dict[int, tuple[int, str]] = {}
+    rec = 0
+    last = max(recs)
+    for lineno, line in iter_lines(inp.path, inp.compression):
+        if lineno <= src.header_lines or lineno in skip_lines or not line.strip():
+            continue
+        rec += 1
+        if rec in recs:
+            out[rec] = (lineno, line.decode("utf-8", errors="replace"))
+        if rec >= last:
+            break
+    return out
+
+
+def _insert_count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _load_rows(con: duckdb.DuckDBPyConnection, table: str, source: str) -> tuple[int, int]:
+    """Insert the stage's good rows not yet stored; returns (inserted, good rows in the file)."""
+    good = int(con.execute(f"SELECT count(*) FROM {STAGE} WHERE _reason IS NULL").fetchone()[0])  # type: ignore[index]
+    key = {"events": ("id",), "news": ("id",), "metrics": ("platform", "account", "ts"),
+           "accounts": ("platform", "account")}[table]
+    cols = FIELDS[table]
+    match = " AND ".join(f"t.{k} = s.{k}" for k in key)
+    key_list = ", ".join(key)
+    repeats = int(con.execute(f"SELECT count(*) - count(DISTINCT ({key_list})) FROM {STAGE} "
+                              "WHERE _reason IS NULL").fetchone()[0])  # type: ignore[index]
+    once = f"QUALIFY row_number() OVER (PARTITION BY {key_list} ORDER BY _rec) = 1" if repeats else ""
+    src = "'" + source.replace("'", "''") + "'"
+    if table == "accounts":
+        # Accounts files add names and links to accounts that events may have created already.
+        updated = _insert_count(con, f"""
+            UPDATE accounts t SET name = coalesce(s.name, t.name), person = coalesce(s.person, t.person),
+                   kind = coalesce(s.kind, t.kind), source = coalesce(t.source, {src})
+            FROM (SELECT * FROM {STAGE} WHERE _reason IS NULL {once}) s
+            WHERE {match} AND (s.name IS DISTINCT FROM t.name AND s.name IS NOT NULL
+                OR s.person IS DISTINCT FROM t.person AND s.person IS NOT NULL
+                OR s.kind IS DISTINCT FROM t.kind AND s.kind IS NOT NULL)""")
+    else:
+        updated = 0
+    inserted = _insert_count(con, f"""
+        INSERT INTO {table} ({', '.join(cols)}, source)
+        SELECT {', '.join('s.' + c for c in cols)}, {src} FROM {STAGE} s
+        WHERE s._reason IS NULL AND NOT EXISTS (SELECT 1 FROM {table} t WHERE {match}) {once}""")
+    return inserted + updated, good
+
+
+def _create_accounts(con: duckdb.DuckDBPyConnection, table: str, source: str) -> int:
+    """Every actor, target and measured account gets an accounts row (names come from accounts files)."""
+    if table == "events":
+        seen = (f"SELECT platform, actor AS account FROM {STAGE} WHERE _reason IS NULL UNION "
+                f"SELECT platform, target FROM {STAGE} WHERE _reason IS NULL AND target IS NOT NULL")
+    elif table == "metrics":
+        seen = f"SELECT DISTINCT platform, account FROM {STAGE} WHERE _reason IS NULL"
+    else:
+        return 0
+    src = "'" + source.replace("'", "''") + "'"
+    return _insert_count(con, f"""
+        INSERT INTO accounts (platform, account, source) SELECT x.platform, x.account, {src} FROM ({seen}) x
+        WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.platform = x.platform AND a.account = x.account)""")
+
+
+def ingest_generic_file(store: Store, inp: InputFile, mapping: FieldMapping, *, table: str | None = None,
+                        strict: bool = False, on_stage: Callable[[], None] | None = None) -> IngestResult:
+    """Ingest one generic file (CSV/TSV/text/JSON/JSONL/Parquet) all or nothing."""
+    con = store.con
+    started = datetime.now(UTC).replace(tzinfo=None)
+    digest: list[str] = []
+    hasher = threading.Thread(target=_sha256, args=(inp.path, digest), daemon=True)
+    hasher.start()
+    file = str(inp.path)
+    try:
+        head = read_head(inp.path, inp.compression) if inp.format != "parquet" else b""
+        src = open_source(con, inp, head, mapping.wanted_columns())
+        chosen = choose_table(src, mapping, table, file)
+        try:
+            src = _stage(con, chosen, src, mapping)
+        except duckdb.Error as e:
+            raise TiewatchError(f"{file}: cannot read as {inp.format}: {_first_line(e)}") from None
+        if on_stage:
+            on_stage()
+        rejects = _rejects(con, inp, src)
+        if strict and rejects:
+            first = rejects[0]
+            raise RejectedRecord(f"{file}:{first.line}: {first.reason} (--strict: nothing from this file stored)")
+        hasher.join()
+        result = IngestResult(files=1)
+        with store.transaction():
+            inserted, good = _load_rows(con, chosen, file)
+            result.inserted[chosen] += inserted
+            result.inserted["accounts"] += _create_accounts(con, chosen, file)
+            result.duplicates = good - inserted
+            result.rejected = len(rejects)
+            if rejects:
+                con.register("tw_rejects", pa.table({
+                    "line": [r.line for r in rejects], "reason": [r.reason for r in rejects],
+                    "raw": [r.raw for r in rejects]}))
+                con.execute("""INSERT INTO quarantine SELECT ?, r.line, r.reason, r.raw, ? FROM tw_rejects r
+                    WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file = ? AND q.line = r.line
+                                      AND q.reason = r.reason)""", [file, started, file])
+                con.unregister("tw_rejects")
+            con.execute("INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+                file, inp.path.stat().st_size, digest[0] if digest else None, inp.format, chosen,
+                inserted, result.duplicates, result.rejected, started, datetime.now(UTC).replace(tzinfo=None)])
+        return result
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {STAGE}")
+        con.execute("DROP TABLE IF EXISTS tw_reject_errors")
+        con.execute("DROP TABLE IF EXISTS tw_reject_scans")

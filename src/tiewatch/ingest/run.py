@@ -1,0 +1,80 @@
+"""Ingesting many paths: expand folders, recognise formats, load file by file with a progress bar."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+from tiewatch.errors import NotATable, TiewatchError
+from tiewatch.ingest.canonical import FieldMapping
+from tiewatch.ingest.loader import IngestResult, ingest_generic_file
+from tiewatch.sources.files import expand_paths, recognise
+from tiewatch.store import Store
+
+FileIngester = Callable[..., IngestResult]
+
+
+@dataclass
+class IngestReport:
+    result: IngestResult = field(default_factory=IngestResult)
+    errors: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def ingest_paths(store: Store, paths: list[str | Path], *, mapping: FieldMapping | None = None,
+                 table: str | None = None, fmt: str | None = None, strict: bool = False,
+                 show_progress: bool | None = None) -> IngestReport:
+    """Ingest every file under `paths`; a file that fails is reported and leaves the store untouched."""
+    mapping = mapping or FieldMapping({}, {})
+    report = IngestReport()
+    files = expand_paths(paths)
+    total = sum(f.stat().st_size for f, _ in files)
+    console = Console(stderr=True)
+    show = console.is_terminal if show_progress is None else show_progress
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+                        console=console, transient=True, disable=not show)
+    with progress:
+        overall = progress.add_task("ingest", total=total or 1)
+        for f, explicit in files:
+            size = f.stat().st_size
+            done_before = progress.tasks[overall].completed
+            progress.update(overall, description=f"ingest {f.name}")
+            stop = threading.Event()
+            poller = threading.Thread(target=_poll, args=(store, progress, overall, done_before, size, stop),
+                                      daemon=True)
+            if show:
+                poller.start()
+            try:
+                inp = recognise(f, fmt)
+                report.result.add(ingest_generic_file(store, inp, mapping, table=table, strict=strict))
+            except NotATable as e:
+                (report.errors if explicit else report.skipped).append(str(e))
+            except TiewatchError as e:
+                report.errors.append(str(e))
+            finally:
+                stop.set()
+                if show:
+                    poller.join()
+            progress.update(overall, completed=done_before + size)
+    return report
+
+
+def _poll(store: Store, progress: Progress, task: TaskID, base: float, size: int, stop: threading.Event) -> None:
+    """Show DuckDB's own progress through the current file's big statement."""
+    while not stop.wait(0.2):
+        try:
+            pct = store.con.query_progress()
+        except Exception:  # the connection is busy or between statements: no reading this time
+            continue
+        if pct is not None and pct >= 0:
+            progress.update(task, completed=base + size * min(pct, 100.0) / 100.0)
+
+
+def is_interactive() -> bool:
+    return sys.stderr.isatty()

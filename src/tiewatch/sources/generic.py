@@ -1,0 +1,177 @@
+"""Generic tabular inputs (JSON Lines, JSON arrays, CSV, TSV, whitespace text, Parquet) as DuckDB relations.
+
+Every reader yields the same shape: `_rec` (record number), `_raw` (the raw line where cheap to keep),
+`_fault` (why the record could not be parsed, else NULL) and one VARCHAR column per source field. Typing and
+validation happen later, in one place (tiewatch.ingest.canonical), so every format gets the same rules.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+import duckdb
+
+from tiewatch.errors import NotATable, TiewatchError
+from tiewatch.sources.files import InputFile
+
+MAX_LINE = 64 * 1024 * 1024
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass
+class RawSource:
+    """A parsed-but-untyped view of one file."""
+
+    sql: str  # a SELECT producing _rec, _raw, _fault and the source columns
+    columns: list[str]  # source column names, in file order
+    exact_lines: bool  # _rec is the file line number (else a record number to be located)
+    header_lines: int = 0  # lines before the first record (for locating records)
+    record_label: str = "line"
+    fast_path: bool = False  # a strict bulk reader that raises on malformed input
+    fallback: RawSource | None = None  # a tolerant reader to use when the fast one raises
+    pre_rejects: list[tuple[int, str, str]] = field(default_factory=list)  # (line, reason, raw)
+
+
+def _compression_arg(inp: InputFile) -> str:
+    return f", compression={sql_str(inp.compression)}" if inp.compression else ""
+
+
+def _lines_reader(inp: InputFile) -> str:
+    """Every line of a text file as one VARCHAR, blank lines kept (as NULL) so numbering stays exact."""
+    return (f"read_csv({sql_str(str(inp.path))}, columns={{'_raw': 'VARCHAR'}}, header=false, delim=chr(1), "
+            f"quote='', escape='', auto_detect=false, strict_mode=false, max_line_size={MAX_LINE}"
+            f"{_compression_arg(inp)})")
+
+
+def _json_keys(head: bytes) -> list[str]:
+    keys: dict[str, None] = {}
+    for line in head.split(b"\n")[:500]:
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            keys.update(dict.fromkeys(obj))
+    return list(keys)
+
+
+def jsonl_source(inp: InputFile, head: bytes, wanted: list[str]) -> RawSource:
+    columns = list(dict.fromkeys([*_json_keys(head), *wanted]))
+    spec = "{" + ", ".join(f"{sql_str(c)}: 'VARCHAR'" for c in columns) + "}"
+    cols_sql = ", ".join(quote_ident(c) for c in columns)
+    fast = (f"SELECT row_number() OVER () AS _rec, NULL::VARCHAR AS _raw, NULL::VARCHAR AS _fault, {cols_sql} "
+            f"FROM read_json({sql_str(str(inp.path))}, format='newline_delimited', columns={spec}, "
+            f"maximum_object_size={MAX_LINE}{_compression_arg(inp)})")
+    structure = sql_str(json.dumps({c: "VARCHAR" for c in columns}))
+    picked = ", ".join(f"_j[{sql_str(c)}] AS {quote_ident(c)}" for c in columns)
+    slow = (f"SELECT _rec, _raw, CASE WHEN NOT starts_with(ltrim(_raw), '{{') THEN 'not a JSON object' "
+            f"WHEN _j IS NULL THEN 'bad JSON' END AS _fault, {picked} FROM ("
+            f"SELECT _rec, _raw, try(json_transform(_raw, {structure})) AS _j FROM ("
+            f"SELECT row_number() OVER () AS _rec, _raw FROM {_lines_reader(inp)}) "
+            f"WHERE _raw IS NOT NULL AND trim(_raw) <> '')")
+    fallback = RawSource(slow, columns, exact_lines=True)
+    return RawSource(fast, columns, exact_lines=False, fast_path=True, fallback=fallback)
+
+
+def json_array_source(con: duckdb.DuckDBPyConnection, inp: InputFile, wanted: list[str]) -> RawSource:
+    reader = (f"read_json({sql_str(str(inp.path))}, format='array'{_compression_arg(inp)}, "
+              f"maximum_object_size={MAX_LINE})")
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+    except duckdb.Error as e:
+        raise NotATable(f"{inp.path}: not a JSON array of objects: {_first_line(e)}") from None
+    columns = list(dict.fromkeys([str(r[0]) for r in described] + wanted))
+    spec = "{" + ", ".join(f"{sql_str(c)}: 'VARCHAR'" for c in columns) + "}"
+    cols_sql = ", ".join(quote_ident(c) for c in columns)
+    sql = (f"SELECT row_number() OVER () AS _rec, NULL::VARCHAR AS _raw, NULL::VARCHAR AS _fault, {cols_sql} "
+           f"FROM read_json({sql_str(str(inp.path))}, format='array', columns={spec}"
+           f"{_compression_arg(inp)}, maximum_object_size={MAX_LINE})")
+    return RawSource(sql, columns, exact_lines=False, record_label="record", fast_path=True)
+
+
+def delimited_source(con: duckdb.DuckDBPyConnection, inp: InputFile, delim: str) -> RawSource:
+    """CSV or TSV through DuckDB's reader; rows it cannot parse are kept as rejects with their line."""
+    base = (f"read_csv({sql_str(str(inp.path))}, all_varchar=true, header=true, delim={sql_str(delim)}, "
+            f"max_line_size={MAX_LINE}{_compression_arg(inp)}")
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {base})").fetchall()
+    except duckdb.Error as e:
+        raise TiewatchError(f"{inp.path}: cannot read as {'TSV' if delim == chr(9) else 'CSV'}: "
+                            f"{_first_line(e)}") from None
+    columns = [str(r[0]) for r in described]
+    cols_sql = ", ".join(quote_ident(c) for c in columns)
+    sql = (f"SELECT row_number() OVER () AS _rec, NULL::VARCHAR AS _raw, NULL::VARCHAR AS _fault, {cols_sql} "
+           f"FROM {base}, store_rejects=true, rejects_scan='tw_reject_scans', rejects_table='tw_reject_errors')")
+    return RawSource(sql, columns, exact_lines=False, header_lines=1)
+
+
+_NUMBER = re.compile(rb"^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$")
+
+
+def text_source(inp: InputFile, head: bytes) -> RawSource:
+    """Whitespace-separated columns (like SNAP edge lists); the first line is a header when it has no numbers
+    and the next one does."""
+    lines = [ln for ln in head.split(b"\n")[:3] if ln.strip()]
+    first = lines[0].split()
+    second = lines[1].split() if len(lines) > 1 else []
+    has_header = (not any(_NUMBER.match(t) for t in first)) and any(_NUMBER.match(t) for t in second)
+    names = [t.decode("utf-8", "replace") for t in first] if has_header else [f"c{i + 1}" for i in range(len(first))]
+    n = len(names)
+    picked = ", ".join(f"_parts[{i + 1}] AS {quote_ident(c)}" for i, c in enumerate(names))
+    skip = "AND _rec > 1" if has_header else ""
+    sql = (f"SELECT _rec, _raw, CASE WHEN len(_parts) <> {n} THEN 'expected {n} fields, found ' || len(_parts) END "
+           f"AS _fault, {picked} FROM (SELECT _rec, _raw, regexp_split_to_array(trim(_raw), '\\s+') AS _parts "
+           f"FROM (SELECT row_number() OVER () AS _rec, _raw FROM {_lines_reader(inp)}) "
+           f"WHERE _raw IS NOT NULL AND trim(_raw) <> '' {skip} AND NOT starts_with(trim(_raw), '#'))")
+    return RawSource(sql, names, exact_lines=True)
+
+
+def parquet_source(con: duckdb.DuckDBPyConnection, inp: InputFile) -> RawSource:
+    reader = f"read_parquet({sql_str(str(inp.path))}, file_row_number=true)"
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+    except duckdb.Error as e:
+        raise TiewatchError(f"{inp.path}: not a readable Parquet file: {_first_line(e)}") from None
+    columns = [str(r[0]) for r in described if r[0] != "file_row_number"]
+    types = {str(r[0]): str(r[1]) for r in described}
+
+    def as_text(c: str) -> str:
+        t = types[c]
+        if t.endswith("[]") or t.startswith(("STRUCT", "MAP")):
+            return f"to_json({quote_ident(c)})::VARCHAR AS {quote_ident(c)}"
+        return f"{quote_ident(c)}::VARCHAR AS {quote_ident(c)}"
+
+    cols_sql = ", ".join(as_text(c) for c in columns)
+    sql = (f"SELECT file_row_number + 1 AS _rec, NULL::VARCHAR AS _raw, NULL::VARCHAR AS _fault, {cols_sql} "
+           f"FROM {reader}")
+    return RawSource(sql, columns, exact_lines=False, record_label="row", fast_path=True)
+
+
+def open_source(con: duckdb.DuckDBPyConnection, inp: InputFile, head: bytes, wanted: list[str]) -> RawSource:
+    """The raw relation for one generic file."""
+    if inp.format == "jsonl":
+        return jsonl_source(inp, head, wanted)
+    if inp.format == "json":
+        return json_array_source(con, inp, wanted)
+    if inp.format == "csv":
+        return delimited_source(con, inp, ",")
+    if inp.format == "tsv":
+        return delimited_source(con, inp, "\t")
+    if inp.format == "text":
+        return text_source(inp, head)
+    if inp.format == "parquet":
+        return parquet_source(con, inp)
+    raise TiewatchError(f"{inp.path}: no generic reader for format {inp.format!r}")
+
+
+def _first_line(e: BaseException) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
