@@ -163,5 +163,95 @@ def quarantine(limit: int, as_json: bool, db: Path | None) -> None:
         click.echo(f"{r['file']}:{r['line']}: {r['reason']}")
 
 
+def _time_option(name: str, help_text: str) -> Callable[[F], F]:
+    return click.option(name, default=None, metavar="TIME", help=help_text)
+
+
+@app.command()
+@_time_option("--since", "Only data from this time on (ISO 8601; naive = UTC).")
+@_time_option("--until", "Only data before this time.")
+@click.option("--fdr", default=0.05, show_default=True, type=float, help="False-discovery rate to control.")
+@json_option
+@db_option
+@user_errors
+def detect(since: str | None, until: str | None, fdr: float, as_json: bool, db: Path | None) -> None:
+    """Run every detector, control the false-discovery rate across all tests, store the signals."""
+    from tiewatch.detect.run import detect as run_detect
+    from tiewatch.timefmt import parse_user_time
+
+    with open_store(db) as store:
+        report = run_detect(store, since=parse_user_time(since, "--since"), until=parse_user_time(until, "--until"),
+                            fdr=fdr)
+    if as_json:
+        print_json(report.as_json())
+        return
+    t = Table("signal", "count", title=f"signals at FDR {fdr:g}")
+    for kind, n in sorted(report.counts.items()):
+        t.add_row(kind, f"{n:,}")
+    t.add_row("total", f"{sum(report.counts.values()):,}")
+    console().print(t)
+    tests = ", ".join(f"{n:,} {k}" for k, n in report.tests.items())
+    console().print(f"tests run: {tests or 'none'}")
+
+
+@app.command()
+@click.option("--kind", default=None, help="Only this kind (silence, resumption, follow, unfollow, audience_drop, "
+                                            "audience_surge, coincidence).")
+@click.option("--account", default=None, help="Only signals naming this account.")
+@_time_option("--since", "Only signals from this time on.")
+@_time_option("--until", "Only signals before this time.")
+@click.option("--limit", default=None, type=int, help="At most this many.")
+@json_option
+@db_option
+@user_errors
+def signals(kind: str | None, account: str | None, since: str | None, until: str | None, limit: int | None,
+            as_json: bool, db: Path | None) -> None:
+    """List stored signals, the most significant first."""
+    from tiewatch.signals import KINDS, list_signals
+    from tiewatch.timefmt import parse_user_time
+
+    if kind and kind not in KINDS:
+        raise TiewatchError(f"--kind {kind!r}: choose one of {', '.join(KINDS)}")
+    with open_store(db) as store:
+        rows = list_signals(store, kind=kind, account=account, since=parse_user_time(since, "--since"),
+                            until=parse_user_time(until, "--until"), limit=limit)
+    if as_json:
+        print_json(rows)
+        return
+    t = Table("kind", "when", "subjects", "q", "summary", show_lines=True)
+    for r in rows:
+        q = f"{r['q_value']:.2g}" if r["q_value"] is not None else "-"
+        t.add_row(r["kind"], (r["ts"] or r["start"] or "")[:10], " → ".join(r["subjects"]), q, r["summary"])
+    console().print(t)
+
+
+@app.command()
+@click.argument("account")
+@_time_option("--at", "The time to measure at (default: the latest event).")
+@click.option("--limit", default=20, show_default=True)
+@json_option
+@db_option
+@user_errors
+def ties(account: str, at: str | None, limit: int, as_json: bool, db: Path | None) -> None:
+    """An account's strongest ties at a time, both directions."""
+    from tiewatch.accounts import resolve
+    from tiewatch.detect.ties import ties_of
+    from tiewatch.timefmt import iso, parse_user_time
+
+    with open_store(db) as store:
+        acc = resolve(store, account)
+        rows = ties_of(store, acc.platform, acc.account, parse_user_time(at, "--at"), limit)
+    for r in rows:
+        r["last"] = iso(r["last"])
+    if as_json:
+        print_json(rows)
+        return
+    t = Table("account", "name", "tie", "out", "in", "reciprocity", "last", title=f"ties of {acc}")
+    for r in rows:
+        t.add_row(r["account"], r["name"] or "", f"{r['tie']:.1f}", f"{r['out']:.1f}", f"{r['in']:.1f}",
+                  f"{r['reciprocity']:.2f}", (r["last"] or "")[:10])
+    console().print(t)
+
+
 def main() -> None:
     app(prog_name="tiewatch")

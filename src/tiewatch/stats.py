@@ -8,7 +8,7 @@ from tiewatch.timefmt import iso
 
 def store_stats(store: Store) -> dict[str, object]:
     con = store.con
-    total, first, last = con.execute("SELECT count(*), min(ts), max(ts) FROM events").fetchone()  # type: ignore[misc]
+    total, first, last = con.execute("SELECT count(*), min(ts), max(ts) FROM events").fetchall()[0]
     by_kind = dict(con.execute("SELECT kind, count(*) FROM events GROUP BY kind ORDER BY 2 DESC").fetchall())
     by_platform = dict(con.execute(
         "SELECT platform, count(*) FROM events GROUP BY platform ORDER BY 2 DESC").fetchall())

@@ -73,7 +73,7 @@ def _stage(con: duckdb.DuckDBPyConnection, table: str, src: RawSource, mapping: 
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {stage_sql(table, src, mapping)}")
         if src.fallback is not None and con.execute(
-                f"SELECT count(*) FROM {STAGE} WHERE _reason IS NOT NULL").fetchone() != (0,):
+                f"SELECT count(*) FROM {STAGE} WHERE _reason IS NOT NULL").fetchall()[0] != (0,):
             # Some records are bad: re-read with the reader that knows exact lines and raw text.
             src = src.fallback
             con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {stage_sql(table, src, mapping)}")
@@ -136,20 +136,20 @@ def _locate(inp: InputFile, src: RawSource, recs: set[int], skip_lines: set[int]
 
 
 def _insert_count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
+    row = con.execute(sql).fetchall()[0]
     return int(row[0]) if row else 0
 
 
 def _load_rows(con: duckdb.DuckDBPyConnection, table: str, source: str) -> tuple[int, int]:
     """Insert the stage's good rows not yet stored; returns (inserted, good rows in the file)."""
-    good = int(con.execute(f"SELECT count(*) FROM {STAGE} WHERE _reason IS NULL").fetchone()[0])  # type: ignore[index]
     key = {"events": ("id",), "news": ("id",), "metrics": ("platform", "account", "ts"),
            "accounts": ("platform", "account")}[table]
     cols = FIELDS[table]
     match = " AND ".join(f"t.{k} = s.{k}" for k in key)
     key_list = ", ".join(key)
-    repeats = int(con.execute(f"SELECT count(*) - count(DISTINCT ({key_list})) FROM {STAGE} "
-                              "WHERE _reason IS NULL").fetchone()[0])  # type: ignore[index]
+    counted = con.execute(f"SELECT count(*), count(DISTINCT ({key_list})) FROM {STAGE} WHERE _reason IS NULL")
+    good, distinct = counted.fetchall()[0]
+    repeats = int(good) - int(distinct)
     once = f"QUALIFY row_number() OVER (PARTITION BY {key_list} ORDER BY _rec) = 1" if repeats else ""
     src = "'" + source.replace("'", "''") + "'"
     if table == "accounts":
@@ -167,7 +167,7 @@ def _load_rows(con: duckdb.DuckDBPyConnection, table: str, source: str) -> tuple
         INSERT INTO {table} ({', '.join(cols)}, source)
         SELECT {', '.join('s.' + c for c in cols)}, {src} FROM {STAGE} s
         WHERE s._reason IS NULL AND NOT EXISTS (SELECT 1 FROM {table} t WHERE {match}) {once}""")
-    return inserted + updated, good
+    return inserted + updated, int(good)
 
 
 def _create_accounts(con: duckdb.DuckDBPyConnection, table: str, source: str) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from tiewatch.errors import TiewatchError
 from tiewatch.store.schema import MIGRATIONS, SCHEMA_VERSION, TABLES
@@ -55,11 +56,11 @@ class Store:
     # -- schema -------------------------------------------------------------------------------------
     def _stored_version(self) -> int | None:
         has_meta = self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'").fetchone()
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'").fetchall()[0]
         if not has_meta or not has_meta[0]:
             return None
-        row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        return int(row[0]) if row else None
+        rows = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+        return int(rows[0][0]) if rows else None
 
     def _check_version(self) -> None:
         version = self._stored_version()
@@ -76,7 +77,7 @@ class Store:
                 "upgrade tiewatch or use another --db")
         if version is None:
             n_tables = self.con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main'").fetchone()
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main'").fetchall()[0]
             if n_tables and n_tables[0]:
                 raise TiewatchError(f"{self.path}: a DuckDB file that is not a tiewatch database; "
                                     "choose another --db")
@@ -102,8 +103,15 @@ class Store:
         self.con.execute("COMMIT")
 
     def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
-        row = self.con.execute(sql, params or []).fetchone()
-        return row[0] if row else None
+        rows = self.con.execute(sql, params or []).fetchall()
+        return rows[0][0] if rows else None
+
+    def arrow(self, sql: str) -> pa.Table:
+        """A query's result as an Arrow table (the zero-copy way for this DuckDB version)."""
+        rel = self.con.sql(sql)
+        to_table = getattr(rel, "to_arrow_table", None) or rel.arrow
+        result = to_table()
+        return result if isinstance(result, pa.Table) else result.read_all()
 
     def count(self, table: str) -> int:
         return int(self.scalar(f"SELECT count(*) FROM {table}"))

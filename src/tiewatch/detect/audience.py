@@ -1,0 +1,122 @@
+"""Audience drop / surge: an account's follower count moves far outside its own trend and spread.
+
+Model: the daily change in followers (change between snapshots divided by the days between them) is the
+account's trend plus noise. Trend = median of the previous 28 daily changes; noise = a Student-t with 4
+degrees of freedom (heavy tails: follower counts jump) scaled to the interquartile range of those 28 changes.
+Each day with at least 14 earlier changes is one two-sided test. After false-discovery control, consecutive
+significant days in the same direction merge into one episode with its start, end, total change, change in
+per cent and in units of the usual daily spread.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from tiewatch.detect.base import Context, DetectorOutput, Signal
+from tiewatch.detect.naming import Names, day
+
+TRAILING = 28
+MIN_HISTORY = 14
+DF = 4
+FAMILY = "audience"
+IQR_PER_SCALE = 2 * float(stats.t.ppf(0.75, DF))  # IQR of a unit-scale t4
+
+
+class AudienceDetector:
+    name = "audience"
+
+    def _sql(self, ctx: Context) -> str:
+        d = ctx.dialect
+        return f"""
+        WITH m AS (SELECT platform, account, ts, followers FROM metrics
+                   WHERE followers IS NOT NULL AND {ctx.window.where()}),
+        lagged AS (
+            SELECT *, lag(ts) OVER w AS prev_ts, lag(followers) OVER w AS prev_followers,
+                   row_number() OVER w AS idx
+            FROM m WINDOW w AS (PARTITION BY platform, account ORDER BY ts)),
+        rates AS (
+            SELECT *, (followers - prev_followers) / greatest({d.days_between('ts', 'prev_ts')}, 1.0 / 24) AS rate
+            FROM lagged WHERE prev_ts IS NOT NULL),
+        trail AS (
+            SELECT *, {d.median('rate')} OVER w AS trend, {d.quantile('rate', 0.25)} OVER w AS q1,
+                   {d.quantile('rate', 0.75)} OVER w AS q3, count(rate) OVER w AS n
+            FROM rates WINDOW w AS (PARTITION BY platform, account ORDER BY ts
+                                    ROWS BETWEEN {TRAILING} PRECEDING AND 1 PRECEDING))
+        SELECT *, (q3 - q1) / {IQR_PER_SCALE} AS scale, (rate - trend) / ((q3 - q1) / {IQR_PER_SCALE}) AS z
+        FROM trail WHERE n >= {MIN_HISTORY} AND q3 > q1"""
+
+    def run(self, ctx: Context) -> DetectorOutput:
+        n_tests = int(ctx.store.scalar(f"SELECT count(*) FROM ({self._sql(ctx)})"))
+        z_min = float(stats.t.isf(ctx.keep_p / 2, DF))
+        tbl = ctx.store.arrow(f"SELECT * FROM ({self._sql(ctx)}) WHERE abs(z) >= {z_min}")
+        out = []
+        for row in tbl.to_pylist():
+            p = float(2 * stats.t.sf(abs(row["z"]), DF))
+            if p > ctx.keep_p:
+                continue
+            kind = "audience_drop" if row["z"] < 0 else "audience_surge"
+            out.append(Signal(kind=kind, ts=row["ts"], start=row["prev_ts"], end=row["ts"], subjects=[row["account"]],
+                              score=float(-np.log10(max(p, 1e-300))), p_value=p,
+                              evidence=[_metric_key(row["platform"], row["account"], row["ts"])],
+                              detail=_day_detail(row), platform=row["platform"], family=FAMILY))
+        return DetectorOutput(out, {FAMILY: n_tests})
+
+    def finalize(self, ctx: Context, kept: list[Signal], p_star: float) -> list[Signal]:
+        """Merge consecutive significant days of one account and direction into episodes."""
+        days = sorted((s for s in kept if s.family == FAMILY),
+                      key=lambda s: (s.platform or "", s.subjects[0], s.detail["idx"]))
+        others = [s for s in kept if s.family != FAMILY]
+        episodes: list[list[Signal]] = []
+        for s in days:
+            last = episodes[-1][-1] if episodes else None
+            if (last is not None and last.platform == s.platform and last.subjects == s.subjects
+                    and last.kind == s.kind and s.detail["idx"] == last.detail["idx"] + 1):
+                episodes[-1].append(s)
+            else:
+                episodes.append([s])
+        names = Names(ctx.store)
+        return others + [self._episode(group, names) for group in episodes]
+
+    def _episode(self, group: list[Signal], names: Names) -> Signal:
+        first, last = group[0], group[-1]
+        before = first.detail["prev_followers"]
+        after = last.detail["followers"]
+        change = after - before
+        start: datetime = first.start  # type: ignore[assignment]
+        end: datetime = last.end  # type: ignore[assignment]
+        span = max((end - start).total_seconds() / 86400, 1e-9)
+        expected = first.detail["trend"] * span
+        spreads = (change - expected) / first.detail["scale"]
+        pct = 100.0 * change / before if before else 0.0
+        best = min(group, key=lambda s: s.p_value or 1.0)
+        label = names.label(first.platform or "", first.subjects[0])
+        verb = "lost" if change < 0 else "gained"
+        span_text = f"on {day(end)}" if len(group) == 1 else f"between {day(start)} and {day(end)}"
+        summary = (f"{label} {verb} {abs(change):,} followers ({abs(pct):.1f}%) {span_text}, against a usual "
+                   f"change of {first.detail['trend']:+,.0f} a day; that is {abs(spreads):,.0f} times the usual "
+                   "daily spread.")
+        detail = {"model": "trailing median/IQR, Student-t(4) noise", "days": len(group),
+                  "followers_before": before, "followers_after": after, "change": change,
+                  "change_pct": round(pct, 2), "change_in_spreads": round(spreads, 1),
+                  "usual_daily_change": round(first.detail["trend"], 1),
+                  "usual_daily_spread": round(first.detail["scale"], 1),
+                  "daily": [{"ts": s.end.isoformat() + "Z" if s.end else None, "change": s.detail["change"],
+                             "z": s.detail["z"], "p_value": s.p_value} for s in group]}
+        return Signal(kind=first.kind, ts=first.ts, start=start, end=end, subjects=list(first.subjects),
+                      score=best.score, p_value=best.p_value, q_value=min(s.q_value or 1.0 for s in group),
+                      evidence=[e for s in group for e in s.evidence], summary=summary, detail=detail,
+                      platform=first.platform, family=FAMILY)
+
+
+def _metric_key(platform: str, account: str, ts: datetime) -> str:
+    return f"metrics:{platform}:{account}:{ts.isoformat()}Z"
+
+
+def _day_detail(row: dict[str, Any]) -> dict[str, Any]:
+    return {"idx": int(row["idx"]), "followers": int(row["followers"]), "prev_followers": int(row["prev_followers"]),
+            "change": int(row["followers"] - row["prev_followers"]), "trend": float(row["trend"]),
+            "scale": float(row["scale"]), "z": round(float(row["z"]), 2)}

@@ -1,0 +1,156 @@
+"""Coincidence: an account posted soon after news about someone it is (or was) tied to.
+
+Candidates for a news item are the accounts, not among its subjects, that (a) were among a subject's ten
+strongest mutual ties in the two years before the news, or (b) appeared with a subject in earlier news
+(exes, co-stars). For each candidate and each kind of content it publishes (posts, stories) with at least
+three items in the year before, the test is: X's first item of that kind within 72 hours after the news
+came Δ after it; under a Poisson model of X's own rate λ of such items, P(an item that soon) = 1 − e^(−λΔ).
+A candidate that published nothing of that kind in the window is a test with p = 1.
+
+The family's false-discovery weights carry prior information fixed before any p-value is seen: the tie
+(1 + ln(1 + tie)) and, ten times over, an earlier news item shared with a subject (exes, former co-stars:
+the people a cryptic post is usually read against). The score used for ranking also favours ephemeral
+(story) and cryptic (short or no caption) content.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from tiewatch.detect.base import Context, DetectorOutput, Signal
+from tiewatch.detect.naming import Names, day
+from tiewatch.detect.ties import KIND_WEIGHTS, weight_case
+
+FAMILY = "coincidence"
+WINDOW_HOURS = 72.0
+LOOKBACK_DAYS = 365.0
+TIE_LOOKBACK_DAYS = 730.0
+TOP_TIES = 10
+MIN_ITEMS = 3
+CRYPTIC_CHARS = 20
+SHARED_NEWS_WEIGHT = 10.0  # prior: people who made news together (exes, co-stars) are the prime suspects
+
+
+class CoincidenceDetector:
+    name = "coincidence"
+
+    def _sql(self, ctx: Context) -> str:
+        d = ctx.dialect
+        kinds = ", ".join(f"'{k}'" for k in KIND_WEIGHTS)
+        return f"""
+        WITH ev AS {ctx.events_sql()},
+        nw AS (SELECT id, ts, title, url, subjects FROM news WHERE {ctx.window.where()}),
+        ns AS (SELECT n.id AS news_id, n.ts AS news_ts, {d.unnest_subjects('n')} AS subject FROM nw n),
+        edges AS (
+            SELECT platform, actor AS x, target AS s, ts, kind, 0 AS inbound FROM ev
+            WHERE kind IN ({kinds}) AND target IS NOT NULL AND actor <> target
+            UNION ALL
+            SELECT platform, target AS x, actor AS s, ts, kind, 1 AS inbound FROM ev
+            WHERE kind IN ({kinds}) AND target IS NOT NULL AND actor <> target),
+        tie AS (
+            SELECT ns.news_id, e.platform, e.x, ns.subject, sum({weight_case('e.kind')}) AS tie_was,
+                   sum(CASE WHEN e.inbound = 0 THEN 1 ELSE 0 END) AS out_n,
+                   sum(CASE WHEN e.inbound = 1 THEN 1 ELSE 0 END) AS in_n
+            FROM ns JOIN edges e ON e.s = ns.subject AND e.ts < ns.news_ts
+                 AND e.ts >= {d.minus_days('ns.news_ts', TIE_LOOKBACK_DAYS)}
+            GROUP BY ns.news_id, e.platform, e.x, ns.subject),
+        top_ties AS (
+            SELECT news_id, platform, x, subject, tie_was, 0 AS shared FROM (
+                SELECT *, row_number() OVER (PARTITION BY news_id, subject ORDER BY tie_was DESC, x) AS r
+                FROM tie WHERE out_n > 0 AND in_n > 0) WHERE r <= {TOP_TIES}),
+        earlier AS (
+            SELECT ns.news_id, ns.subject, {d.unnest_subjects('n2')} AS x
+            FROM ns JOIN nw n2 ON n2.ts < ns.news_ts AND {d.list_contains('n2.subjects', 'ns.subject')}),
+        shared AS (
+            SELECT DISTINCT er.news_id, a.platform, er.x, er.subject, coalesce(t.tie_was, 0) AS tie_was, 1 AS shared
+            FROM earlier er JOIN accounts a ON a.account = er.x
+            LEFT JOIN tie t ON t.news_id = er.news_id AND t.x = er.x AND t.subject = er.subject
+                 AND t.platform = a.platform
+            WHERE er.x <> er.subject),
+        cand0 AS (SELECT * FROM top_ties UNION ALL SELECT * FROM shared),
+        cand AS (
+            SELECT c.news_id, c.platform, c.x, max(c.tie_was) AS tie_was, max(c.shared) AS shared,
+                   {d.arg_min('c.subject', '-(c.tie_was + 1000000 * c.shared)')} AS via
+            FROM cand0 c JOIN nw n ON n.id = c.news_id
+            WHERE NOT {d.list_contains('n.subjects', 'c.x')}
+            GROUP BY c.news_id, c.platform, c.x),
+        first_seen AS (SELECT platform, actor, min(ts) AS first_ts FROM ev GROUP BY platform, actor),
+        content AS (SELECT platform, actor, kind, ts, id, text FROM ev WHERE kind IN ('post', 'story')),
+        history AS (
+            SELECT c.news_id, c.platform, c.x, ct.kind, count(*) AS items
+            FROM cand c JOIN nw n ON n.id = c.news_id
+            JOIN content ct ON ct.platform = c.platform AND ct.actor = c.x AND ct.ts < n.ts
+                 AND ct.ts >= {d.minus_days('n.ts', LOOKBACK_DAYS)}
+            GROUP BY c.news_id, c.platform, c.x, ct.kind HAVING count(*) >= {MIN_ITEMS}),
+        after_ AS (
+            SELECT h.news_id, h.platform, h.x, h.kind, min(ct.ts) AS post_ts,
+                   {d.arg_min('ct.id', 'ct.ts')} AS post_id, {d.arg_min('ct.text', 'ct.ts')} AS post_text
+            FROM history h JOIN nw n ON n.id = h.news_id
+            JOIN content ct ON ct.platform = h.platform AND ct.actor = h.x AND ct.kind = h.kind AND ct.ts > n.ts
+                 AND ct.ts <= {d.plus_hours('n.ts', WINDOW_HOURS)}
+            GROUP BY h.news_id, h.platform, h.x, h.kind)
+        SELECT h.news_id, n.ts AS news_ts, n.title, n.url, h.platform, h.x, h.kind, h.items,
+               {d.days_between('n.ts', f"greatest(fs.first_ts, {d.minus_days('n.ts', LOOKBACK_DAYS)})")} AS span_days,
+               c.tie_was, c.shared, c.via, a.post_ts, a.post_id, a.post_text,
+               {d.days_between('a.post_ts', 'n.ts')} AS delta_days
+        FROM history h JOIN cand c ON c.news_id = h.news_id AND c.platform = h.platform AND c.x = h.x
+        JOIN nw n ON n.id = h.news_id
+        JOIN first_seen fs ON fs.platform = h.platform AND fs.actor = h.x
+        LEFT JOIN after_ a ON a.news_id = h.news_id AND a.platform = h.platform AND a.x = h.x AND a.kind = h.kind
+        ORDER BY h.news_id, h.x, h.kind"""
+
+    def run(self, ctx: Context) -> DetectorOutput:
+        tbl = ctx.store.arrow(self._sql(ctx))
+        rows = tbl.to_pylist()
+        if not rows:
+            return DetectorOutput([], {FAMILY: 0})
+        raw_w = np.array([(1.0 + math.log1p(r["tie_was"] or 0.0)) * (SHARED_NEWS_WEIGHT if r["shared"] else 1.0)
+                          for r in rows])
+        weights = raw_w / raw_w.mean()  # mean 1 over every test in the family
+        names = Names(ctx.store)
+        out = []
+        for r, w, rw in zip(rows, weights, raw_w, strict=True):
+            if r["post_ts"] is None:
+                continue  # a test with p = 1: counted, never a signal
+            rate = r["items"] / max(r["span_days"], 1.0)  # items per day
+            p = float(-math.expm1(-rate * max(r["delta_days"], 0.0)))
+            if p > ctx.keep_p:
+                continue
+            story = r["kind"] == "story"
+            cryptic = r["post_text"] is None or len(r["post_text"].strip()) <= CRYPTIC_CHARS
+            score = -math.log10(max(p, 1e-300)) * rw * (1.5 if story else 1.0) * (1.25 if cryptic else 1.0)
+            out.append(self._signal(r, p, float(w), score, rate, story, cryptic, names))
+        return DetectorOutput(out, {FAMILY: len(rows)})
+
+    def _signal(self, r: dict[str, Any], p: float, weight: float, score: float, rate: float, story: bool,
+                cryptic: bool, names: Names) -> Signal:
+        platform = str(r["platform"])
+        x, via = str(r["x"]), str(r["via"])
+        lx, lv = names.label(platform, x), names.label(platform, via)
+        delta_h = float(r["delta_days"]) * 24
+        what = "a story" if story else "a post"
+        caption = f' ("{r["post_text"]}")' if r["post_text"] else " (no caption)"
+        every = 1 / rate if rate > 0 else float("inf")
+        tie_text = (f"{lx} and {lv} appeared together in earlier news" if r["shared"]
+                    else f"{lx} and {lv} were close (tie {float(r['tie_was']):.0f} in the two years before)")
+        summary = (f"{lx} posted {what}{caption} {_hours(delta_h)} after the news \"{r['title']}\" "
+                   f"({day(r['news_ts'])}); {tie_text}. {lx} publishes {what} about every {every:.0f} days, "
+                   f"so one that soon happens by chance {100 * p:.2g}% of the time.")
+        detail = {"news_id": r["news_id"], "news_title": r["title"], "news_url": r["url"],
+                  "hours_after": round(delta_h, 2), "content_kind": r["kind"], "caption": r["post_text"],
+                  "cryptic": cryptic, "items_last_year": r["items"], "rate_per_day": round(rate, 4),
+                  "tie_was": round(float(r["tie_was"] or 0.0), 2), "shared_news": bool(r["shared"]),
+                  "via": via, "fdr_weight": round(weight, 3)}
+        return Signal(kind="coincidence", ts=r["post_ts"], start=r["news_ts"], end=r["post_ts"],
+                      subjects=[x, via], score=score, p_value=p, evidence=[str(r["post_id"]), str(r["news_id"])],
+                      summary=summary, detail=detail, platform=platform, family=FAMILY, weight=weight)
+
+
+def _hours(h: float) -> str:
+    if h < 1:
+        return f"{h * 60:.0f} minutes"
+    whole, minutes = int(h), round((h - int(h)) * 60)
+    return f"{whole} hour{'s' if whole != 1 else ''}" + (f" {minutes} minutes" if minutes else "")

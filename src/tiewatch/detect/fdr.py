@@ -1,0 +1,51 @@
+"""False-discovery control across every test of a run: weighted Benjamini–Hochberg.
+
+Each family of tests (silence, audience, coincidence) gets an equal share of the weight budget, and within a
+family weights may carry prior information fixed before any p-value is seen (tie strength for coincidences).
+Weights average 1 over all m tests, which is the condition under which weighted BH (Genovese, Roeder and
+Wasserman, 2006) controls the FDR at level q for independent or positively dependent p-values. Tests whose
+p-value was too large to be kept as candidates still count in m.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tiewatch.detect.base import Signal
+
+
+def family_weights(tests: dict[str, int]) -> dict[str, float]:
+    """Per-test weight for each family: the m tests share the budget m equally by family."""
+    live = {f: n for f, n in tests.items() if n > 0}
+    m = sum(live.values())
+    return {f: m / (len(live) * n) for f, n in live.items()}
+
+
+def weighted_bh(signals: list[Signal], tests: dict[str, int], q: float) -> list[Signal]:
+    """Set q_value on every tested signal; returns the tested signals with q_value <= q."""
+    tested = [s for s in signals if s.p_value is not None and s.family is not None]
+    m = sum(n for n in tests.values() if n > 0)
+    if not tested or m == 0:
+        return []
+    fam_w = family_weights(tests)
+    w = np.array([fam_w.get(s.family or "", 1.0) * s.weight for s in tested], dtype=float)
+    p = np.array([s.p_value for s in tested], dtype=float)
+    adj = np.where(w > 0, p / np.maximum(w, 1e-300), np.inf)
+    order = np.argsort(adj, kind="stable")
+    ranks = np.arange(1, len(order) + 1)
+    qv = adj[order] * m / ranks
+    qv = np.minimum.accumulate(qv[::-1])[::-1]
+    qv = np.minimum(qv, 1.0)
+    out = np.empty_like(qv)
+    out[order] = qv
+    for s, value in zip(tested, out, strict=True):
+        s.q_value = float(value)
+    return [s for s in tested if s.q_value is not None and s.q_value <= q]
+
+
+def p_threshold(signals: list[Signal], tests: dict[str, int], q: float, family: str) -> float:
+    """The largest raw p-value in `family` that weighted BH rejects at unit weight (for 'became significant')."""
+    kept = [s for s in signals if s.family == family and s.q_value is not None and s.q_value <= q]
+    if not kept:
+        return 0.0
+    return max((s.p_value or 0.0) / max(s.weight, 1e-300) for s in kept)

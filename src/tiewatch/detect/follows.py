@@ -1,0 +1,55 @@
+"""Follow and unfollow: observed facts, not tests (p-value null), ranked by the tie between the accounts.
+
+Every unfollow is reported; a follow is reported when the two accounts were already tied (engagement in
+either direction before it) or when it re-establishes an edge after an unfollow. Score = tie strength at
+the moment of the change (both directions, decayed), so an unfollow between close accounts ranks far above a
+fan's.
+"""
+
+from __future__ import annotations
+
+from tiewatch.detect.base import Context, DetectorOutput, Signal
+from tiewatch.detect.naming import Names, day
+from tiewatch.detect.ties import HALF_LIFE_DAYS, KIND_WEIGHTS, weight_case
+
+
+class FollowDetector:
+    name = "follow"
+
+    def run(self, ctx: Context) -> DetectorOutput:
+        d = ctx.dialect
+        kinds = ", ".join(f"'{k}'" for k in KIND_WEIGHTS)
+        age = d.days_between("f.ts", "e.ts")
+        rows = ctx.store.con.execute(f"""
+            WITH ev AS {ctx.events_sql()},
+            f AS (SELECT id, platform, actor, target, kind, ts, ts_lo, ts_hi,
+                         lag(kind) OVER (PARTITION BY platform, actor, target ORDER BY ts, id) AS prev_kind
+                  FROM ev WHERE kind IN ('follow', 'unfollow') AND target IS NOT NULL),
+            strength AS (
+                SELECT f.id, sum(({weight_case('e.kind')}) * power(2.0, -({age}) / {HALF_LIFE_DAYS})) AS tie,
+                       sum(CASE WHEN e.actor = f.actor THEN 1 ELSE 0 END) AS out_n,
+                       sum(CASE WHEN e.actor = f.target THEN 1 ELSE 0 END) AS in_n
+                FROM f JOIN ev e ON e.platform = f.platform AND e.ts <= f.ts AND e.kind IN ({kinds})
+                     AND ((e.actor = f.actor AND e.target = f.target) OR (e.actor = f.target AND e.target = f.actor))
+                GROUP BY f.id)
+            SELECT f.*, coalesce(s.tie, 0) AS tie, coalesce(s.out_n, 0) AS out_n, coalesce(s.in_n, 0) AS in_n
+            FROM f LEFT JOIN strength s ON s.id = f.id
+            WHERE f.kind = 'unfollow' OR coalesce(s.tie, 0) > 0 OR f.prev_kind = 'unfollow'
+            ORDER BY f.ts""").fetchall()
+        cols = [c[0] for c in ctx.store.con.description or []]
+        names = Names(ctx.store)
+        out = []
+        for values in rows:
+            r = dict(zip(cols, values, strict=True))
+            la, lb = names.label(r["platform"], r["actor"]), names.label(r["platform"], r["target"])
+            verb = "unfollowed" if r["kind"] == "unfollow" else ("followed again" if r["prev_kind"] == "unfollow"
+                                                                 else "followed")
+            when = f"on {day(r['ts'])}" if r["ts_lo"] is None else f"between {day(r['ts_lo'])} and {day(r['ts_hi'])}"
+            summary = (f"{la} {verb} {lb} {when}; before that {la} had engaged with {lb} {r['out_n']} times and "
+                       f"{lb} with {la} {r['in_n']} times (tie strength {r['tie']:.1f}).")
+            out.append(Signal(kind=r["kind"], ts=r["ts"], start=r["ts_lo"] or r["ts"], end=r["ts_hi"] or r["ts"],
+                              subjects=[r["actor"], r["target"]], score=float(r["tie"]), p_value=None,
+                              evidence=[r["id"]], summary=summary, platform=r["platform"],
+                              detail={"tie_strength": round(float(r["tie"]), 3), "engagements_out": r["out_n"],
+                                      "engagements_in": r["in_n"], "refollow": r["prev_kind"] == "unfollow"}))
+        return DetectorOutput(out, {})
