@@ -32,6 +32,10 @@ class Dialect:
             return f"({ts} + make_interval(0, 0, 0, 0, 0, 0, {hours * 3600.0}))"
         return f"({ts} + to_microseconds(CAST({hours * 3600e6} AS BIGINT)))"
 
+    def day(self, ts: str) -> str:
+        """The UTC calendar day of a timestamp (as a timestamp at midnight)."""
+        return f"date_trunc('DAY', {ts})" if self.name == "spark" else f"date_trunc('day', {ts})"
+
     def arg_min(self, value: str, key: str) -> str:
         return f"min_by({value}, {key})"
 

@@ -3,16 +3,20 @@
 Two models, chosen per pair:
 
 * **Posts model** (B's posts are in the data). Each of B's posts is a trial that A engages with (likes,
-  comments, replies, reposts) with an unknown probability p. Prior: Beta(α0, β0), fitted to all pairs by
-  the method of moments (empirical Bayes), so a pair seen twice is pulled toward the population and rare
-  engagers stay rare. After A's i-th engaged post, with e engaged of n posts seen since A first engaged, the
-  posterior is Beta(α0+e, β0+n−e) and the probability of k or more misses in a row is the beta-binomial
-  predictive P(K ≥ k) = B(a, b+k) / B(a, b). Each gap between consecutive engagements (and the open gap at
-  the end of the data) is one test. Misses are counted with window functions over post ranks: the number of
+  comments, replies, reposts) with an unknown probability p. The prior for p is fitted to all pairs
+  (empirical Bayes, a nonparametric distribution on a grid: see engagement_prior), so a pair seen twice is
+  pulled toward what pairs like it usually do and rare engagers stay rare. After A's i-th engaged post, with
+  e engaged of n posts seen since A first engaged (the first engagement only starts the clock and is not
+  counted), the probability of k or more misses in a row is the posterior predictive
+  P(K ≥ k) = E[(1 − p)^k | e, n]. Each gap between consecutive engagements (and the open gap at the end of
+  the data) is one test. Misses are counted with window functions over post ranks: the number of
   B's posts published between two engagements is the difference of B's post counts at those two times.
-* **Renewal model** (B's posts are not in the data: messages, mentions). Gaps between A's consecutive
-  interactions with B are log-normal with unknown mean and variance; the predictive distribution of the
-  next log-gap given the n earlier ones is Student-t with n−1 degrees of freedom. Needs 5 earlier gaps.
+* **Renewal model** (B's posts are not in the data: messages, mentions). A's interactions with B are
+  reduced to days of contact (a conversation of fifty messages is one day, so bursts do not make ordinary
+  pauses look long), and gaps are counted in A's *active* days (days A did anything at all), so an account
+  that left the platform is dormant, not silent on B. Gaps are log-normal with unknown mean and variance;
+  the predictive distribution of the next log-gap given the n earlier ones is Student-t with n−1 degrees
+  of freedom. Needs 5 earlier gaps.
 
 start = A's last engagement before the silence; ts = when the run of misses became significant at the run's
 false-discovery threshold; end = the resumption, or null while the silence lasts.
@@ -25,9 +29,10 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from scipy import special, stats
+from scipy import stats
 
 from tiewatch.detect.base import Context, DetectorOutput, Signal
+from tiewatch.detect.engagement_prior import GridPrior, fit_grid_prior
 from tiewatch.detect.naming import Names, day
 
 POST_ENGAGEMENTS = ("like", "comment", "reply", "repost")
@@ -53,10 +58,10 @@ class SilenceDetector:
             return DetectorOutput([], {FAMILY: 0})
         self.end: datetime = end
         con.execute(f"CREATE OR REPLACE TEMP TABLE tw_gaps AS {self._posts_gaps_sql(ctx, end)}")
-        a0, b0 = self._prior(ctx)
-        self.prior = (a0, b0)
+        prior = self._prior(ctx)
+        self.prior = prior
         n_posts_tests = int(ctx.store.scalar("SELECT count(*) FROM tw_gaps"))
-        signals = self._posts_candidates(ctx, a0, b0)
+        signals = self._posts_candidates(ctx, prior)
         renewal_tests, renewal = self._renewal(ctx, end)
         return DetectorOutput(signals + renewal, {FAMILY: n_posts_tests + renewal_tests})
 
@@ -107,50 +112,89 @@ class SilenceDetector:
                s.next_ts, s.next_id, s.next_kind
         FROM seq s LEFT JOIN seen_by_end se ON se.platform = s.platform AND se.author = s.b"""
 
-    def _prior(self, ctx: Context) -> tuple[float, float]:
-        """Beta(α0, β0) by the method of moments over pairs with at least 5 posts seen."""
-        row = ctx.store.con.execute("""
-            WITH pairs AS (SELECT platform, a, b, max(e) AS e, max(n) AS n FROM tw_gaps GROUP BY platform, a, b)
-            SELECT avg(e * 1.0 / n), var_samp(e * 1.0 / n), avg(1.0 / n), count(*)
-            FROM pairs WHERE n >= 5""").fetchall()[0]
-        if not row or row[3] is None or row[3] < 10 or row[1] is None:
-            return 0.5, 0.5  # Jeffreys prior when there are too few pairs to learn from
-        mean, var, inv_n, _ = (float(x) for x in row)
-        mean = min(max(mean, 1e-3), 1 - 1e-3)
-        # Observed variance = between-pair variance + binomial noise (≈ mean(1-mean)·E[1/n]).
-        between = max(var - mean * (1 - mean) * inv_n, 1e-6)
-        strength = min(max(mean * (1 - mean) / between - 1, 0.5), 1000.0)
-        return mean * strength, (1 - mean) * strength
+    def _prior(self, ctx: Context) -> GridPrior:
+        """The engagement-rate prior, fitted to every pair's counts after its first engagement."""
+        pairs = ctx.store.arrow("SELECT max(e) - 1 AS e1, max(n) - 1 AS n1 FROM tw_gaps GROUP BY platform, a, b")
+        return fit_grid_prior(pairs["e1"].to_numpy().astype(float), pairs["n1"].to_numpy().astype(float))
 
-    def _posts_candidates(self, ctx: Context, a0: float, b0: float) -> list[Signal]:
-        tbl: pa.Table = ctx.store.arrow(f"""
-            SELECT * FROM tw_gaps WHERE k >= 1
-              AND power(1.0 - ({a0} + e) / ({a0 + b0} + n), k) <= {ctx.keep_p}""")
+    def _posts_candidates(self, ctx: Context, prior: GridPrior) -> list[Signal]:
+        # Posterior per distinct (engaged, seen) history; its mean bounds each gap's p-value from below
+        # (Jensen: E[(1-p)^k] >= (1-E[p])^k), so gaps that cannot be significant are screened out in SQL.
+        hist = ctx.store.arrow("SELECT DISTINCT e - 1 AS e1, n - 1 AS n1 FROM tw_gaps WHERE k >= 1")
+        e1, n1 = hist["e1"].to_numpy().astype(float), hist["n1"].to_numpy().astype(float)
+        post = prior.posterior(e1, n1)
+        means = pa.table({"e1": hist["e1"], "n1": hist["n1"], "hid": np.arange(len(e1)),
+                          "pmean": prior.mean(post)})
+        ctx.store.con.register("tw_hist", means)
+        try:
+            tbl: pa.Table = ctx.store.arrow(f"""
+                SELECT g.*, h.hid FROM tw_gaps g JOIN tw_hist h ON h.e1 = g.e - 1 AND h.n1 = g.n - 1
+                WHERE g.k >= 1 AND power(1.0 - h.pmean, g.k) <= {ctx.keep_p}""")
+        finally:
+            ctx.store.con.unregister("tw_hist")
         if tbl.num_rows == 0:
             return []
-        e = tbl["e"].to_numpy().astype(float)
-        n = tbl["n"].to_numpy().astype(float)
+        tbl = self._count_active_misses(ctx, tbl)
+        hid = tbl["hid"].to_numpy()
         k = tbl["k"].to_numpy().astype(float)
-        a, b = a0 + e, b0 + (n - e)
-        logp = special.betaln(a, b + k) - special.betaln(a, b)
-        p = np.exp(logp)
+        p = prior.run_probability(post[hid], k)
         names = Names(ctx.store)
+        self._posteriors = {int(h): post[h] for h in np.unique(hid)}
         out = []
-        for row, pv in zip(tbl.to_pylist(), p, strict=True):
+        for row, pv, h in zip(tbl.to_pylist(), p, hid, strict=True):
             if pv > ctx.keep_p:
                 continue
-            out.append(self._posts_signal(row, float(pv), names, a0, b0))
+            sig = self._posts_signal(row, float(pv), names, prior, post[h])
+            out.append(sig)
         return out
 
-    def _posts_signal(self, row: dict[str, Any], p: float, names: Names, a0: float, b0: float) -> Signal:
+    def _count_active_misses(self, ctx: Context, tbl: pa.Table) -> pa.Table:
+        """Recount each candidate gap's misses over B's posts published while A was active (A did anything
+        that day or the next two): an account that went quiet everywhere is dormant, not silent on B.
+        Only screened candidates get here, so this join is small; fewer misses can only raise a p-value,
+        so the screening above stays valid."""
+        d = ctx.dialect
+        ctx.store.con.register("tw_cand", tbl.append_column("cid", pa.array(range(tbl.num_rows), pa.int64())))
+        try:
+            counts = ctx.store.arrow(f"""
+                WITH ev AS {ctx.events_sql()},
+                c AS (SELECT cid, platform, a, b, start_ts, next_ts, k FROM tw_cand),
+                bp AS (
+                    SELECT c.cid, p.ts, {d.day('p.ts')} AS pday,
+                           row_number() OVER (PARTITION BY c.cid ORDER BY p.ts) AS r
+                    FROM c JOIN (SELECT platform, actor, post, min(ts) AS ts FROM ev WHERE kind = 'post'
+                                 GROUP BY platform, actor, post) p
+                      ON p.platform = c.platform AND p.actor = c.b AND p.ts > c.start_ts
+                     AND (c.next_ts IS NULL OR p.ts < c.next_ts)),
+                bp_k AS (SELECT bp.* FROM bp JOIN c ON c.cid = bp.cid WHERE bp.r <= c.k),
+                a_days AS (
+                    SELECT DISTINCT e.platform, e.actor, {d.day('e.ts')} AS aday FROM ev e
+                    WHERE e.actor IN (SELECT a FROM c)),
+                seen AS (
+                    SELECT DISTINCT bp_k.cid, bp_k.ts FROM bp_k JOIN c ON c.cid = bp_k.cid
+                    JOIN a_days ad ON ad.platform = c.platform AND ad.actor = c.a
+                     AND ad.aday >= bp_k.pday AND ad.aday <= {d.plus_hours('bp_k.pday', 48)})
+                SELECT c.cid, count(seen.ts) AS k_active FROM c LEFT JOIN seen ON seen.cid = c.cid
+                GROUP BY c.cid ORDER BY c.cid""")
+        finally:
+            ctx.store.con.unregister("tw_cand")
+        k_active = counts["k_active"]
+        kept = tbl.set_column(tbl.schema.get_field_index("k"), "k", k_active)
+        return kept.append_column("k_all", tbl["k"])
+
+    def _posts_signal(self, row: dict[str, Any], p: float, names: Names, prior: GridPrior,
+                      post: np.ndarray) -> Signal:
         a, b = row["a"], row["b"]
         open_ = row["next_ts"] is None
         start: datetime = row["start_ts"]
         days = ((row["next_ts"] or self.end) - start).total_seconds() / 86400
-        rate = (a0 + row["e"]) / (a0 + b0 + row["n"])
-        detail = {"model": "posts", "misses": int(row["k"]), "engaged_before": int(row["e"]),
+        rate = float(post @ prior.rates)
+        detail = {"model": "posts", "misses": int(row["k"]), "posts_in_gap": int(row["k_all"]),
+                  "engaged_before": int(row["e"]),
                   "posts_before": int(row["n"]), "prior_rate": round(rate, 4), "days": round(days, 1),
-                  "prior": [round(a0, 4), round(b0, 4)], "open": open_, "rank_at_start": int(row["rank_at"]),
+                  "posterior": [[round(float(r), 5), round(float(w), 5)] for r, w in zip(prior.rates, post, strict=True)
+                                if w > 1e-5],
+                  "open": open_, "rank_at_start": int(row["rank_at"]),
                   "resumed_by": row["next_id"], "resumed_kind": row["next_kind"],
                   "resumed_ts": row["next_ts"].isoformat() + "Z" if row["next_ts"] else None}
         la, lb = names.label(row["platform"], a), names.label(row["platform"], b)
@@ -169,18 +213,26 @@ class SilenceDetector:
     # -- renewal model ------------------------------------------------------------------------------
     def _renewal(self, ctx: Context, end: datetime) -> tuple[int, list[Signal]]:
         d = ctx.dialect
-        end_sql = f"TIMESTAMP '{end.isoformat(sep=' ')}'"
-        gap = f"ln(greatest({d.days_between('ts', 'prev_ts')} * 86400.0, 0) + 60.0)"
+        gap = "ln(greatest(ar - prev_ar, 1))"
         base = f"""
             WITH ev AS {ctx.events_sql()},
             with_posts AS (SELECT DISTINCT platform, actor FROM ev WHERE kind = 'post'),
-            pe AS (
-                SELECT e.platform, e.actor AS a, e.target AS b, e.ts, e.id, e.kind,
-                       lag(e.ts) OVER (PARTITION BY e.platform, e.actor, e.target ORDER BY e.ts, e.id) AS prev_ts,
-                       lag(e.id) OVER (PARTITION BY e.platform, e.actor, e.target ORDER BY e.ts, e.id) AS prev_id
+            a_days AS (SELECT platform, actor, {d.day('ts')} AS day_ FROM ev GROUP BY platform, actor, {d.day('ts')}),
+            a_rank AS (SELECT platform, actor, day_,
+                              row_number() OVER (PARTITION BY platform, actor ORDER BY day_) AS ar FROM a_days),
+            a_last AS (SELECT platform, actor, max(ar) AS ar_end FROM a_rank GROUP BY platform, actor),
+            active AS (
+                SELECT e.platform, e.actor AS a, e.target AS b, {d.day('e.ts')} AS day_,
+                       min(e.ts) AS ts, {d.arg_min('e.id', 'e.ts')} AS id, {d.arg_min('e.kind', 'e.ts')} AS kind
                 FROM ev e LEFT JOIN with_posts wp ON wp.platform = e.platform AND wp.actor = e.target
                 WHERE e.kind IN ({_in(RENEWAL_KINDS)}) AND e.target IS NOT NULL AND e.actor <> e.target
-                  AND wp.actor IS NULL),
+                  AND wp.actor IS NULL
+                GROUP BY e.platform, e.actor, e.target, {d.day('e.ts')}),
+            pe AS (
+                SELECT x.platform, x.a, x.b, x.ts, x.id, x.kind, r.ar,
+                       lag(x.ts) OVER w AS prev_ts, lag(x.id) OVER w AS prev_id, lag(r.ar) OVER w AS prev_ar
+                FROM active x JOIN a_rank r ON r.platform = x.platform AND r.actor = x.a AND r.day_ = x.day_
+                WINDOW w AS (PARTITION BY x.platform, x.a, x.b ORDER BY x.ts, x.id)),
             g AS (SELECT *, {gap} AS lg FROM pe WHERE prev_ts IS NOT NULL),
             st AS (
                 SELECT *, count(lg) OVER w AS n, avg(lg) OVER w AS mu, stddev_samp(lg) OVER w AS sd
@@ -191,14 +243,15 @@ class SilenceDetector:
                        kind AS next_kind, lg, n, mu, sd FROM st WHERE n >= {MIN_RENEWAL_GAPS} AND sd > 0),
             last_ AS (
                 SELECT platform, a, b, max(ts) AS start_ts, {d.arg_min('id', '-' + d.epoch('ts'))} AS start_id,
-                       count(lg) AS n, avg(lg) AS mu, stddev_samp(lg) AS sd
+                       max(ar) AS ar, count(lg) AS n, avg(lg) AS mu, stddev_samp(lg) AS sd
                 FROM (SELECT *, CASE WHEN prev_ts IS NOT NULL THEN {gap} END AS lg FROM pe) x
                 GROUP BY platform, a, b),
             open_ AS (
-                SELECT platform, a, b, start_ts, start_id, NULL::TIMESTAMP AS next_ts, NULL AS next_id,
+                SELECT l.platform, a, b, start_ts, start_id, NULL::TIMESTAMP AS next_ts, NULL AS next_id,
                        NULL AS next_kind,
-                       ln(greatest({d.days_between(end_sql, 'start_ts')} * 86400.0, 0) + 60.0) AS lg, n, mu, sd
-                FROM last_ WHERE n >= {MIN_RENEWAL_GAPS} AND sd > 0),
+                       ln(greatest(al.ar_end - l.ar, 1)) AS lg, n, mu, sd
+                FROM last_ l JOIN a_last al ON al.platform = l.platform AND al.actor = l.a
+                WHERE n >= {MIN_RENEWAL_GAPS} AND sd > 0 AND al.ar_end > l.ar),
             tests AS (SELECT * FROM closed UNION ALL SELECT * FROM open_)
             SELECT *, (lg - mu) / (sd * sqrt(1.0 + 1.0 / n)) AS t FROM tests"""
         n_tests = int(ctx.store.scalar(f"SELECT count(*) FROM ({base})"))
@@ -217,8 +270,10 @@ class SilenceDetector:
             la, lb = names.label(row["platform"], row["a"]), names.label(row["platform"], row["b"])
             start = row["start_ts"]
             days = ((row["next_ts"] or end) - start).total_seconds() / 86400
-            typical = float(np.exp(row["mu"]) / 86400)
-            detail = {"model": "renewal", "gap_days": round(days, 2), "typical_gap_days": round(typical, 3),
+            typical = float(np.exp(row["mu"]))
+            active = round(float(np.exp(row["lg"])))
+            detail = {"model": "renewal", "gap_days": round(days, 2), "gap_active_days": active,
+                      "typical_gap_active_days": round(typical, 3),
                       "log_mu": float(row["mu"]), "log_scale": float(row["sd"] * np.sqrt(1 + 1 / row["n"])),
                       "earlier_gaps": int(row["n"]), "t": round(float(row["t"]), 3), "open": row["next_ts"] is None,
                       "resumed_by": row["next_id"], "resumed_kind": row["next_kind"],
@@ -227,7 +282,8 @@ class SilenceDetector:
             summary = (f"{la} did not interact with {lb} for {days:.0f} days ({when} {day(start)}"
                        if row["next_ts"] is None else
                        f"{la} did not interact with {lb} for {days:.0f} days (from {day(start)} {when}")
-            summary += f"); the typical gap over {int(row['n'])} earlier ones was {_human_days(typical)}."
+            summary += (f"), {round(float(np.exp(row['lg'])))} of {la}'s active days; the typical gap over "
+                        f"{int(row['n'])} earlier ones was {typical:.1f} active days.")
             out.append(Signal(kind="silence", ts=None, start=start, end=row["next_ts"],
                               subjects=[row["a"], row["b"]], score=float(-np.log10(max(pv, 1e-300))),
                               p_value=float(pv), evidence=[row["start_id"]], summary=summary, detail=detail,
@@ -251,16 +307,18 @@ class SilenceDetector:
         if s.start is None:
             return None
         if s.detail["model"] == "renewal":
-            # The gap crosses the threshold once ln(seconds + 60) exceeds mu + t*·scale.
+            # The gap crosses the threshold once ln(active days) exceeds mu + t*·scale; active days are
+            # mapped back to calendar time in proportion over the gap.
             df = max(s.detail["earlier_gaps"] - 1, 1)
             t_star = float(stats.t.isf(max(p_star, s.p_value or 0.0), df))
-            seconds = max(float(np.exp(s.detail["log_mu"] + t_star * s.detail["log_scale"])) - 60.0, 0.0)
-            return s.start + timedelta(seconds=min(seconds, 1e10))
-        a0, b0 = s.detail["prior"]
-        e, n, k = s.detail["engaged_before"], s.detail["posts_before"], s.detail["misses"]
-        a, b = a0 + e, b0 + (n - e)
+            active_star = float(np.exp(s.detail["log_mu"] + t_star * s.detail["log_scale"]))
+            share = min(active_star / max(s.detail["gap_active_days"], 1), 1.0)
+            return s.start + timedelta(days=s.detail["gap_days"] * share)
+        k = s.detail["misses"]
+        rates = np.array([r for r, _ in s.detail["posterior"]])
+        mass = np.array([w for _, w in s.detail["posterior"]])
         ks = np.arange(1, k + 1, dtype=float)
-        pk = np.exp(special.betaln(a, b + ks) - special.betaln(a, b))
+        pk = np.exp(np.outer(ks, np.log1p(-rates))) @ mass
         hit = np.nonzero(pk <= max(p_star, s.p_value or 0.0))[0]
         k_star = int(ks[hit[0]]) if len(hit) else k
         row = ctx.store.con.execute("""
@@ -281,8 +339,9 @@ class SilenceDetector:
             summary = (f"{la} {verb} {what} on {day(when)}, the first in {days:.0f} days; before that {la} had "
                        f"engaged with {s.detail['engaged_before']} of {lb}'s {s.detail['posts_before']} posts.")
         else:
-            summary = (f"{la} {verb} {lb} on {day(when)}, the first time in {days:.0f} days; the typical gap was "
-                       f"{_human_days(s.detail['typical_gap_days'])}.")
+            summary = (f"{la} {verb} {lb} on {day(when)}, the first time in {days:.0f} days "
+                       f"({s.detail['gap_active_days']} of {la}'s active days; the typical gap was "
+                       f"{s.detail['typical_gap_active_days']:.1f}).")
         detail = {**s.detail, "silence_start": s.start.isoformat() + "Z" if s.start else None,
                   "silence_days": round(days, 1)}
         return Signal(kind="resumption", ts=when, start=s.start, end=when, subjects=[a, b], score=s.score,
