@@ -64,6 +64,7 @@ class Context:
     dialect: Dialect
     window: Window
     keep_p: float  # candidates with p above this can never pass FDR control at the run's level
+    other_tests: dict[str, int] = field(default_factory=dict)  # tests run by detectors before this one
 
     def events_sql(self) -> str:
         return f"(SELECT * FROM events WHERE ts IS NOT NULL AND {self.window.where()})"

@@ -103,6 +103,8 @@ class CoincidenceDetector:
         ORDER BY h.news_id, h.x, h.kind"""
 
     def run(self, ctx: Context) -> DetectorOutput:
+        if not ctx.store.scalar(f"SELECT count(*) FROM news WHERE {ctx.window.where()}"):
+            return DetectorOutput([], {FAMILY: 0})
         tbl = ctx.store.arrow(self._sql(ctx))
         rows = tbl.to_pylist()
         if not rows:

@@ -46,12 +46,13 @@ class GridPrior:
                                                                          strict=True)]
 
 
-def fit_grid_prior(engaged: np.ndarray, seen: np.ndarray, iterations: int = 300) -> GridPrior:
-    """NPMLE of the rate distribution from per-pair counts (duplicates collapsed for speed)."""
+def fit_grid_prior(engaged: np.ndarray, seen: np.ndarray, counts: np.ndarray | None = None,
+                   iterations: int = 300) -> GridPrior:
+    """NPMLE of the rate distribution from per-pair counts; `counts` says how many pairs share each row."""
     if len(engaged) == 0:
         return GridPrior(GRID, np.full(len(GRID), 1.0 / len(GRID)))
-    pairs, counts = np.unique(np.stack([engaged, seen], axis=1), axis=0, return_counts=True)
-    e, n = pairs[:, 0].astype(float), pairs[:, 1].astype(float)
+    counts = np.ones(len(engaged)) if counts is None else np.asarray(counts, dtype=float)
+    e, n = np.asarray(engaged, dtype=float), np.asarray(seen, dtype=float)
     loglik = np.outer(e, np.log(GRID)) + np.outer(n - e, np.log1p(-GRID))
     loglik -= loglik.max(axis=1, keepdims=True)
     lik = np.exp(loglik)

@@ -18,6 +18,9 @@ class FollowDetector:
 
     def run(self, ctx: Context) -> DetectorOutput:
         d = ctx.dialect
+        if not ctx.store.scalar(f"SELECT count(*) FROM (SELECT 1 FROM {ctx.events_sql()} "
+                                "WHERE kind IN ('follow', 'unfollow') LIMIT 1)"):
+            return DetectorOutput([], {})
         kinds = ", ".join(f"'{k}'" for k in KIND_WEIGHTS)
         age = d.days_between("f.ts", "e.ts")
         rows = ctx.store.con.execute(f"""

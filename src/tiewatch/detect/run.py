@@ -22,7 +22,8 @@ from tiewatch.store import Store
 
 
 def detectors() -> list[object]:
-    return [SilenceDetector(), AudienceDetector(), CoincidenceDetector(), FollowDetector()]
+    # Silence runs last: it screens its many tests with a bound that uses the other families' test counts.
+    return [AudienceDetector(), CoincidenceDetector(), FollowDetector(), SilenceDetector()]
 
 
 @dataclass
@@ -52,9 +53,18 @@ def detect(store: Store, *, since: datetime | None = None, until: datetime | Non
     tests: Counter[str] = Counter()
     runners = detectors()
     for det in runners:
+        ctx.other_tests = dict(tests)
         out = det.run(ctx)  # type: ignore[attr-defined]
         candidates.extend(out.signals)
         tests.update(out.tests)
+    # Some detectors' first p-values are lower bounds that an expensive refinement can only raise. BH is
+    # monotone (larger p-values never add rejections), so refining just the first pass's rejections and
+    # running BH again gives exactly the result of refining everything.
+    first = weighted_bh(candidates, dict(tests), fdr)
+    for det in runners:
+        refine = getattr(det, "refine", None)
+        if refine is not None:
+            refine(ctx, first)
     kept = weighted_bh(candidates, dict(tests), fdr)
     untested = [s for s in candidates if s.p_value is None]
     final: list[Signal] = kept

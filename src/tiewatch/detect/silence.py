@@ -61,12 +61,24 @@ class SilenceDetector:
         prior = self._prior(ctx)
         self.prior = prior
         n_posts_tests = int(ctx.store.scalar("SELECT count(*) FROM tw_gaps"))
-        signals = self._posts_candidates(ctx, prior)
+        tbl, p, post, hid = self._posts_pvalues(ctx, prior)
         renewal_tests, renewal = self._renewal(ctx, end)
-        return DetectorOutput(signals + renewal, {FAMILY: n_posts_tests + renewal_tests})
+        n_tests = n_posts_tests + renewal_tests
+        cap = screen_threshold(np.concatenate([p, [s.p_value or 1.0 for s in renewal]]), n_tests, ctx)
+        keep = np.nonzero(p <= cap)[0]
+        rows = tbl.take(pa.array(keep, pa.int64())).to_pylist() if len(keep) else []
+        signals = [self._posts_signal(row, float(p[i]), prior, post[hid[i]]) for row, i in zip(rows, keep, strict=True)]
+        return DetectorOutput(signals + [s for s in renewal if (s.p_value or 1.0) <= cap], {FAMILY: n_tests})
 
     # -- posts model --------------------------------------------------------------------------------
     def _posts_gaps_sql(self, ctx: Context, end: datetime) -> str:
+        """One row per post of B that A engaged with: the run of B's posts A then passed over.
+
+        B's posts are ranked by publication (a window over posts only, which are few); each engagement
+        looks up its post's rank with a join against that small table; one window per pair, ordered by
+        rank, gives the next engaged post. Misses = the difference of ranks − 1; repeated engagements on
+        one post are adjacent in that order and collapse to the last one.
+        """
         d = ctx.dialect
         end_sql = f"TIMESTAMP '{end.isoformat(sep=' ')}'"
         return f"""
@@ -74,50 +86,40 @@ class SilenceDetector:
         posts AS (
             SELECT platform, actor AS author, post AS post_id, min(ts) AS ts FROM ev
             WHERE kind = 'post' AND post IS NOT NULL GROUP BY platform, actor, post),
+        posts_r AS (
+            SELECT *, row_number() OVER (PARTITION BY platform, author ORDER BY ts, post_id) AS prank FROM posts),
         eng AS (
-            SELECT platform, actor AS a, target AS b, post, min(ts) AS ts, {d.arg_min('id', 'ts')} AS id,
-                   {d.arg_min('kind', 'ts')} AS kind
-            FROM ev WHERE kind IN ({_in(POST_ENGAGEMENTS)}) AND target IS NOT NULL AND post IS NOT NULL
-                 AND actor <> target
-            GROUP BY platform, actor, target, post),
-        authors AS (SELECT DISTINCT platform, author FROM posts),
-        marks AS (
-            SELECT e.platform, e.b AS author, e.ts, 0 AS is_post, e.a, e.post, e.id, e.kind
-            FROM eng e JOIN authors au ON au.platform = e.platform AND au.author = e.b
-            UNION ALL
-            SELECT platform, author, ts, 1 AS is_post, NULL AS a, post_id, NULL AS id, NULL AS kind FROM posts),
-        ranked AS (
-            SELECT *, CAST(sum(is_post) OVER (PARTITION BY platform, author ORDER BY ts, is_post DESC, post
-                                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS rank_at
-            FROM marks),
-        prank AS (SELECT platform, author, post, rank_at AS prank FROM ranked WHERE is_post = 1),
-        er AS (
-            SELECT r.platform, r.a, r.author AS b, r.ts, r.id, r.kind, r.post, r.rank_at, p.prank
-            FROM ranked r LEFT JOIN prank p ON p.platform = r.platform AND p.author = r.author AND p.post = r.post
-            WHERE r.is_post = 0),
+            SELECT e.platform, e.actor AS a, e.target AS b, e.ts, e.id, e.kind, p.prank
+            FROM ev e JOIN posts_r p ON p.platform = e.platform AND p.author = e.target AND p.post_id = e.post
+            WHERE e.kind IN ({_in(POST_ENGAGEMENTS)}) AND e.actor <> e.target),
         seq AS (
-            SELECT *, row_number() OVER w AS e,
-                   first_value(coalesce(prank, rank_at)) OVER w AS first_exposed,
-                   lead(ts) OVER w AS next_ts, lead(id) OVER w AS next_id, lead(kind) OVER w AS next_kind,
-                   lead(rank_at) OVER w AS next_rank, lead(prank) OVER w AS next_prank
-            FROM er WINDOW w AS (PARTITION BY platform, a, b ORDER BY ts, id)),
+            SELECT *, dense_rank() OVER (PARTITION BY platform, a, b ORDER BY prank) AS e,
+                   min(prank) OVER (PARTITION BY platform, a, b) AS first_prank,
+                   lead(prank) OVER w AS next_prank, lead(ts) OVER w AS next_ts, lead(id) OVER w AS next_id,
+                   lead(kind) OVER w AS next_kind
+            FROM eng WINDOW w AS (PARTITION BY platform, a, b ORDER BY prank, ts, id)),
         seen_by_end AS (
             SELECT platform, author, count(*) AS open_rank FROM posts
             WHERE ts <= {d.minus_days(end_sql, REACTION_DAYS)} GROUP BY platform, author)
         SELECT s.platform, s.a, s.b, s.ts AS start_ts, s.id AS start_id, s.kind AS start_kind, s.e,
-               greatest(s.rank_at - s.first_exposed + 1, s.e) AS n, s.rank_at,
-               CASE WHEN s.next_ts IS NULL THEN greatest(coalesce(se.open_rank, 0) - s.rank_at, 0)
-                    ELSE greatest(s.next_rank - s.rank_at
-                                  - CASE WHEN s.next_prank > s.rank_at THEN 1 ELSE 0 END, 0) END AS k,
+               s.prank - s.first_prank + 1 AS n, s.prank AS rank_at,
+               CASE WHEN s.next_prank IS NULL THEN greatest(coalesce(se.open_rank, 0) - s.prank, 0)
+                    ELSE s.next_prank - s.prank - 1 END AS k,
                s.next_ts, s.next_id, s.next_kind
-        FROM seq s LEFT JOIN seen_by_end se ON se.platform = s.platform AND se.author = s.b"""
+        FROM seq s LEFT JOIN seen_by_end se ON se.platform = s.platform AND se.author = s.b
+        WHERE s.next_prank IS NULL OR s.next_prank <> s.prank"""
 
     def _prior(self, ctx: Context) -> GridPrior:
         """The engagement-rate prior, fitted to every pair's counts after its first engagement."""
-        pairs = ctx.store.arrow("SELECT max(e) - 1 AS e1, max(n) - 1 AS n1 FROM tw_gaps GROUP BY platform, a, b")
-        return fit_grid_prior(pairs["e1"].to_numpy().astype(float), pairs["n1"].to_numpy().astype(float))
+        pairs = ctx.store.arrow("""
+            SELECT e - 1 AS e1, n - 1 AS n1, count(*) AS pairs FROM tw_gaps
+            WHERE next_ts IS NULL GROUP BY e - 1, n - 1""")  # a pair's last row holds its totals
+        return fit_grid_prior(pairs["e1"].to_numpy().astype(float), pairs["n1"].to_numpy().astype(float),
+                              pairs["pairs"].to_numpy().astype(float))
 
-    def _posts_candidates(self, ctx: Context, prior: GridPrior) -> list[Signal]:
+    def _posts_pvalues(self, ctx: Context,
+                       prior: GridPrior) -> tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray]:
+        """The gaps that could be significant, their exact p-values, the posteriors and each gap's posterior row."""
         # Posterior per distinct (engaged, seen) history; its mean bounds each gap's p-value from below
         # (Jensen: E[(1-p)^k] >= (1-E[p])^k), so gaps that cannot be significant are screened out in SQL.
         hist = ctx.store.arrow("SELECT DISTINCT e - 1 AS e1, n - 1 AS n1 FROM tw_gaps WHERE k >= 1")
@@ -132,87 +134,109 @@ class SilenceDetector:
                 WHERE g.k >= 1 AND power(1.0 - h.pmean, g.k) <= {ctx.keep_p}""")
         finally:
             ctx.store.con.unregister("tw_hist")
-        if tbl.num_rows == 0:
-            return []
-        tbl = self._count_active_misses(ctx, tbl)
-        hid = tbl["hid"].to_numpy()
+        hid = tbl["hid"].to_numpy().astype(np.int64)
         k = tbl["k"].to_numpy().astype(float)
-        p = prior.run_probability(post[hid], k)
-        names = Names(ctx.store)
-        self._posteriors = {int(h): post[h] for h in np.unique(hid)}
-        out = []
-        for row, pv, h in zip(tbl.to_pylist(), p, hid, strict=True):
-            if pv > ctx.keep_p:
-                continue
-            sig = self._posts_signal(row, float(pv), names, prior, post[h])
-            out.append(sig)
-        return out
+        # Many gaps share a history and a length: compute each distinct pair once.
+        key = hid * (int(k.max()) + 1 if len(k) else 1) + k.astype(np.int64)
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        p = prior.run_probability(post[hid[first]], k[first])[inverse] if tbl.num_rows else np.zeros(0)
+        return tbl, p, post, hid
 
-    def _count_active_misses(self, ctx: Context, tbl: pa.Table) -> pa.Table:
-        """Recount each candidate gap's misses over B's posts published while A was active (A did anything
-        that day or the next two): an account that went quiet everywhere is dormant, not silent on B.
-        Only screened candidates get here, so this join is small; fewer misses can only raise a p-value,
-        so the screening above stays valid."""
+    def refine(self, ctx: Context, signals: list[Signal]) -> None:
+        """Recount misses over the days A was active, for the posts-model silences that would pass false-discovery
+        control as they stand (a lower-bound p-value); the larger p-values are written back in place."""
+        mine = [s for s in signals if s.kind == "silence" and s.detail.get("model") == "posts"]
+        if not mine:
+            return
+        tbl = pa.table({"platform": [s.platform for s in mine], "a": [s.subjects[0] for s in mine],
+                        "b": [s.subjects[1] for s in mine], "lo": [s.detail["rank_at_start"] for s in mine],
+                        "k": [s.detail["posts_in_gap"] for s in mine]})
+        k_active = self._count_active_misses(ctx, tbl)
+        for s, k in zip(mine, k_active, strict=True):
+            rates = np.array([r for r, _ in s.detail["posterior"]])
+            mass = np.array([w for _, w in s.detail["posterior"]])
+            s.detail["misses"] = int(k)
+            s.p_value = float(np.exp(k * np.log1p(-rates)) @ mass)
+            s.score = float(-np.log10(max(s.p_value, 1e-300)))
+
+    def _count_active_misses(self, ctx: Context, tbl: pa.Table) -> list[int]:
+        """For each gap, B's posts in it published while A was active (A did anything that day or the next
+        two): an account that went quiet everywhere is dormant, not silent on B."""
         d = ctx.dialect
         ctx.store.con.register("tw_cand", tbl.append_column("cid", pa.array(range(tbl.num_rows), pa.int64())))
         try:
             counts = ctx.store.arrow(f"""
                 WITH ev AS {ctx.events_sql()},
-                c AS (SELECT cid, platform, a, b, start_ts, next_ts, k FROM tw_cand),
-                bp AS (
-                    SELECT c.cid, p.ts, {d.day('p.ts')} AS pday,
-                           row_number() OVER (PARTITION BY c.cid ORDER BY p.ts) AS r
-                    FROM c JOIN (SELECT platform, actor, post, min(ts) AS ts FROM ev WHERE kind = 'post'
-                                 GROUP BY platform, actor, post) p
-                      ON p.platform = c.platform AND p.actor = c.b AND p.ts > c.start_ts
-                     AND (c.next_ts IS NULL OR p.ts < c.next_ts)),
-                bp_k AS (SELECT bp.* FROM bp JOIN c ON c.cid = bp.cid WHERE bp.r <= c.k),
+                c AS (SELECT cid, platform, a, b, lo, k FROM tw_cand),
+                posts_r AS (
+                    SELECT platform, actor, ts, row_number() OVER (PARTITION BY platform, actor ORDER BY ts, post)
+                           AS prank
+                    FROM (SELECT platform, actor, post, min(ts) AS ts FROM ev
+                          WHERE kind = 'post' AND actor IN (SELECT b FROM c) GROUP BY platform, actor, post)),
+                bp_k AS (
+                    SELECT c.cid, p.ts, {d.day('p.ts')} AS pday FROM c JOIN posts_r p
+                      ON p.platform = c.platform AND p.actor = c.b AND p.prank > c.lo AND p.prank <= c.lo + c.k),
                 a_days AS (
                     SELECT DISTINCT e.platform, e.actor, {d.day('e.ts')} AS aday FROM ev e
                     WHERE e.actor IN (SELECT a FROM c)),
+                covered AS (  -- a post on day D is seen if A was active on D, D+1 or D+2
+                    SELECT DISTINCT platform, actor, cday FROM (
+                        SELECT platform, actor, aday AS cday FROM a_days
+                        UNION ALL SELECT platform, actor, {d.minus_days('aday', 1)} FROM a_days
+                        UNION ALL SELECT platform, actor, {d.minus_days('aday', 2)} FROM a_days)),
                 seen AS (
                     SELECT DISTINCT bp_k.cid, bp_k.ts FROM bp_k JOIN c ON c.cid = bp_k.cid
-                    JOIN a_days ad ON ad.platform = c.platform AND ad.actor = c.a
-                     AND ad.aday >= bp_k.pday AND ad.aday <= {d.plus_hours('bp_k.pday', 48)})
+                    JOIN covered cv ON cv.platform = c.platform AND cv.actor = c.a AND cv.cday = bp_k.pday)
                 SELECT c.cid, count(seen.ts) AS k_active FROM c LEFT JOIN seen ON seen.cid = c.cid
                 GROUP BY c.cid ORDER BY c.cid""")
         finally:
             ctx.store.con.unregister("tw_cand")
-        k_active = counts["k_active"]
-        kept = tbl.set_column(tbl.schema.get_field_index("k"), "k", k_active)
-        return kept.append_column("k_all", tbl["k"])
+        return [int(x) for x in counts["k_active"].to_pylist()]
 
-    def _posts_signal(self, row: dict[str, Any], p: float, names: Names, prior: GridPrior,
-                      post: np.ndarray) -> Signal:
+    def _posts_signal(self, row: dict[str, Any], p: float, prior: GridPrior, post: np.ndarray) -> Signal:
         a, b = row["a"], row["b"]
         open_ = row["next_ts"] is None
         start: datetime = row["start_ts"]
         days = ((row["next_ts"] or self.end) - start).total_seconds() / 86400
         rate = float(post @ prior.rates)
-        detail = {"model": "posts", "misses": int(row["k"]), "posts_in_gap": int(row["k_all"]),
+        detail = {"model": "posts", "misses": int(row["k"]), "posts_in_gap": int(row["k"]),
                   "engaged_before": int(row["e"]),
                   "posts_before": int(row["n"]), "prior_rate": round(rate, 4), "days": round(days, 1),
                   "posterior": [[round(float(r), 5), round(float(w), 5)] for r, w in zip(prior.rates, post, strict=True)
                                 if w > 1e-5],
                   "open": open_, "rank_at_start": int(row["rank_at"]),
                   "resumed_by": row["next_id"], "resumed_kind": row["next_kind"],
-                  "resumed_ts": row["next_ts"].isoformat() + "Z" if row["next_ts"] else None}
-        la, lb = names.label(row["platform"], a), names.label(row["platform"], b)
-        verb = PAST_TENSE.get(row["start_kind"] or "like", "engaged with")
-        if open_:
-            summary = (f"{la} has not engaged with any of {lb}'s last {row['k']} posts since {day(start)} "
-                       f"({days:.0f} days); before that {la} had {verb} {row['e']} of {lb}'s {row['n']} posts.")
-        else:
-            summary = (f"{la} passed over {row['k']} of {lb}'s posts in a row between {day(start)} and "
-                       f"{day(row['next_ts'])} ({days:.0f} days); before that {la} had engaged with {row['e']} of "
-                       f"{lb}'s {row['n']} posts.")
+                  "resumed_ts": row["next_ts"].isoformat() + "Z" if row["next_ts"] else None,
+                  "start_kind": row["start_kind"]}
         return Signal(kind="silence", ts=None, start=start, end=row["next_ts"], subjects=[a, b],
                       score=float(-np.log10(max(p, 1e-300))), p_value=p, evidence=[row["start_id"]],
-                      summary=summary, detail=detail, platform=row["platform"], family=FAMILY)
+                      detail=detail, platform=row["platform"], family=FAMILY)
+
+    def _posts_summary(self, s: Signal, names: Names) -> str:
+        a, b = s.subjects
+        la, lb = names.label(s.platform or "", a), names.label(s.platform or "", b)
+        dt = s.detail
+        verb = PAST_TENSE.get(dt.get("start_kind") or "like", "engaged with")
+        skipped = "" if dt["misses"] == dt["posts_in_gap"] else (
+            f" ({dt['posts_in_gap'] - dt['misses']} more came while {la} was inactive)")
+        if dt["open"]:
+            return (f"{la} has not engaged with any of {lb}'s last {dt['misses']} posts{skipped} since "
+                    f"{day(s.start)} ({dt['days']:.0f} days); before that {la} had {verb} {dt['engaged_before']} of "
+                    f"{lb}'s {dt['posts_before']} posts.")
+        return (f"{la} passed over {dt['misses']} of {lb}'s posts in a row{skipped} between {day(s.start)} and "
+                f"{day(s.end)} ({dt['days']:.0f} days); before that {la} had engaged with {dt['engaged_before']} "
+                f"of {lb}'s {dt['posts_before']} posts.")
 
     # -- renewal model ------------------------------------------------------------------------------
     def _renewal(self, ctx: Context, end: datetime) -> tuple[int, list[Signal]]:
         d = ctx.dialect
+        has_pairs = ctx.store.scalar(f"""
+            WITH ev AS {ctx.events_sql()}
+            SELECT count(*) FROM (SELECT 1 FROM ev e WHERE e.kind IN ({_in(RENEWAL_KINDS)}) AND e.target IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM ev p WHERE p.kind = 'post' AND p.platform = e.platform
+                                  AND p.actor = e.target) LIMIT 1)""")
+        if not has_pairs:
+            return 0, []  # every target publishes posts: the posts model covers them all
         gap = "ln(greatest(ar - prev_ar, 1))"
         base = f"""
             WITH ev AS {ctx.events_sql()},
@@ -254,9 +278,11 @@ class SilenceDetector:
                 WHERE n >= {MIN_RENEWAL_GAPS} AND sd > 0 AND al.ar_end > l.ar),
             tests AS (SELECT * FROM closed UNION ALL SELECT * FROM open_)
             SELECT *, (lg - mu) / (sd * sqrt(1.0 + 1.0 / n)) AS t FROM tests"""
-        n_tests = int(ctx.store.scalar(f"SELECT count(*) FROM ({base})"))
-        z = float(stats.norm.isf(ctx.keep_p))
-        tbl = ctx.store.arrow(f"SELECT * FROM ({base}) WHERE t >= {z}")
+        z = float(stats.norm.isf(ctx.keep_p))  # Student-t tails are heavier: t >= z screens nothing away
+        ctx.store.con.execute(f"CREATE OR REPLACE TEMP TABLE tw_renewal AS SELECT * FROM ({base})")
+        n_tests = int(ctx.store.scalar("SELECT count(*) FROM tw_renewal"))
+        tbl = ctx.store.arrow(f"SELECT * FROM tw_renewal WHERE t >= {z}")
+        ctx.store.con.execute("DROP TABLE tw_renewal")
         if tbl.num_rows == 0:
             return n_tests, []
         t = tbl["t"].to_numpy()
@@ -299,6 +325,8 @@ class SilenceDetector:
             if s.kind != "silence":
                 continue
             s.ts = self._became_significant(ctx, s, p_star)
+            if s.detail["model"] == "posts":
+                s.summary = self._posts_summary(s, names)
             if s.end is not None and s.detail.get("resumed_by"):
                 extra.append(self._resumption(s, names))
         return kept + extra
@@ -321,11 +349,13 @@ class SilenceDetector:
         pk = np.exp(np.outer(ks, np.log1p(-rates))) @ mass
         hit = np.nonzero(pk <= max(p_star, s.p_value or 0.0))[0]
         k_star = int(ks[hit[0]]) if len(hit) else k
+        # The k*-th post B published after the one A last engaged with, counting only posts A could see.
+        share = k_star / max(s.detail["misses"], 1)
+        rank = s.detail["rank_at_start"] + max(1, round(share * s.detail["posts_in_gap"]))
         row = ctx.store.con.execute("""
             SELECT ts FROM (SELECT ts, row_number() OVER (ORDER BY ts, post) AS r FROM
                 (SELECT post, min(ts) AS ts FROM events WHERE kind = 'post' AND platform = ? AND actor = ?
-                 GROUP BY post)) WHERE r = ?""",
-            [s.platform, s.subjects[1], s.detail["rank_at_start"] + k_star]).fetchall()
+                 GROUP BY post)) WHERE r = ?""", [s.platform, s.subjects[1], rank]).fetchall()
         return row[0][0] if row else s.start
 
     def _resumption(self, s: Signal, names: Names) -> Signal:
@@ -347,6 +377,30 @@ class SilenceDetector:
         return Signal(kind="resumption", ts=when, start=s.start, end=when, subjects=[a, b], score=s.score,
                       p_value=s.p_value, evidence=[s.detail["resumed_by"], *s.evidence], summary=summary,
                       detail=detail, platform=s.platform, family=None, q_value=s.q_value, parent=s)
+
+
+def screen_threshold(p: np.ndarray, n_tests: int, ctx: Context) -> float:
+    """The largest p-value in this family that weighted BH could still reject, whatever the other families do.
+
+    A test is rejected only if p ≤ w·q·R/m (w: the family's weight, R: rejections). R is bounded by this
+    family's tests under the bound plus every test of the other families; iterating shrinks the bound while
+    it stays valid, so millions of null tests need not become candidate objects.
+    """
+    others = {f: n for f, n in ctx.other_tests.items() if n > 0}
+    m_other = sum(others.values())
+    m = n_tests + m_other
+    if n_tests == 0 or m == 0:
+        return 0.0
+    weight = m / ((len(others) + 1) * n_tests)
+    bound = m
+    cap = ctx.keep_p * weight
+    for _ in range(100):
+        cap = min(ctx.keep_p * weight * bound / m, ctx.keep_p)
+        new_bound = int(np.count_nonzero(p <= cap)) + m_other
+        if new_bound >= bound:
+            break
+        bound = new_bound
+    return float(cap)
 
 
 def _human_days(days: float) -> str:
