@@ -13,11 +13,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
-SEED ?= ../shared/scenarios/seed
 demo: $(STAMP)
-	rm -f demo.duckdb
-	$(BIN)/tiewatch --db demo.duckdb ingest $(SEED)
-	$(BIN)/tiewatch --db demo.duckdb stats
+	$(BIN)/tiewatch demo --out tiewatch-demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -29,7 +26,8 @@ test: lint
 	  if [ $$code -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$code
 
 bench: $(STAMP)
-	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ingest.py --memory-events 20000000
+	$(BIN)/python bench/detect.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -103,13 +103,18 @@ def test_generated_variants(tmp_path: Path, seed: int, start: datetime, cast: Ca
     assert ev.precision_of(STATISTICAL) >= 0.9, ev.as_json()
 
 
-def test_null_scenario_raises_no_alarm(tmp_path: Path) -> None:
-    folder = generate(seed=7, start=datetime(2020, 1, 1), plot=False).write(tmp_path / "null")
-    cli = Cli(tmp_path / "null.duckdb")
-    cli("ingest", str(folder))
-    out = cli.json("detect")
-    assert out["tests"]["silence"] > 10_000
-    assert not [s for s in cli.json("signals") if s["kind"] in (*STATISTICAL, "coincidence")]
+def test_null_scenarios_raise_almost_no_alarm(tmp_path: Path) -> None:
+    """With nothing planted every discovery is false; FDR control at 5% bounds how often any appears."""
+    false_alarms = 0
+    for seed in (7, 8, 9, 10):
+        folder = generate(seed=seed, start=datetime(2020, 1, 1), plot=False).write(tmp_path / f"null{seed}")
+        cli = Cli(tmp_path / f"null{seed}.duckdb")
+        cli("ingest", str(folder))
+        out = cli.json("detect")
+        assert out["tests"]["silence"] > 10_000
+        found = [s for s in cli.json("signals") if s["kind"] in (*STATISTICAL, "coincidence")]
+        false_alarms += len(found)
+    assert false_alarms <= 1
 
 
 def test_a_pair_seen_twice_is_not_a_confident_silence(tmp_path: Path) -> None:

@@ -253,5 +253,143 @@ def ties(account: str, at: str | None, limit: int, as_json: bool, db: Path | Non
     console().print(t)
 
 
+@app.command()
+@click.argument("a")
+@click.argument("b")
+@click.option("--bucket", type=click.Choice(["week", "month"]), default="month", show_default=True)
+@click.option("--chart", "chart_file", type=click.Path(path_type=Path), default=None,
+              help="Also draw the relationship to FILE (.svg, .png or .html).")
+@json_option
+@db_option
+@user_errors
+def pair(a: str, b: str, bucket: str, chart_file: Path | None, as_json: bool, db: Path | None) -> None:
+    """Both directions of a relationship over time, with its signals and news."""
+    from tiewatch.views.pair import pair_view
+
+    with open_store(db) as store:
+        view = pair_view(store, a, b, bucket)
+    if chart_file:
+        from tiewatch.views.charts import pair_chart, save_chart
+
+        save_chart(pair_chart(view), chart_file)
+    if as_json:
+        print_json(view.as_json())
+        return
+    t = Table(bucket, f"{view.a.label} → {view.b.label}", "share of posts", "tie",
+              f"{view.b.label} → {view.a.label}", "share of posts", "tie", title=f"{view.a} and {view.b}")
+    for p in view.periods:
+        t.add_row(p["period"][:10], str(p["a_to_b"]), _pct(p["a_share_of_b_posts"]), f"{p['tie_a_to_b']:.1f}",
+                  str(p["b_to_a"]), _pct(p["b_share_of_a_posts"]), f"{p['tie_b_to_a']:.1f}")
+    console().print(t)
+    for s in view.signals:
+        console().print(f"[bold]{s['kind']}[/bold] {(s['ts'] or s['start'] or '')[:10]}: {s['summary']}")
+    for n in view.news:
+        console().print(f"news {n['ts'][:10]}: {n['title']} ({n['url']})")
+    if chart_file:
+        console().print(f"chart written to {chart_file}")
+
+
+def _pct(x: float | None) -> str:
+    return "" if x is None else f"{100 * x:.0f}%"
+
+
+@app.command()
+@click.argument("name")
+@click.option("--chart", "chart_file", type=click.Path(path_type=Path), default=None,
+              help="Also draw followers with audience signals to FILE (.svg, .png or .html).")
+@json_option
+@db_option
+@user_errors
+def account(name: str, chart_file: Path | None, as_json: bool, db: Path | None) -> None:
+    """An account: follower counts with audience signals, strongest ties now and a year earlier, signals."""
+    from tiewatch.views.account import account_view
+
+    with open_store(db) as store:
+        view = account_view(store, name)
+    if chart_file:
+        from tiewatch.views.charts import account_chart, save_chart
+
+        save_chart(account_chart(view), chart_file)
+    if as_json:
+        print_json(view.as_json())
+        return
+    c = console()
+    c.print(f"[bold]{view.account}[/bold]")
+    if view.followers:
+        c.print(f"followers: {view.followers[0]['followers']:,} ({view.followers[0]['ts'][:10]}) -> "
+                f"{view.followers[-1]['followers']:,} ({view.followers[-1]['ts'][:10]})")
+    for title, rows in (("strongest ties now", view.ties_now), ("a year earlier", view.ties_year_ago)):
+        t = Table("account", "tie", "out", "in", title=title)
+        for r in rows:
+            t.add_row(r["account"], f"{r['tie']:.1f}", f"{r['out']:.1f}", f"{r['in']:.1f}")
+        c.print(t)
+    for s in view.signals[:15]:
+        c.print(f"[bold]{s['kind']}[/bold] {(s['ts'] or s['start'] or '')[:10]}: {s['summary']}")
+    if chart_file:
+        c.print(f"chart written to {chart_file}")
+
+
+@app.command()
+@click.argument("a")
+@click.argument("b", required=False)
+@_time_option("--since", "Only signals and news from this time on.")
+@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True)
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Write to FILE instead of stdout.")
+@db_option
+@user_errors
+def brief(a: str, b: str | None, since: str | None, fmt: str, out: Path | None, db: Path | None) -> None:
+    """An article-style brief from stored facts; every sentence cites its evidence."""
+    from tiewatch.timefmt import parse_user_time
+    from tiewatch.views.brief import build_brief
+
+    with open_store(db) as store:
+        doc = build_brief(store, a, b, parse_user_time(since, "--since"))
+    text = doc.markdown() if fmt == "md" else doc.html()
+    if out:
+        out.write_text(text)
+        click.echo(f"brief written to {out}")
+    else:
+        click.echo(text)
+
+
+@app.command()
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("tiewatch-report"),
+              show_default=True, help="Folder for report.html.")
+@db_option
+@user_errors
+def report(out_dir: Path, db: Path | None) -> None:
+    """One self-contained HTML file: signals feed, timelines of the top pairs, account charts."""
+    from tiewatch.views.report import write_report
+
+    with open_store(db) as store:
+        path = write_report(store, out_dir)
+    click.echo(f"report written to {path}")
+
+
+@app.command()
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("tiewatch-demo"), show_default=True,
+              help="Folder for the demo database and report.")
+@user_errors
+def demo(out_dir: Path) -> None:
+    """The seed story end to end: generate, ingest, detect, headline signals, brief, report."""
+    import time
+
+    from tiewatch.demo import run_demo
+
+    start = time.perf_counter()
+    c = console()
+    c.print("Generating the seed-story scenario (synthetic, in-package), ingesting and detecting...")
+    result = run_demo(out_dir)
+    t = Table("kind", "when", "subjects", "q", "summary", title="Headline signals", show_lines=True)
+    for s in result.headlines:
+        q = f"{s['q_value']:.2g}" if s["q_value"] is not None else "-"
+        t.add_row(str(s["kind"]), str(s["ts"] or s["start"] or "")[:10], " → ".join(s["subjects"]), q,  # type: ignore[arg-type]
+                  str(s["summary"]))
+    c.print(t)
+    c.print(result.brief.markdown(), markup=False)
+    c.print(f"database: {result.db}\nreport:   {result.report}  (open it in a browser; it works offline)\n"
+            f"done in {time.perf_counter() - start:.1f} s")
+
+
 def main() -> None:
     app(prog_name="tiewatch")

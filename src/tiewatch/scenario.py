@@ -80,10 +80,10 @@ def generate(seed: int = 1, start: datetime = datetime(2023, 1, 1), cast: Cast |
     fans = [f"fan{i:03d}" for i in range(n_fans)]
     n_p = len(persons)
     # The plot, as fractions of the span.
-    t_silence = t0 + 0.53 * days * DAY  # star stops engaging with friend
-    t_split = t0 + 0.52 * days * DAY  # actor and ex stop engaging (break-up)
-    t_reveal = _at_hour(t0 + 0.74 * days * DAY, 0)  # dating report: friend loses followers, ex posts story
-    t_resume = _at_hour(t0 + 0.92 * days * DAY, 2)  # star likes friend's post again
+    t_silence = t0 + 0.541 * days * DAY  # star stops engaging with friend
+    t_split = t0 + 0.521 * days * DAY  # actor and ex stop engaging (break-up)
+    t_reveal = _at_hour(t0 + 0.806 * days * DAY, 0)  # dating report: friend loses followers, ex posts story
+    t_resume = _at_hour(t0 + 0.925 * days * DAY, 2)  # star likes friend's post again
 
     events: list[dict[str, Any]] = []
     counter = [0]
@@ -104,6 +104,7 @@ def generate(seed: int = 1, start: datetime = datetime(2023, 1, 1), cast: Cast |
 
     # Posts: steady Poisson rates per person.
     rates = rng.uniform(0.06, 0.35, n_p)
+    rates[:4] = rng.uniform(0.15, 0.35, 4)  # the protagonists are stars who post every few days
     posts: dict[str, np.ndarray] = {}
     post_ids: dict[str, list[str]] = {}
     for i, who in enumerate(persons):

@@ -139,7 +139,7 @@ class CoincidenceDetector:
         tie_text = (f"{lx} and {lv} appeared together in earlier news" if r["shared"]
                     else f"{lx} and {lv} were close (tie {float(r['tie_was']):.0f} in the two years before)")
         summary = (f"{lx} posted {what}{caption} {_hours(delta_h)} after the news \"{r['title']}\" "
-                   f"({day(r['news_ts'])}); {tie_text}. {lx} publishes {what} about every {every:.0f} days, "
+                   f"({day(r['news_ts'])}); {tie_text}; {lx} publishes {what} about every {every:.0f} days, "
                    f"so one that soon happens by chance {100 * p:.2g}% of the time.")
         detail = {"news_id": r["news_id"], "news_title": r["title"], "news_url": r["url"],
                   "hours_after": round(delta_h, 2), "content_kind": r["kind"], "caption": r["post_text"],

@@ -1,0 +1,1 @@
+"""Views: read-only summaries over the tables and stored signals (timelines, account pages, briefs, charts)."""

@@ -1,0 +1,94 @@
+"""What a person sees: charts (rendered, content checked), briefs whose every sentence cites a stored record,
+the HTML report, and the demo end to end."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import SEED, Cli
+from tiewatch.store import Store
+from tiewatch.views.brief import build_brief, citations, resolves
+
+
+@pytest.fixture(scope="module")
+def seed_cli(tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    cli = Cli(tmp_path_factory.mktemp("views") / "seed.duckdb")
+    cli("ingest", str(SEED))
+    cli("detect")
+    return cli
+
+
+def test_pair_chart_shows_silence_and_resumption(seed_cli: Cli, tmp_path: Path) -> None:
+    svg = tmp_path / "t.svg"
+    out = seed_cli.json("pair", "songhyekyo", "xeesoxee", "--chart", str(svg))
+    text = svg.read_text()
+    assert text.startswith("<svg") and "resumption 2024-05-19" in text and "silence 2023-10-23" in text
+    assert "Song Hye-kyo → Han So-hee" in text and "tie strength" in text
+    kinds = {s["kind"] for s in out["signals"]}
+    assert {"silence", "resumption"} <= kinds
+    months = {p["period"][:7]: p for p in out["periods"]}
+    assert months["2023-12"]["a_to_b"] == 0 and months["2023-06"]["a_to_b"] > 0
+    assert months["2023-06"]["tie_a_to_b"] > months["2024-04"]["tie_a_to_b"]
+
+
+def test_pair_chart_html_is_self_contained(seed_cli: Cli, tmp_path: Path) -> None:
+    page = tmp_path / "t.html"
+    seed_cli("pair", "Song Hye-kyo", "Han So-hee", "--chart", str(page))
+    text = page.read_text()
+    assert "<html" in text and "vega" in text.lower()
+    assert not re.search(r"<script[^>]+src=[\"']https?://", text)  # nothing fetched from the network
+
+
+def test_account_chart_shows_the_march_drop(seed_cli: Cli, tmp_path: Path) -> None:
+    png = tmp_path / "a.png"
+    out = seed_cli.json("account", "xeesoxee", "--chart", str(png))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    drops = [s for s in out["signals"] if s["kind"] == "audience_drop"]
+    assert drops and drops[0]["ts"].startswith("2024-03-15")
+    svg = tmp_path / "a.svg"
+    seed_cli("account", "xeesoxee", "--chart", str(svg))
+    assert "drop 2024-03-15" in svg.read_text()
+    assert out["ties_now"] and out["ties_year_ago"]
+
+
+def test_brief_cites_evidence_that_resolves(seed_cli: Cli) -> None:
+    text = seed_cli("brief", "songhyekyo", "xeesoxee").stdout
+    assert "19 May 2024" in text and "[event ev0118508]" in text
+    with Store(seed_cli.db, read_only=True) as store:
+        brief = build_brief(store, "songhyekyo", "xeesoxee")
+        sentences = [s for _, section in brief.sections for s in section]
+        assert sentences
+        for sentence in sentences:
+            cited = citations(sentence)
+            assert cited, f"uncited: {sentence}"
+            for kind, ref in cited:
+                assert resolves(store, kind, ref), (kind, ref)
+
+
+def test_brief_html_and_file_output(seed_cli: Cli, tmp_path: Path) -> None:
+    out = tmp_path / "b.html"
+    seed_cli("brief", "Hyeri", "--format", "html", "--out", str(out))
+    page = out.read_text()
+    assert page.startswith("<!doctype html>") and "Interesting" in page and "news.example/n-reveal" in page
+
+
+def test_report_is_one_offline_file(seed_cli: Cli, tmp_path: Path) -> None:
+    seed_cli("report", "--out", str(tmp_path / "r"))
+    page = (tmp_path / "r" / "report.html").read_text()
+    assert page.count("<svg") >= 2 and "resumption" in page and "audience_drop" in page
+    assert not re.search(r"(src|href)=[\"']https?://", page.split("<table")[0])
+
+
+def test_demo_end_to_end(tmp_path: Path) -> None:
+    cli = Cli(tmp_path / "unused.duckdb")
+    out = cli("demo", "--out", str(tmp_path / "demo")).stdout
+    assert "Headline signals" in out and "resumption" in out and "Song Hye-kyo and Han So-hee" in out
+    assert (tmp_path / "demo" / "report.html").exists()
+    again = Cli(tmp_path / "demo" / "demo.duckdb").json("signals")
+    from tiewatch.evaluate import evaluate, load_truth
+
+    ev = evaluate(again, load_truth(tmp_path / "demo" / "truth.json"))
+    assert not ev.missed
