@@ -78,9 +78,10 @@ def _signal_citations(store: Store, s: dict[str, Any]) -> str:
 
 
 def _news_sentences(store: Store, accounts: list[Account], since: datetime | None) -> list[str]:
+    about = " OR ".join(["list_contains(subjects, ?)"] * len(accounts))
     rows = store.con.execute(
-        "SELECT id, ts, title, status, url FROM news WHERE (" + " OR ".join(["list_contains(subjects, ?)"] * len(accounts))
-        + ") AND (? IS NULL OR ts >= ?) ORDER BY ts", [a.account for a in accounts] + [since, since]).fetchall()
+        f"SELECT id, ts, title, status, url FROM news WHERE ({about}) AND (? IS NULL OR ts >= ?) ORDER BY ts",
+        [a.account for a in accounts] + [since, since]).fetchall()
     out = []
     for nid, ts, title, status, url in rows:
         state = {"reported": "It was reported", "confirmed": "It was confirmed", "denied": "It was denied"}.get(
