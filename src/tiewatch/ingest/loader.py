@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,22 +66,23 @@ def _first_line(e: BaseException) -> str:
     return text.splitlines()[0] if text else type(e).__name__
 
 
-def _stage(con: duckdb.DuckDBPyConnection, table: str, src: RawSource, mapping: FieldMapping) -> RawSource:
+def _stage(con: duckdb.DuckDBPyConnection, table: str, src: RawSource, mapping: FieldMapping,
+           stage: str = STAGE) -> RawSource:
     """Materialise the typed stage; fall back to the tolerant reader when the fast one meets bad input."""
     con.execute("SET preserve_insertion_order = true")  # record numbers follow file order
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {stage_sql(table, src, mapping)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {stage_sql(table, src, mapping)}")
         if src.fallback is not None and con.execute(
-                f"SELECT count(*) FROM {STAGE} WHERE _reason IS NOT NULL").fetchall()[0] != (0,):
+                f"SELECT count(*) FROM {stage} WHERE _reason IS NOT NULL").fetchall()[0] != (0,):
             # Some records are bad: re-read with the reader that knows exact lines and raw text.
             src = src.fallback
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {stage_sql(table, src, mapping)}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {stage_sql(table, src, mapping)}")
         return src
     except duckdb.InvalidInputException:
         if src.fallback is None:
             raise
         src = src.fallback
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {stage_sql(table, src, mapping)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {stage_sql(table, src, mapping)}")
         return src
     finally:
         con.execute("SET preserve_insertion_order = false")
@@ -98,8 +98,8 @@ def _csv_rejects(con: duckdb.DuckDBPyConnection) -> list[Reject]:
                    f"{_first_line(Exception(msg))}", str(raw or "")) for line, etype, msg, raw in rows]
 
 
-def _rejects(con: duckdb.DuckDBPyConnection, inp: InputFile, src: RawSource) -> list[Reject]:
-    rows = con.execute(f"SELECT _rec, _reason, coalesce(_raw, _rawjson) FROM {STAGE} WHERE _reason IS NOT NULL "
+def _rejects(con: duckdb.DuckDBPyConnection, inp: InputFile, src: RawSource, stage: str = STAGE) -> list[Reject]:
+    rows = con.execute(f"SELECT _rec, _reason, coalesce(_raw, _rawjson) FROM {stage} WHERE _reason IS NOT NULL "
                        "ORDER BY _rec").fetchall()
     structural = _csv_rejects(con) if inp.format in ("csv", "tsv") else []
     if src.exact_lines or src.record_label != "line":
@@ -140,14 +140,14 @@ def _insert_count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _load_rows(con: duckdb.DuckDBPyConnection, table: str, source: str) -> tuple[int, int]:
+def _load_rows(con: duckdb.DuckDBPyConnection, table: str, source: str, stage: str = STAGE) -> tuple[int, int]:
     """Insert the stage's good rows not yet stored; returns (inserted, good rows in the file)."""
     key = {"events": ("id",), "news": ("id",), "metrics": ("platform", "account", "ts"),
            "accounts": ("platform", "account")}[table]
     cols = FIELDS[table]
     match = " AND ".join(f"t.{k} = s.{k}" for k in key)
     key_list = ", ".join(key)
-    counted = con.execute(f"SELECT count(*), count(DISTINCT ({key_list})) FROM {STAGE} WHERE _reason IS NULL")
+    counted = con.execute(f"SELECT count(*), count(DISTINCT ({key_list})) FROM {stage} WHERE _reason IS NULL")
     good, distinct = counted.fetchall()[0]
     repeats = int(good) - int(distinct)
     once = f"QUALIFY row_number() OVER (PARTITION BY {key_list} ORDER BY _rec) = 1" if repeats else ""
@@ -157,7 +157,7 @@ def _load_rows(con: duckdb.DuckDBPyConnection, table: str, source: str) -> tuple
         updated = _insert_count(con, f"""
             UPDATE accounts t SET name = coalesce(s.name, t.name), person = coalesce(s.person, t.person),
                    kind = coalesce(s.kind, t.kind), source = coalesce(t.source, {src})
-            FROM (SELECT * FROM {STAGE} WHERE _reason IS NULL {once}) s
+            FROM (SELECT * FROM {stage} WHERE _reason IS NULL {once}) s
             WHERE {match} AND (s.name IS DISTINCT FROM t.name AND s.name IS NOT NULL
                 OR s.person IS DISTINCT FROM t.person AND s.person IS NOT NULL
                 OR s.kind IS DISTINCT FROM t.kind AND s.kind IS NOT NULL)""")
@@ -165,18 +165,18 @@ def _load_rows(con: duckdb.DuckDBPyConnection, table: str, source: str) -> tuple
         updated = 0
     inserted = _insert_count(con, f"""
         INSERT INTO {table} ({', '.join(cols)}, source)
-        SELECT {', '.join('s.' + c for c in cols)}, {src} FROM {STAGE} s
+        SELECT {', '.join('s.' + c for c in cols)}, {src} FROM {stage} s
         WHERE s._reason IS NULL AND NOT EXISTS (SELECT 1 FROM {table} t WHERE {match}) {once}""")
     return inserted + updated, int(good)
 
 
-def _create_accounts(con: duckdb.DuckDBPyConnection, table: str, source: str) -> int:
+def _create_accounts(con: duckdb.DuckDBPyConnection, table: str, source: str, stage: str = STAGE) -> int:
     """Every actor, target and measured account gets an accounts row (names come from accounts files)."""
     if table == "events":
-        seen = (f"SELECT platform, actor AS account FROM {STAGE} WHERE _reason IS NULL UNION "
-                f"SELECT platform, target FROM {STAGE} WHERE _reason IS NULL AND target IS NOT NULL")
+        seen = (f"SELECT platform, actor AS account FROM {stage} WHERE _reason IS NULL UNION "
+                f"SELECT platform, target FROM {stage} WHERE _reason IS NULL AND target IS NOT NULL")
     elif table == "metrics":
-        seen = f"SELECT DISTINCT platform, account FROM {STAGE} WHERE _reason IS NULL"
+        seen = f"SELECT DISTINCT platform, account FROM {stage} WHERE _reason IS NULL"
     else:
         return 0
     src = "'" + source.replace("'", "''") + "'"
@@ -185,50 +185,75 @@ def _create_accounts(con: duckdb.DuckDBPyConnection, table: str, source: str) ->
         WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.platform = x.platform AND a.account = x.account)""")
 
 
+@dataclass
+class Part:
+    """One table's worth of records from a file: a generic file has one, a platform export several."""
+
+    table: str
+    source: RawSource
+    label: str  # where the records are: the file, or "archive.zip!entry" inside an archive
+
+
 def ingest_generic_file(store: Store, inp: InputFile, mapping: FieldMapping, *, table: str | None = None,
-                        strict: bool = False, on_stage: Callable[[], None] | None = None) -> IngestResult:
+                        strict: bool = False) -> IngestResult:
     """Ingest one generic file (CSV/TSV/text/JSON/JSONL/Parquet) all or nothing."""
+    head = read_head(inp.path, inp.compression) if inp.format != "parquet" else b""
+    src = open_source(store.con, inp, head, mapping.wanted_columns())
+    chosen = choose_table(src, mapping, table, str(inp.path))
+    return ingest_parts(store, inp, [Part(chosen, src, str(inp.path))], mapping, strict=strict)
+
+
+def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: FieldMapping | None = None, *,
+                 strict: bool = False, after_load: list[str] | None = None) -> IngestResult:
+    """Stage every part (nothing in the store changes), then write them all in one transaction."""
     con = store.con
+    mapping = mapping or FieldMapping({}, {})
     started = datetime.now(UTC).replace(tzinfo=None)
     digest: list[str] = []
     hasher = threading.Thread(target=_sha256, args=(inp.path, digest), daemon=True)
     hasher.start()
     file = str(inp.path)
+    stages = [f"{STAGE}_{i}" for i in range(len(parts))]
     try:
-        head = read_head(inp.path, inp.compression) if inp.format != "parquet" else b""
-        src = open_source(con, inp, head, mapping.wanted_columns())
-        chosen = choose_table(src, mapping, table, file)
-        try:
-            src = _stage(con, chosen, src, mapping)
-        except duckdb.Error as e:
-            raise TiewatchError(f"{file}: cannot read as {inp.format}: {_first_line(e)}") from None
-        if on_stage:
-            on_stage()
-        rejects = _rejects(con, inp, src)
-        if strict and rejects:
-            first = rejects[0]
-            raise RejectedRecord(f"{file}:{first.line}: {first.reason} (--strict: nothing from this file stored)")
+        all_rejects: list[tuple[str, Reject]] = []
+        for part, stage in zip(parts, stages, strict=True):
+            try:
+                part.source = _stage(con, part.table, part.source, mapping, stage)
+            except duckdb.Error as e:
+                raise TiewatchError(f"{part.label}: cannot read as {inp.format}: {_first_line(e)}") from None
+            rejects = _rejects(con, inp, part.source, stage)
+            if strict and rejects:
+                first = rejects[0]
+                raise RejectedRecord(f"{part.label}:{first.line}: {first.reason} "
+                                     "(--strict: nothing from this file stored)")
+            all_rejects += [(part.label, r) for r in rejects]
         hasher.join()
         result = IngestResult(files=1)
         with store.transaction():
-            inserted, good = _load_rows(con, chosen, file)
-            result.inserted[chosen] += inserted
-            result.inserted["accounts"] += _create_accounts(con, chosen, file)
-            result.duplicates = good - inserted
-            result.rejected = len(rejects)
-            if rejects:
+            for part, stage in zip(parts, stages, strict=True):
+                inserted, good = _load_rows(con, part.table, file, stage)
+                result.inserted[part.table] += inserted
+                result.inserted["accounts"] += _create_accounts(con, part.table, file, stage)
+                result.duplicates += good - inserted
+            for sql in after_load or []:
+                con.execute(sql)
+            result.rejected = len(all_rejects)
+            if all_rejects:
                 con.register("tw_rejects", pa.table({
-                    "line": [r.line for r in rejects], "reason": [r.reason for r in rejects],
-                    "raw": [r.raw for r in rejects]}))
-                con.execute("""INSERT INTO quarantine SELECT ?, r.line, r.reason, r.raw, ? FROM tw_rejects r
-                    WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file = ? AND q.line = r.line
-                                      AND q.reason = r.reason)""", [file, started, file])
+                    "file": [label for label, _ in all_rejects], "line": [r.line for _, r in all_rejects],
+                    "reason": [r.reason for _, r in all_rejects], "raw": [r.raw for _, r in all_rejects]}))
+                con.execute("""INSERT INTO quarantine SELECT r.file, r.line, r.reason, r.raw, ? FROM tw_rejects r
+                    WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file = r.file AND q.line = r.line
+                                      AND q.reason = r.reason)""", [started])
                 con.unregister("tw_rejects")
+            tables = ",".join(dict.fromkeys(p.table for p in parts))
             con.execute("INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-                file, inp.path.stat().st_size, digest[0] if digest else None, inp.format, chosen,
-                inserted, result.duplicates, result.rejected, started, datetime.now(UTC).replace(tzinfo=None)])
+                file, inp.path.stat().st_size, digest[0] if digest else None, inp.format, tables,
+                sum(result.inserted.values()), result.duplicates, result.rejected, started,
+                datetime.now(UTC).replace(tzinfo=None)])
         return result
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {STAGE}")
+        for stage in stages:
+            con.execute(f"DROP TABLE IF EXISTS {stage}")
         con.execute("DROP TABLE IF EXISTS tw_reject_errors")
         con.execute("DROP TABLE IF EXISTS tw_reject_scans")
