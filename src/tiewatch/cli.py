@@ -391,5 +391,39 @@ def demo(out_dir: Path) -> None:
             f"done in {time.perf_counter() - start:.1f} s")
 
 
+@app.command()
+@click.argument("source", type=click.Choice(["jetstream"]))
+@click.option("--url", default=None, help="Jetstream subscribe URL (default: a public Bluesky instance).")
+@click.option("--collections", multiple=True, help="Only these collections (repeatable), e.g. app.bsky.feed.like.")
+@click.option("--dids", multiple=True, help="Only these accounts' events (repeatable).")
+@click.option("--batch", "batch_size", default=500, show_default=True, help="Events per write.")
+@click.option("--max-events", default=None, type=int, help="Stop after this many events.")
+@click.option("--idle-exit", default=None, type=float, help="Stop after this many seconds without an event.")
+@json_option
+@db_option
+@user_errors
+def watch(source: str, url: str | None, collections: tuple[str, ...], dids: tuple[str, ...], batch_size: int,
+          max_events: int | None, idle_exit: float | None, as_json: bool, db: Path | None) -> None:
+    """Follow a live source, writing in batches; resumes from its stored cursor after a restart."""
+    from tiewatch.stream import DEFAULT_URL, WatchStats, watch_jetstream
+
+    def progress(stats: WatchStats) -> None:
+        if not as_json and sys.stderr.isatty():
+            click.echo(f"\r{stats.received:,} events, {stats.batches:,} batches", err=True, nl=False)
+
+    with open_store(db) as store:
+        stats = watch_jetstream(store, url or DEFAULT_URL, collections=list(collections), dids=list(dids),
+                                batch_size=batch_size, max_events=max_events, idle_exit=idle_exit,
+                                on_batch=progress)
+    summary = {"received": stats.received, "batches": stats.batches, "reconnects": stats.reconnects,
+               **stats.result.as_json()}
+    if as_json:
+        print_json(summary)
+    else:
+        click.echo(f"{stats.received:,} events received in {stats.batches:,} batches; inserted "
+                   f"{stats.result.inserted['events']:,} events; {stats.result.duplicates:,} duplicates; "
+                   f"{stats.result.rejected:,} rejected; {stats.reconnects} reconnects")
+
+
 def main() -> None:
     app(prog_name="tiewatch")

@@ -204,14 +204,20 @@ def ingest_generic_file(store: Store, inp: InputFile, mapping: FieldMapping, *, 
 
 
 def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: FieldMapping | None = None, *,
-                 strict: bool = False, after_load: list[str] | None = None) -> IngestResult:
-    """Stage every part (nothing in the store changes), then write them all in one transaction."""
+                 strict: bool = False, after_load: list[str] | None = None,
+                 after_params: list[list[object]] | None = None, hash_file: bool = True) -> IngestResult:
+    """Stage every part (nothing in the store changes), then write them all in one transaction.
+
+    `after_load` statements run inside that transaction (fix-ups, a stream's cursor), so they commit with
+    the rows or not at all.
+    """
     con = store.con
     mapping = mapping or FieldMapping({}, {})
     started = datetime.now(UTC).replace(tzinfo=None)
     digest: list[str] = []
     hasher = threading.Thread(target=_sha256, args=(inp.path, digest), daemon=True)
-    hasher.start()
+    if hash_file:
+        hasher.start()
     file = str(inp.path)
     stages = [f"{STAGE}_{i}" for i in range(len(parts))]
     try:
@@ -227,7 +233,8 @@ def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: Field
                 raise RejectedRecord(f"{part.label}:{first.line}: {first.reason} "
                                      "(--strict: nothing from this file stored)")
             all_rejects += [(part.label, r) for r in rejects]
-        hasher.join()
+        if hash_file:
+            hasher.join()
         result = IngestResult(files=1)
         with store.transaction():
             for part, stage in zip(parts, stages, strict=True):
@@ -235,8 +242,8 @@ def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: Field
                 result.inserted[part.table] += inserted
                 result.inserted["accounts"] += _create_accounts(con, part.table, file, stage)
                 result.duplicates += good - inserted
-            for sql in after_load or []:
-                con.execute(sql)
+            for i, sql in enumerate(after_load or []):
+                con.execute(sql, (after_params or [])[i] if after_params and i < len(after_params) else [])
             result.rejected = len(all_rejects)
             if all_rejects:
                 con.register("tw_rejects", pa.table({
@@ -248,7 +255,8 @@ def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: Field
                 con.unregister("tw_rejects")
             tables = ",".join(dict.fromkeys(p.table for p in parts))
             con.execute("INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-                file, inp.path.stat().st_size, digest[0] if digest else None, inp.format, tables,
+                file, inp.path.stat().st_size if hash_file else None, digest[0] if digest else None, inp.format,
+                tables,
                 sum(result.inserted.values()), result.duplicates, result.rejected, started,
                 datetime.now(UTC).replace(tzinfo=None)])
         return result

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextC
 from tiewatch.errors import NotATable, TiewatchError
 from tiewatch.ingest.canonical import FieldMapping
 from tiewatch.ingest.loader import IngestResult, ingest_generic_file
-from tiewatch.sources.files import expand_paths, recognise
+from tiewatch.sources.files import InputFile, expand_paths, recognise
 from tiewatch.store import Store
 
 FileIngester = Callable[..., IngestResult]
@@ -51,8 +51,7 @@ def ingest_paths(store: Store, paths: list[str | Path], *, mapping: FieldMapping
             if show:
                 poller.start()
             try:
-                inp = recognise(f, fmt)
-                report.result.add(ingest_generic_file(store, inp, mapping, table=table, strict=strict))
+                report.result.add(ingest_file(store, f, mapping, table=table, fmt=fmt, strict=strict))
             except NotATable as e:
                 (report.errors if explicit else report.skipped).append(str(e))
             except TiewatchError as e:
@@ -63,6 +62,28 @@ def ingest_paths(store: Store, paths: list[str | Path], *, mapping: FieldMapping
                     poller.join()
             progress.update(overall, completed=done_before + size)
     return report
+
+
+PLATFORM_FORMATS = ("jetstream",)
+
+
+def ingest_file(store: Store, path: Path, mapping: FieldMapping, *, table: str | None = None,
+                fmt: str | None = None, strict: bool = False) -> IngestResult:
+    """One file: a platform format when named or recognised, else a generic table."""
+    from tiewatch.ingest.loader import ingest_parts
+    from tiewatch.sources.files import read_head
+    from tiewatch.sources.jetstream import STAGED, jetstream_parts, looks_like_jetstream
+
+    inp = recognise(path, None if fmt in PLATFORM_FORMATS else fmt)
+    if fmt == "jetstream" or (fmt is None and inp.format == "jsonl"
+                              and looks_like_jetstream(read_head(inp.path, inp.compression))):
+        inp = InputFile(inp.path, "jetstream", inp.compression)
+        try:
+            parts, after = jetstream_parts(store.con, inp)
+            return ingest_parts(store, inp, parts, strict=strict, after_load=after)
+        finally:
+            store.con.execute(f"DROP TABLE IF EXISTS {STAGED}")
+    return ingest_generic_file(store, inp, mapping, table=table, strict=strict)
 
 
 def _poll(store: Store, progress: Progress, task: TaskID, base: float, size: int, stop: threading.Event) -> None:

@@ -1,0 +1,156 @@
+"""Bluesky Jetstream events (captured JSON Lines, or live over WebSocket) as canonical rows.
+
+Jetstream (github.com/bluesky-social/jetstream) sends one JSON object per event:
+`{"did", "time_us", "kind": "commit" | "identity" | "account", "commit": {"operation", "collection", "rkey",
+"record", "cid"}, "identity": {"did", "handle", ...}}`. Mapped here:
+
+* commit create of app.bsky.feed.post → post (a reply → reply to the parent's author, post = parent URI),
+  app.bsky.feed.like → like (target = the DID in the subject URI, post = that URI), app.bsky.feed.repost
+  → repost, app.bsky.graph.follow → follow, app.bsky.graph.block → block (target = record.subject);
+* commit delete of app.bsky.graph.follow → unfollow (its target is filled from the follow it deletes, in
+  the store or the same file); other deletes and updates are not tracked and are skipped;
+* identity → accounts row (account = DID, name = handle), so handles name accounts everywhere;
+* any other collection → quarantine ("unsupported collection").
+
+Event ids are the record's AT URI (`at://did/collection/rkey`; deletes add `#delete`), so replays and
+overlapping captures insert nothing twice. ts = time_us (when the relay saw it).
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+
+from tiewatch.ingest.loader import Part
+from tiewatch.sources.files import InputFile
+from tiewatch.sources.generic import MAX_LINE, RawSource, _lines_reader, sql_str
+
+PLATFORM = "bluesky"
+COLLECTIONS = {"app.bsky.feed.post": "post", "app.bsky.feed.like": "like", "app.bsky.feed.repost": "repost",
+               "app.bsky.graph.follow": "follow", "app.bsky.graph.block": "block"}
+COMMIT = ("STRUCT(operation VARCHAR, collection VARCHAR, rkey VARCHAR, record STRUCT(text VARCHAR, subject JSON, "
+          "reply STRUCT(parent STRUCT(uri VARCHAR))))")
+TOP = {"did": "VARCHAR", "time_us": "VARCHAR", "kind": "VARCHAR", "commit": COMMIT,
+       "identity": "STRUCT(handle VARCHAR)"}
+EVENT_COLUMNS = ["id", "ts", "platform", "actor", "kind", "target", "post", "text"]
+ACCOUNT_COLUMNS = ["platform", "account", "name"]
+STAGED = "tw_jetstream"
+
+
+def looks_like_jetstream(head: bytes) -> bool:
+    first = head.split(b"\n", 1)[0]
+    try:
+        obj = json.loads(first)
+    except ValueError:
+        return False
+    return isinstance(obj, dict) and "did" in obj and "time_us" in obj and obj.get("kind") in (
+        "commit", "identity", "account")
+
+
+def _fast_reader(inp: InputFile) -> str:
+    spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in TOP.items()) + "}"
+    comp = f", compression={sql_str(inp.compression)}" if inp.compression else ""
+    return (f"SELECT row_number() OVER () AS _rec, NULL::VARCHAR AS _raw, NULL::VARCHAR AS _fault, * FROM "
+            f"read_json({sql_str(str(inp.path))}, format='newline_delimited', columns={spec}, "
+            f"maximum_object_size={MAX_LINE}{comp})")
+
+
+def _tolerant_reader(inp: InputFile) -> str:
+    structure = sql_str(json.dumps(TOP))
+    return (f"SELECT _rec, _raw, CASE WHEN NOT starts_with(ltrim(_raw), '{{') THEN 'not a JSON object' "
+            f"WHEN _j IS NULL THEN 'bad JSON' END AS _fault, _j.did, _j.time_us, _j.kind, _j.\"commit\", _j.identity "
+            f"FROM (SELECT _rec, _raw, try(json_transform(_raw, {structure})) AS _j FROM ("
+            f"SELECT row_number() OVER () AS _rec, _raw FROM {_lines_reader(inp)}) "
+            f"WHERE _raw IS NOT NULL AND trim(_raw) <> '')")
+
+
+def _extract(reader: str) -> str:
+    """One pass over the file: the fields every part needs, as plain columns."""
+    return f"""
+        SELECT _rec, _raw, _fault, did, time_us, kind AS event_kind,
+               "commit".operation AS operation, "commit".collection AS collection, "commit".rkey AS rkey,
+               "commit".record.text AS text,
+               CASE WHEN json_type("commit".record.subject) = 'OBJECT'
+                    THEN "commit".record.subject->>'uri' END AS subject_uri,
+               CASE WHEN json_type("commit".record.subject) = 'VARCHAR'
+                    THEN "commit".record.subject->>'$' END AS subject_text,
+               "commit".record.reply.parent.uri AS parent, identity.handle AS handle
+        FROM ({reader})"""
+
+
+def _did_of(uri: str) -> str:
+    return f"split_part({uri}, '/', 3)"
+
+
+EVENTS_SQL = f"""
+    SELECT _rec, _raw,
+           CASE WHEN _fault IS NOT NULL THEN _fault
+                WHEN did IS NULL THEN 'missing did'
+                WHEN collection IS NULL THEN 'commit without a collection'
+                WHEN collection NOT IN ({", ".join(f"'{c}'" for c in COLLECTIONS)})
+                  THEN 'unsupported collection ' || collection
+                     || ' (tiewatch reads posts, likes, reposts, follows and blocks)'
+           END AS _fault,
+           'at://' || did || '/' || collection || '/' || rkey
+             || CASE WHEN operation = 'delete' THEN '#delete' ELSE '' END AS id,
+           time_us AS ts, '{PLATFORM}' AS platform, did AS actor,
+           CASE WHEN operation = 'delete' THEN 'unfollow'
+                WHEN collection = 'app.bsky.feed.post' AND parent IS NOT NULL THEN 'reply'
+                ELSE CASE collection {" ".join(f"WHEN '{c}' THEN '{k}'" for c, k in COLLECTIONS.items())} END
+           END AS kind,
+           CASE WHEN collection IN ('app.bsky.feed.like', 'app.bsky.feed.repost') THEN {_did_of('subject_uri')}
+                WHEN collection IN ('app.bsky.graph.follow', 'app.bsky.graph.block') THEN subject_text
+                WHEN parent IS NOT NULL THEN {_did_of('parent')} END AS target,
+           CASE WHEN collection IN ('app.bsky.feed.like', 'app.bsky.feed.repost') THEN subject_uri
+                WHEN collection = 'app.bsky.feed.post' THEN coalesce(parent,
+                    'at://' || did || '/' || collection || '/' || rkey) END AS post,
+           text
+    FROM {{rel}}
+    WHERE _fault IS NOT NULL OR (event_kind = 'commit' AND (operation = 'create'
+          OR (operation = 'delete' AND collection = 'app.bsky.graph.follow')))"""
+
+ACCOUNTS_SQL = f"""
+    SELECT _rec, _raw, NULL::VARCHAR AS _fault, '{PLATFORM}' AS platform, did AS account, handle AS name
+    FROM {{rel}} WHERE _fault IS NULL AND event_kind = 'identity' AND handle IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY did ORDER BY _rec DESC) = 1"""
+
+# A deleted follow names only its own record; the followed account comes from the follow it deletes.
+UNFOLLOW_TARGETS = f"""
+    UPDATE events u SET target = f.target FROM events f
+    WHERE u.platform = '{PLATFORM}' AND u.kind = 'unfollow' AND u.target IS NULL AND f.platform = '{PLATFORM}'
+      AND f.id = replace(u.id, '#delete', '')"""
+
+
+def lines_reader(table: str) -> str:
+    """The tolerant reader over a registered table of raw lines (_rec, _raw): the live stream's batches."""
+    structure = sql_str(json.dumps(TOP))
+    return (f"SELECT _rec, _raw, CASE WHEN NOT starts_with(ltrim(_raw), '{{') THEN 'not a JSON object' "
+            f"WHEN _j IS NULL THEN 'bad JSON' END AS _fault, _j.did, _j.time_us, _j.kind, _j.\"commit\", _j.identity "
+            f"FROM (SELECT _rec, _raw, try(json_transform(_raw, {structure})) AS _j FROM {table})")
+
+
+def stage_lines(con: duckdb.DuckDBPyConnection, table: str, label: str) -> list[Part]:
+    """Parts for a batch of raw lines already in a registered table."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGED} AS {_extract(lines_reader(table))}")
+    return [Part("events", RawSource(EVENTS_SQL.format(rel=STAGED), EVENT_COLUMNS, exact_lines=True), label),
+            Part("accounts", RawSource(ACCOUNTS_SQL.format(rel=STAGED), ACCOUNT_COLUMNS, exact_lines=True), label)]
+
+
+def jetstream_parts(con: duckdb.DuckDBPyConnection, inp: InputFile) -> tuple[list[Part], list[str]]:
+    """Stage the capture once (fast reader, or the line reader when the file has malformed lines); the
+    events and accounts parts are then read from that staged table."""
+    con.execute("SET preserve_insertion_order = true")
+    exact = False
+    try:
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGED} AS {_extract(_fast_reader(inp))}")
+        except duckdb.InvalidInputException:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGED} AS {_extract(_tolerant_reader(inp))}")
+            exact = True
+    finally:
+        con.execute("SET preserve_insertion_order = false")
+    label = str(inp.path)
+    events = RawSource(EVENTS_SQL.format(rel=STAGED), EVENT_COLUMNS, exact_lines=exact)
+    accounts = RawSource(ACCOUNTS_SQL.format(rel=STAGED), ACCOUNT_COLUMNS, exact_lines=exact)
+    return [Part("events", events, label), Part("accounts", accounts, label)], [UNFOLLOW_TARGETS]
