@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+from jetstream_replay import ReplayServer
 
 from conftest import REPO, Cli
-from jetstream_replay import ReplayServer
 from tiewatch.store import Store
 
 FIXTURE = REPO / "tests" / "fixtures" / "jetstream" / "capture.jsonl"
