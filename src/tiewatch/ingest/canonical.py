@@ -99,7 +99,8 @@ def stage_sql(table: str, src: RawSource, mapping: FieldMapping) -> str:
 
     _reason is NULL for a record that can be stored, else the first problem found with it.
     """
-    raw = {f: _value(f, src, mapping) for f in (*FIELDS[table], "id")}
+    extra = ("id", "time_unknown") if table == "events" else ("id",)
+    raw = {f: _value(f, src, mapping) for f in (*FIELDS[table], *extra)}
     inner = ", ".join(f"{expr} AS r_{f}" for f, expr in raw.items())
     rawjson = "to_json(struct_pack(" + ", ".join(f"{f} := r_{f}" for f in raw) + "))::VARCHAR"
     ts = parse_ts_sql("r_ts")
@@ -118,7 +119,8 @@ def stage_sql(table: str, src: RawSource, mapping: FieldMapping) -> str:
             (_bad_type("r_target"), "'wrong type: target must be a string, got ' || r_target"),
             ("r_kind IS NULL", "'missing kind'"),
             (f"lower(r_kind) NOT IN ({kinds})", "'unknown kind ' || to_json(r_kind)::VARCHAR"),
-            ("r_ts IS NULL AND r_ts_lo IS NULL AND r_ts_hi IS NULL", "'missing ts'"),
+            ("r_ts IS NULL AND r_ts_lo IS NULL AND r_ts_hi IS NULL AND coalesce(r_time_unknown, '') <> '1'",
+             "'missing ts'"),
             ("r_ts IS NOT NULL AND ts IS NULL", "'unparseable time ' || to_json(r_ts)::VARCHAR"),
             ("r_ts_lo IS NOT NULL AND ts_lo IS NULL", "'unparseable time ' || to_json(r_ts_lo)::VARCHAR"),
             ("r_ts_hi IS NOT NULL AND ts_hi IS NULL", "'unparseable time ' || to_json(r_ts_hi)::VARCHAR"),

@@ -64,7 +64,7 @@ def ingest_paths(store: Store, paths: list[str | Path], *, mapping: FieldMapping
     return report
 
 
-PLATFORM_FORMATS = ("jetstream",)
+PLATFORM_FORMATS = ("jetstream", "x", "instagram", "snapshots")
 
 
 def ingest_file(store: Store, path: Path, mapping: FieldMapping, *, table: str | None = None,
@@ -73,7 +73,19 @@ def ingest_file(store: Store, path: Path, mapping: FieldMapping, *, table: str |
     from tiewatch.ingest.loader import ingest_parts
     from tiewatch.sources.files import read_head
     from tiewatch.sources.jetstream import STAGED, jetstream_parts, looks_like_jetstream
+    from tiewatch.sources.platforms import ARCHIVE_FORMATS, archive_parts
 
+    if path.is_dir() or fmt in ARCHIVE_FORMATS or path.suffix.lower() == ".zip":
+        registered: list[str] = []
+        try:
+            kind, parts, statements = archive_parts(store.con, path, fmt, registered)
+            return ingest_parts(store, InputFile(path, kind, None), parts, strict=strict, after_load=statements,
+                                hash_file=path.is_file())
+        finally:
+            for name in registered:
+                store.con.unregister(name)
+    if fmt == "snapshots" or (fmt is None and path.name.lower().endswith((".snapshots.jsonl", "snapshots.jsonl"))):
+        return _ingest_snapshots(store, path)
     inp = recognise(path, None if fmt in PLATFORM_FORMATS else fmt)
     if fmt == "jetstream" or (fmt is None and inp.format == "jsonl"
                               and looks_like_jetstream(read_head(inp.path, inp.compression))):
@@ -84,6 +96,26 @@ def ingest_file(store: Store, path: Path, mapping: FieldMapping, *, table: str |
         finally:
             store.con.execute(f"DROP TABLE IF EXISTS {STAGED}")
     return ingest_generic_file(store, inp, mapping, table=table, strict=strict)
+
+
+def _ingest_snapshots(store: Store, path: Path) -> IngestResult:
+    from tiewatch.ingest.loader import ingest_parts
+    from tiewatch.sources.files import open_binary
+    from tiewatch.sources.snapshots import parse_snapshot_lines, snapshot_statements
+
+    inp = recognise(path, "jsonl")
+    with open_binary(inp.path, inp.compression) as f:
+        text = f.read().decode("utf-8", errors="strict")
+    registered: list[str] = []
+    try:
+        snaps = sorted(parse_snapshot_lines(text, str(path)), key=lambda s: s.taken)
+        statements: list[str] = []
+        for i, snap in enumerate(snaps):  # each diffed against the one before it, in time order
+            statements += snapshot_statements(store.con, snap, str(path), registered, snaps[:i])
+        return ingest_parts(store, InputFile(path, "snapshots", inp.compression), [], after_load=statements)
+    finally:
+        for name in registered:
+            store.con.unregister(name)
 
 
 def _poll(store: Store, progress: Progress, task: TaskID, base: float, size: int, stop: threading.Event) -> None:

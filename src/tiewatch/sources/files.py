@@ -42,6 +42,11 @@ def expand_paths(paths: Iterable[str | Path]) -> list[tuple[Path, bool]]:
         if not p.exists():
             raise TiewatchError(f"{p}: no such file or folder")
         if p.is_dir():
+            from tiewatch.sources.platforms import is_platform_folder
+
+            if is_platform_folder(p):
+                out.append((p, True))
+                continue
             found = sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
             readable = [f for f in found if _guess_format_by_name(f)[0] is not None]
             if not readable:

@@ -5,7 +5,7 @@ An event whose exact time is unknown keeps the interval it is known to lie in (t
 the best single estimate (or NULL when nothing is known, e.g. X archive likes).
 """
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 EVENT_KINDS = (
     "post", "story", "like", "comment", "reply", "mention", "repost", "message", "follow", "unfollow", "block",
@@ -37,7 +37,12 @@ TABLES: dict[str, str] = {
         inserted BIGINT, duplicates BIGINT, rejected BIGINT, started TIMESTAMP, finished TIMESTAMP)""",
     "cursors": """CREATE TABLE IF NOT EXISTS cursors (
         source VARCHAR PRIMARY KEY, cursor VARCHAR, updated TIMESTAMP)""",
+    "snapshots": """CREATE TABLE IF NOT EXISTS snapshots (
+        platform VARCHAR NOT NULL, account VARCHAR NOT NULL, direction VARCHAR NOT NULL, member VARCHAR NOT NULL,
+        taken TIMESTAMP NOT NULL, source VARCHAR)""",
 }
 
-# Migrations from version N to N+1, applied in order inside one transaction.
-MIGRATIONS: dict[int, list[str]] = {}
+# Migrations from version N to N+1, applied in order inside one transaction after the tables above exist.
+MIGRATIONS: dict[int, list[str]] = {
+    1: [TABLES["snapshots"]],  # 2: follower-list snapshots, diffed into follow/unfollow events
+}

@@ -1,0 +1,51 @@
+"""Recognising platform exports (zip or folder) and turning them into parts for the common loader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from tiewatch.errors import TiewatchError
+from tiewatch.ingest.loader import Part
+from tiewatch.sources.archive import Archive
+from tiewatch.sources.instagram import instagram_parts, is_instagram_export
+from tiewatch.sources.snapshots import snapshot_statements
+from tiewatch.sources.xarchive import is_x_archive, x_archive_parts
+
+ARCHIVE_FORMATS = ("x", "instagram")
+
+
+def archive_kind(archive: Archive) -> str | None:
+    if is_x_archive(archive):
+        return "x"
+    if is_instagram_export(archive):
+        return "instagram"
+    return None
+
+
+def is_platform_folder(path: Path) -> bool:
+    """A folder that is one export (read as a whole) rather than a folder of table files."""
+    try:
+        return path.is_dir() and archive_kind(Archive(path)) is not None
+    except TiewatchError:
+        return False
+
+
+def archive_parts(con: duckdb.DuckDBPyConnection, path: Path, fmt: str | None,
+                  registered: list[str]) -> tuple[str, list[Part], list[str]]:
+    """(format, parts, statements to run in the ingest transaction) for an export."""
+    archive = Archive(path)
+    try:
+        kind = fmt if fmt in ARCHIVE_FORMATS else archive_kind(archive)
+        if kind is None:
+            raise TiewatchError(f"{path}: not an X archive or an Instagram export (no data/account.js with "
+                                "tweets, likes or follows; no followers_N.json, following.json or liked_posts.json)")
+        if kind == "x":
+            return kind, x_archive_parts(con, archive, registered), []
+        parts, snapshots = instagram_parts(con, archive, registered)
+        statements = [sql for i, snap in enumerate(snapshots)
+                      for sql in snapshot_statements(con, snap, str(path), registered, snapshots[:i])]
+        return kind, parts, statements
+    finally:
+        archive.close()

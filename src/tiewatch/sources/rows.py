@@ -1,0 +1,31 @@
+"""Turning rows parsed in Python (small platform exports) into a RawSource the common loader types and checks."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from tiewatch.ingest.loader import Part
+from tiewatch.sources.generic import RawSource, quote_ident
+
+_counter = itertools.count()
+
+
+def rows_part(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]], columns: list[str],
+              label: str, registered: list[str]) -> Part:
+    """Register `rows` (values as text; `_rec` the record's number in its entry, `_fault` a parse problem)
+    and describe them as one part. Registered names are appended to `registered` for cleanup."""
+    name = f"tw_rows_{next(_counter)}"
+    data = {"_rec": pa.array([int(r.get("_rec", i + 1)) for i, r in enumerate(rows)], pa.int64()),
+            "_raw": pa.array([r.get("_raw") for r in rows], pa.string()),
+            "_fault": pa.array([r.get("_fault") for r in rows], pa.string())}
+    for c in columns:
+        data[c] = pa.array([None if r.get(c) is None else str(r.get(c)) for r in rows], pa.string())
+    con.register(name, pa.table(data))
+    registered.append(name)
+    cols = ", ".join(quote_ident(c) for c in columns)
+    return Part(table, RawSource(f"SELECT _rec, _raw, _fault, {cols} FROM {name}", columns, exact_lines=True,
+                                 record_label="record"), label)
