@@ -173,3 +173,16 @@ def test_kill_minus_nine_mid_ingest_leaves_nothing_partial(tmp_path: Path) -> No
     with Store(db) as store:
         assert store.count("events") == n_big + 100
         assert store.scalar("SELECT count(DISTINCT id) FROM events") == n_big + 100
+
+
+def test_an_older_schema_is_migrated_in_place(db: Path) -> None:
+    import duckdb
+
+    Store(db).close()
+    con = duckdb.connect(str(db))
+    con.execute("DROP TABLE snapshots")
+    con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    con.close()
+    with Store(db) as store:
+        assert store.scalar("SELECT value FROM meta WHERE key = 'schema_version'") == "2"
+        assert store.count("snapshots") == 0
