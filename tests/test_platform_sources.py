@@ -129,3 +129,39 @@ def test_bad_records_inside_an_export_are_quarantined_by_entry(cli: Cli, tmp_pat
     assert out["rejected"] == 1
     q = cli.json("quarantine")[0]
     assert q["file"] == f"{src}!data/tweets.js" and q["line"] == 2 and "not a tweet object" in q["reason"]
+
+
+def test_instaloader_folder(cli: Cli, tmp_path: Path) -> None:
+    folder = FIX / "instaloader" / "hyeri_0609"
+    out = cli.json("ingest", str(folder))
+    assert out["inserted"]["events"] == 5 and out["rejected"] == 0
+    ev = _events(cli.db)
+    assert ev["ig:p:C4story1"][0].isoformat() == "2024-03-15T02:20:00" and ev["ig:p:C5coffee"][3] == "hyeri_0609"
+    assert ev["ig:c:900001"][3:6] == ("celeb00", "comment", "hyeri_0609")
+    assert ev["ig:c:900002"][3:6] == ("hyeri_0609", "reply", "celeb00")
+    assert cli.json("accounts", "--search", "Hyeri")[0]["name"] == "Hyeri"
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "2024-01-01_00-00-00_UTC.json.xz").write_bytes(b"not xz at all")
+    result = cli("ingest", str(broken), ok=False)
+    assert result.exit_code == 1 and "not a readable .xz file" in result.stderr
+
+
+def test_bluesky_car_export(cli: Cli, tmp_path: Path) -> None:
+    car = FIX / "bluesky_car" / "repo.car"
+    out = cli.json("ingest", str(car))
+    assert out["inserted"]["events"] == 5
+    ev = _events(cli.db)
+    like = ev["at://did:plc:alice111/app.bsky.feed.like/3kszlike1"]
+    assert like[3:6] == ("did:plc:alice111", "like", "did:plc:bob22222")
+    assert ev["at://did:plc:alice111/app.bsky.feed.post/3kszrply1"][4] == "reply"
+    assert cli.json("accounts", "--search", "Alice")[0]["account"] == "did:plc:alice111"
+    # the same like seen live (Jetstream capture) is the same event
+    cli("ingest", str(FIX / "jetstream" / "capture.jsonl"))
+    with Store(cli.db) as store:
+        assert store.scalar("SELECT count(*) FROM events WHERE id = "
+                            "'at://did:plc:alice111/app.bsky.feed.like/3kszlike1'") == 1
+    truncated = tmp_path / "cut.car"
+    truncated.write_bytes(car.read_bytes()[:700])
+    result = cli("ingest", str(truncated), ok=False)
+    assert result.exit_code == 1 and str(truncated) in result.stderr and "Traceback" not in result.output

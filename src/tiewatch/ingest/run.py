@@ -64,7 +64,7 @@ def ingest_paths(store: Store, paths: list[str | Path], *, mapping: FieldMapping
     return report
 
 
-PLATFORM_FORMATS = ("jetstream", "x", "instagram", "snapshots")
+PLATFORM_FORMATS = ("jetstream", "x", "instagram", "instaloader", "snapshots", "car")
 
 
 def ingest_file(store: Store, path: Path, mapping: FieldMapping, *, table: str | None = None,
@@ -81,6 +81,16 @@ def ingest_file(store: Store, path: Path, mapping: FieldMapping, *, table: str |
             kind, parts, statements = archive_parts(store.con, path, fmt, registered)
             return ingest_parts(store, InputFile(path, kind, None), parts, strict=strict, after_load=statements,
                                 hash_file=path.is_file())
+        finally:
+            for name in registered:
+                store.con.unregister(name)
+    if fmt == "car" or (fmt is None and path.suffix.lower() == ".car"):
+        from tiewatch.sources.car import car_parts
+
+        registered = []
+        try:
+            parts = car_parts(store.con, path, registered)
+            return ingest_parts(store, InputFile(path, "car", None), parts, strict=strict)
         finally:
             for name in registered:
                 store.con.unregister(name)

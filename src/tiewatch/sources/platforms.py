@@ -10,10 +10,11 @@ from tiewatch.errors import TiewatchError
 from tiewatch.ingest.loader import Part
 from tiewatch.sources.archive import Archive
 from tiewatch.sources.instagram import instagram_parts, is_instagram_export
+from tiewatch.sources.instaloader import instaloader_parts, is_instaloader_folder
 from tiewatch.sources.snapshots import snapshot_statements
 from tiewatch.sources.xarchive import is_x_archive, x_archive_parts
 
-ARCHIVE_FORMATS = ("x", "instagram")
+ARCHIVE_FORMATS = ("x", "instagram", "instaloader")
 
 
 def archive_kind(archive: Archive) -> str | None:
@@ -21,6 +22,8 @@ def archive_kind(archive: Archive) -> str | None:
         return "x"
     if is_instagram_export(archive):
         return "instagram"
+    if is_instaloader_folder(archive):
+        return "instaloader"
     return None
 
 
@@ -39,10 +42,13 @@ def archive_parts(con: duckdb.DuckDBPyConnection, path: Path, fmt: str | None,
     try:
         kind = fmt if fmt in ARCHIVE_FORMATS else archive_kind(archive)
         if kind is None:
-            raise TiewatchError(f"{path}: not an X archive or an Instagram export (no data/account.js with "
-                                "tweets, likes or follows; no followers_N.json, following.json or liked_posts.json)")
+            raise TiewatchError(f"{path}: not an X archive, Instagram export or Instaloader folder (no "
+                                "data/account.js; no followers_N.json, following.json or liked_posts.json; no "
+                                "<date>_UTC.json post files)")
         if kind == "x":
             return kind, x_archive_parts(con, archive, registered), []
+        if kind == "instaloader":
+            return kind, instaloader_parts(con, archive, registered), []
         parts, snapshots = instagram_parts(con, archive, registered)
         statements = [sql for i, snap in enumerate(snapshots)
                       for sql in snapshot_statements(con, snap, str(path), registered, snapshots[:i])]
