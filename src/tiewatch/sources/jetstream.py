@@ -19,11 +19,12 @@ overlapping captures insert nothing twice. ts = time_us (when the relay saw it).
 from __future__ import annotations
 
 import json
+import re
 
 import duckdb
 
 from tiewatch.ingest.loader import Part
-from tiewatch.sources.files import InputFile
+from tiewatch.sources.files import InputFile, open_binary
 from tiewatch.sources.generic import MAX_LINE, RawSource, _lines_reader, sql_str
 
 PLATFORM = "bluesky"
@@ -49,9 +50,11 @@ def looks_like_jetstream(head: bytes) -> bool:
 
 
 def _fast_reader(inp: InputFile) -> str:
+    """DuckDB's parallel JSON reader. It numbers no records: when anything is wrong with the file the loader
+    re-reads it with the tolerant reader, which knows exact lines."""
     spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in TOP.items()) + "}"
     comp = f", compression={sql_str(inp.compression)}" if inp.compression else ""
-    return (f"SELECT row_number() OVER () AS _rec, NULL::VARCHAR AS _raw, NULL::VARCHAR AS _fault, * FROM "
+    return (f"SELECT NULL::BIGINT AS _rec, NULL::VARCHAR AS _raw, NULL::VARCHAR AS _fault, * FROM "
             f"read_json({sql_str(str(inp.path))}, format='newline_delimited', columns={spec}, "
             f"maximum_object_size={MAX_LINE}{comp})")
 
@@ -137,20 +140,31 @@ def stage_lines(con: duckdb.DuckDBPyConnection, table: str, label: str) -> list[
             Part("accounts", RawSource(ACCOUNTS_SQL.format(rel=STAGED), ACCOUNT_COLUMNS, exact_lines=True), label)]
 
 
+def _has_identities(inp: InputFile) -> bool:
+    """A byte scan: captures filtered by collection often hold no identity events; then the file is read once."""
+    pattern = re.compile(rb'"kind"\s*:\s*"identity"')
+    tail = b""
+    with open_binary(inp.path, inp.compression) as f:
+        while block := f.read(16 << 20):
+            if pattern.search(tail + block):
+                return True
+            tail = block[-64:]
+    return False
+
+
 def jetstream_parts(con: duckdb.DuckDBPyConnection, inp: InputFile) -> tuple[list[Part], list[str]]:
-    """Stage the capture once (fast reader, or the line reader when the file has malformed lines); the
-    events and accounts parts are then read from that staged table."""
-    con.execute("SET preserve_insertion_order = true")
-    exact = False
-    try:
-        try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGED} AS {_extract(_fast_reader(inp))}")
-        except duckdb.InvalidInputException:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGED} AS {_extract(_tolerant_reader(inp))}")
-            exact = True
-    finally:
-        con.execute("SET preserve_insertion_order = false")
+    """Parts for a capture: events typed straight from the file in one parallel pass, accounts from identity
+    events when the file has any. A file with any bad record is re-read by the tolerant reader (exact lines)."""
+    del con
     label = str(inp.path)
-    events = RawSource(EVENTS_SQL.format(rel=STAGED), EVENT_COLUMNS, exact_lines=exact)
-    accounts = RawSource(ACCOUNTS_SQL.format(rel=STAGED), ACCOUNT_COLUMNS, exact_lines=exact)
-    return [Part("events", events, label), Part("accounts", accounts, label)], [UNFOLLOW_TARGETS]
+
+    def part(table: str, sql: str, columns: list[str]) -> Part:
+        fast = sql.format(rel=f"({_extract(_fast_reader(inp))})")
+        tolerant = sql.format(rel=f"({_extract(_tolerant_reader(inp))})")
+        return Part(table, RawSource(fast, columns, exact_lines=False, fast_path=True,
+                                     fallback=RawSource(tolerant, columns, exact_lines=True)), label)
+
+    parts = [part("events", EVENTS_SQL, EVENT_COLUMNS)]
+    if _has_identities(inp):
+        parts.append(part("accounts", ACCOUNTS_SQL, ACCOUNT_COLUMNS))
+    return parts, [UNFOLLOW_TARGETS]
