@@ -216,13 +216,12 @@ class SilenceDetector:
         a, b = s.subjects
         la, lb = names.label(s.platform or "", a), names.label(s.platform or "", b)
         dt = s.detail
-        verb = PAST_TENSE.get(dt.get("start_kind") or "like", "engaged with")
         skipped = "" if dt["misses"] == dt["posts_in_gap"] else (
             f" ({dt['posts_in_gap'] - dt['misses']} more came while {la} was inactive)")
         if dt["open"]:
             return (f"{la} has not engaged with any of {lb}'s last {dt['misses']} posts{skipped} since "
-                    f"{day(s.start)} ({dt['days']:.0f} days); before that {la} had {verb} {dt['engaged_before']} of "
-                    f"{lb}'s {dt['posts_before']} posts.")
+                    f"{day(s.start)} ({dt['days']:.0f} days); before that {la} had "
+                    f"engaged with {dt['engaged_before']} of {lb}'s {dt['posts_before']} posts.")
         return (f"{la} passed over {dt['misses']} of {lb}'s posts in a row{skipped} between {day(s.start)} and "
                 f"{day(s.end)} ({dt['days']:.0f} days); before that {la} had engaged with {dt['engaged_before']} "
                 f"of {lb}'s {dt['posts_before']} posts.")

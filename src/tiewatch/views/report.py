@@ -24,7 +24,10 @@ section{margin:2.5em 0}svg{max-width:100%;height:auto}"""
 
 def _row(s: dict[str, Any]) -> str:
     q = "" if s["q_value"] is None else f"{s['q_value']:.2g}"
-    return (f"<tr><td class='kind'>{html.escape(s['kind'])}</td><td>{(s['ts'] or s['start'] or '')[:10]}</td>"
+    when = (s["ts"] or s["start"] or "")[:10]
+    if s["kind"] == "silence":  # a silence is a span: from the last engagement to the resumption (or open)
+        when = f"{(s['start'] or '')[:10]} → {(s['end'] or 'ongoing')[:10]}"
+    return (f"<tr><td class='kind'>{html.escape(s['kind'])}</td><td>{html.escape(when)}</td>"
             f"<td>{html.escape(' → '.join(s['subjects']))}</td><td class='q'>{q}</td>"
             f"<td>{html.escape(s['summary'])}</td></tr>")
 
