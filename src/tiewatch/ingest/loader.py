@@ -69,7 +69,8 @@ def _first_line(e: BaseException) -> str:
 def _stage(con: duckdb.DuckDBPyConnection, table: str, src: RawSource, mapping: FieldMapping,
            stage: str = STAGE) -> RawSource:
     """Materialise the typed stage; fall back to the tolerant reader when the fast one meets bad input."""
-    con.execute("SET preserve_insertion_order = true")  # record numbers follow file order
+    if "row_number() OVER ()" in src.sql or (src.fallback is not None and "row_number() OVER ()" in src.fallback.sql):
+        con.execute("SET preserve_insertion_order = true")  # record numbers follow file order
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {stage_sql(table, src, mapping)}")
         if src.fallback is not None and con.execute(
