@@ -186,3 +186,13 @@ def test_an_older_schema_is_migrated_in_place(db: Path) -> None:
     with Store(db) as store:
         assert store.scalar("SELECT value FROM meta WHERE key = 'schema_version'") == "2"
         assert store.count("snapshots") == 0
+
+
+def test_csv_rows_the_reader_cannot_parse_keep_their_lines(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text("ts,account,followers\n2024-01-01,bob,100\n2024-01-02,bob,90,extra,fields\n"
+                    "2024-01-03,bob,lots\n2024-01-04,bob,70\n")
+    out = cli.json("ingest", str(path))
+    assert out["inserted"]["metrics"] == 2 and out["rejected"] == 2
+    got = {r["line"]: r["reason"] for r in cli.json("quarantine")}
+    assert got[3].startswith("malformed row") and got[4].startswith("wrong type: followers")

@@ -270,7 +270,7 @@ class SilenceDetector:
                 FROM (SELECT *, CASE WHEN prev_ts IS NOT NULL THEN {gap} END AS lg FROM pe) x
                 GROUP BY platform, a, b),
             open_ AS (
-                SELECT l.platform, a, b, start_ts, start_id, NULL::TIMESTAMP AS next_ts, NULL AS next_id,
+                SELECT l.platform, a, b, start_ts, start_id, CAST(NULL AS TIMESTAMP) AS next_ts, NULL AS next_id,
                        NULL AS next_kind,
                        ln(greatest(al.ar_end - l.ar, 1)) AS lg, n, mu, sd
                 FROM last_ l JOIN a_last al ON al.platform = l.platform AND al.actor = l.a

@@ -91,8 +91,8 @@ def _stage(con: duckdb.DuckDBPyConnection, table: str, src: RawSource, mapping: 
 
 def _csv_rejects(con: duckdb.DuckDBPyConnection) -> list[Reject]:
     try:
-        rows = con.execute("SELECT line, error_type, error_message, csv_line FROM tw_reject_errors "
-                           "ORDER BY line").fetchall()
+        rows = con.execute("SELECT DISTINCT ON (line) line, error_type, error_message, csv_line "
+                           "FROM tw_reject_errors ORDER BY line, column_idx").fetchall()  # one reason per line
     except duckdb.CatalogException:
         return []
     return [Reject(int(line), f"malformed row ({str(etype).lower().replace('_', ' ')}): "
@@ -114,26 +114,9 @@ def _rejects(con: duckdb.DuckDBPyConnection, inp: InputFile, src: RawSource, sta
 
 
 def _locate(inp: InputFile, src: RawSource, recs: set[int], skip_lines: set[int]) -> dict[int, tuple[int, str]]:
-    """Record numbers to file lines for text formats read by a bulk reader (header and rejected rows skipped)."""
-    if not recs:
-        return {}
-    if not skip_lines:
-        return locate_records(inp.path, inp.compression, recs, skip_lines=src.header_lines)
-    # Rows the CSV reader rejected are not records: shift numbering past them.
-    from tiewatch.sources.files import iter_lines
-
-    out: dict[int, tuple[int, str]] = {}
-    rec = 0
-    last = max(recs)
-    for lineno, line in iter_lines(inp.path, inp.compression):
-        if lineno <= src.header_lines or lineno in skip_lines or not line.strip():
-            continue
-        rec += 1
-        if rec in recs:
-            out[rec] = (lineno, line.decode("utf-8", errors="replace"))
-        if rec >= last:
-            break
-    return out
+    """Record numbers to file lines for text formats read by a bulk reader; rows the CSV reader rejected are
+    not records, so numbering skips them."""
+    return locate_records(inp.path, inp.compression, recs, skip_lines=src.header_lines, excluded=skip_lines)
 
 
 def _insert_count(con: duckdb.DuckDBPyConnection, sql: str) -> int:

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-import numpy as np
 import zstandard
 
 from tiewatch.errors import TiewatchError
@@ -170,20 +169,20 @@ def iter_lines(path: Path, compression: str | None, chunk: int = 32 << 20) -> It
                 yield lineno, line.rstrip(b"\r")
 
 
-def locate_records(path: Path, compression: str | None, records: set[int], *,
-                   skip_lines: int = 0) -> dict[int, tuple[int, str]]:
-    """Map record numbers (1-based, counting non-blank lines after `skip_lines`) to (line, raw text).
+def locate_records(path: Path, compression: str | None, records: set[int], *, skip_lines: int = 0,
+                   excluded: set[int] | frozenset[int] = frozenset()) -> dict[int, tuple[int, str]]:
+    """Map record numbers (1-based, counting non-blank lines after `skip_lines`, except `excluded` lines) to
+    (line, raw text).
 
     Used only for the few records a file rejects: the fast bulk readers number records, not lines.
     """
     found: dict[int, tuple[int, str]] = {}
     if not records:
         return found
-    wanted = np.array(sorted(records), dtype=np.int64)
-    last = int(wanted[-1])
+    last = max(records)
     rec = 0
     for lineno, line in iter_lines(path, compression):
-        if lineno <= skip_lines or not line.strip():
+        if lineno <= skip_lines or lineno in excluded or not line.strip():
             continue
         rec += 1
         if rec in records:

@@ -7,6 +7,7 @@ validation happen later, in one place (tiewatch.ingest.canonical), so every form
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from dataclasses import dataclass, field
@@ -98,19 +99,20 @@ def json_array_source(con: duckdb.DuckDBPyConnection, inp: InputFile, wanted: li
     return RawSource(sql, columns, exact_lines=False, record_label="record", fast_path=True)
 
 
-def delimited_source(con: duckdb.DuckDBPyConnection, inp: InputFile, delim: str) -> RawSource:
-    """CSV or TSV through DuckDB's reader; rows it cannot parse are kept as rejects with their line."""
-    base = (f"read_csv({sql_str(str(inp.path))}, all_varchar=true, header=true, delim={sql_str(delim)}, "
-            f"max_line_size={MAX_LINE}{_compression_arg(inp)}")
-    try:
-        described = con.execute(f"DESCRIBE SELECT * FROM {base})").fetchall()
-    except duckdb.Error as e:
-        raise TiewatchError(f"{inp.path}: cannot read as {'TSV' if delim == chr(9) else 'CSV'}: "
-                            f"{_first_line(e)}") from None
-    columns = [str(r[0]) for r in described]
+def delimited_source(inp: InputFile, head: bytes, delim: str) -> RawSource:
+    """CSV or TSV through DuckDB's reader with the header's columns (no sniffing, so one bad row cannot stop
+    the file); rows it cannot parse are kept as rejects with their line."""
+    first = head.decode("utf-8", errors="replace").lstrip("\ufeff").splitlines()[0] if head else ""
+    names = next(csv.reader([first], delimiter=delim), [])
+    columns = [n.strip() or f"column{i + 1}" for i, n in enumerate(names)]
+    if not columns:
+        raise TiewatchError(f"{inp.path}: no header line")
+    spec = "{" + ", ".join(f"{sql_str(c)}: 'VARCHAR'" for c in columns) + "}"
     cols_sql = ", ".join(quote_ident(c) for c in columns)
     sql = (f"SELECT row_number() OVER () AS _rec, NULL::VARCHAR AS _raw, NULL::VARCHAR AS _fault, {cols_sql} "
-           f"FROM {base}, store_rejects=true, rejects_scan='tw_reject_scans', rejects_table='tw_reject_errors')")
+           f"FROM read_csv({sql_str(str(inp.path))}, columns={spec}, header=true, auto_detect=false, "
+           f"delim={sql_str(delim)}, quote='\"', escape='\"', max_line_size={MAX_LINE}{_compression_arg(inp)}, "
+           "store_rejects=true, rejects_scan='tw_reject_scans', rejects_table='tw_reject_errors')")
     return RawSource(sql, columns, exact_lines=False, header_lines=1)
 
 
@@ -163,9 +165,9 @@ def open_source(con: duckdb.DuckDBPyConnection, inp: InputFile, head: bytes, wan
     if inp.format == "json":
         return json_array_source(con, inp, wanted)
     if inp.format == "csv":
-        return delimited_source(con, inp, ",")
+        return delimited_source(inp, head, ",")
     if inp.format == "tsv":
-        return delimited_source(con, inp, "\t")
+        return delimited_source(inp, head, "\t")
     if inp.format == "text":
         return text_source(inp, head)
     if inp.format == "parquet":
