@@ -49,3 +49,10 @@ def test_accounts_are_named_by_handle_platform_or_display_name(cli: Cli, tmp_pat
             resolve(store, "song")
     rows = cli.json("accounts", "--search", "hye")
     assert [r["account"] for r in rows] == ["songhyekyo"]
+
+
+def test_cli_reference_is_current() -> None:
+    from conftest import REPO
+    from tiewatch.clidoc import reference
+
+    assert (REPO / "docs" / "cli.md").read_text() == reference(), "run: python -m tiewatch.clidoc > docs/cli.md"
