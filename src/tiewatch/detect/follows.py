@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from tiewatch.detect.base import Context, DetectorOutput, Signal
 from tiewatch.detect.naming import Names, day
-from tiewatch.detect.ties import HALF_LIFE_DAYS, KIND_WEIGHTS, weight_case
+from tiewatch.detect.ties import KIND_WEIGHTS, contribution_sql
 
 
 class FollowDetector:
@@ -22,14 +22,13 @@ class FollowDetector:
                                 "WHERE kind IN ('follow', 'unfollow') LIMIT 1)"):
             return DetectorOutput([], {})
         kinds = ", ".join(f"'{k}'" for k in KIND_WEIGHTS)
-        age = d.days_between("f.ts", "e.ts")
         rows = ctx.store.con.execute(f"""
             WITH ev AS {ctx.events_sql()},
             f AS (SELECT id, platform, actor, target, kind, ts, ts_lo, ts_hi,
                          lag(kind) OVER (PARTITION BY platform, actor, target ORDER BY ts, id) AS prev_kind
                   FROM ev WHERE kind IN ('follow', 'unfollow') AND target IS NOT NULL),
             strength AS (
-                SELECT f.id, sum(({weight_case('e.kind')}) * power(2.0, -({age}) / {HALF_LIFE_DAYS})) AS tie,
+                SELECT f.id, sum({contribution_sql('f.ts', 'e.ts', 'e.kind', d)}) AS tie,
                        sum(CASE WHEN e.actor = f.actor THEN 1 ELSE 0 END) AS out_n,
                        sum(CASE WHEN e.actor = f.target THEN 1 ELSE 0 END) AS in_n
                 FROM f JOIN ev e ON e.platform = f.platform AND e.ts <= f.ts AND e.kind IN ({kinds})

@@ -21,14 +21,21 @@ def weight_case(kind_col: str = "kind") -> str:
     return "CASE " + " ".join(f"WHEN {kind_col} = '{k}' THEN {w}" for k, w in KIND_WEIGHTS.items()) + " ELSE 0 END"
 
 
+def contribution_sql(at: str, ts: str = "ts", kind: str = "kind", dialect: Dialect = DUCKDB,
+                     half_life: float = HALF_LIFE_DAYS) -> str:
+    """The one definition of tie strength: what one engagement at `ts` contributes at time `at`.
+    Summed over a pair's engagements before `at`, it is the pair's strength; timelines, `ties` and the
+    follow ranking all build on this expression (coincidence candidates use the undecayed weights over two
+    years instead: a tie that *was* strong counts there)."""
+    return f"(({weight_case(kind)}) * power(2.0, -({dialect.days_between(at, ts)}) / {half_life}))"
+
+
 def directed_strength_sql(at: str, dialect: Dialect = DUCKDB, events: str = "events",
                           half_life: float = HALF_LIFE_DAYS) -> str:
     """SELECT platform, actor, target, strength, engagements, last_ts: every directed pair's strength at `at`."""
     kinds = ", ".join(f"'{k}'" for k in KIND_WEIGHTS)
-    age = dialect.days_between(at, "ts")
     return f"""
-        SELECT platform, actor, target,
-               sum(({weight_case()}) * power(2.0, -({age}) / {half_life})) AS strength,
+        SELECT platform, actor, target, sum({contribution_sql(at, dialect=dialect, half_life=half_life)}) AS strength,
                count(*) AS engagements, max(ts) AS last_ts
         FROM {events}
         WHERE kind IN ({kinds}) AND target IS NOT NULL AND actor <> target AND ts IS NOT NULL AND ts <= {at}

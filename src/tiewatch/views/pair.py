@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tiewatch.accounts import Account, resolve
-from tiewatch.detect.ties import HALF_LIFE_DAYS, KIND_WEIGHTS, weight_case
+from tiewatch.detect.ties import KIND_WEIGHTS, contribution_sql
 from tiewatch.errors import TiewatchError
 from tiewatch.signals import list_signals
 from tiewatch.store import Store
@@ -53,8 +53,7 @@ def pair_view(store: Store, a_name: str, b_name: str, bucket: str = "month") -> 
                 WHERE e.kind IN ({ENGAGE}) GROUP BY ALL),
         strength AS (
             SELECT p.period, dir.d,
-                   sum(({weight_case('e.kind')}) * power(2.0, -(epoch(p.period + INTERVAL 1 {bucket}) - epoch(e.ts))
-                       / 86400.0 / {HALF_LIFE_DAYS})) AS s
+                   sum({contribution_sql(f"(p.period + INTERVAL 1 {bucket})", "e.ts", "e.kind")}) AS s
             FROM periods p JOIN ev e ON e.ts < p.period + INTERVAL 1 {bucket}
             JOIN dir ON e.actor = dir.src AND e.target = dir.dst WHERE e.kind IN ({ENGAGE}) GROUP BY ALL)
         SELECT p.period,
