@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -176,6 +177,7 @@ class Part:
     table: str
     source: RawSource
     label: str  # where the records are: the file, or "archive.zip!entry" inside an archive
+    needed: Callable[[], bool] | None = None  # asked just before staging; False skips the part
 
 
 def ingest_generic_file(store: Store, inp: InputFile, mapping: FieldMapping, *, table: str | None = None,
@@ -206,6 +208,8 @@ def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: Field
     stages = [f"{STAGE}_{i}" for i in range(len(parts))]
     try:
         all_rejects: list[tuple[str, Reject]] = []
+        parts = [p for p in parts if p.needed is None or p.needed()]
+        stages = stages[: len(parts)]
         for part, stage in zip(parts, stages, strict=True):
             try:
                 part.source = _stage(con, part.table, part.source, mapping, stage)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import mmap
 import re
+import threading
 
 import duckdb
 
@@ -175,7 +176,15 @@ def jetstream_parts(con: duckdb.DuckDBPyConnection, inp: InputFile) -> tuple[lis
         return Part(table, RawSource(fast, columns, exact_lines=False, fast_path=True,
                                      fallback=RawSource(tolerant, columns, exact_lines=True)), label)
 
-    parts = [part("events", EVENTS_SQL, EVENT_COLUMNS)]
-    if _has_identities(inp):
-        parts.append(part("accounts", ACCOUNTS_SQL, ACCOUNT_COLUMNS))
-    return parts, [UNFOLLOW_TARGETS]
+    # The scan for identity events runs beside the (much longer) staging of the events part.
+    found: list[bool] = []
+    scan = threading.Thread(target=lambda: found.append(_has_identities(inp)), daemon=True)
+    scan.start()
+
+    def identities_present() -> bool:
+        scan.join()
+        return bool(found and found[0])
+
+    accounts = part("accounts", ACCOUNTS_SQL, ACCOUNT_COLUMNS)
+    accounts.needed = identities_present
+    return [part("events", EVENTS_SQL, EVENT_COLUMNS), accounts], [UNFOLLOW_TARGETS]
