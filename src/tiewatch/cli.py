@@ -411,10 +411,13 @@ def watch(source: str, url: str | None, collections: tuple[str, ...], dids: tupl
         if not as_json and sys.stderr.isatty():
             click.echo(f"\r{stats.received:,} events, {stats.batches:,} batches", err=True, nl=False)
 
+    def retry(reason: str, wait: float) -> None:
+        click.echo(f"connection lost or refused ({reason}); retrying in {wait:g} s", err=True)
+
     with open_store(db) as store:
         stats = watch_jetstream(store, url or DEFAULT_URL, collections=list(collections), dids=list(dids),
                                 batch_size=batch_size, max_events=max_events, idle_exit=idle_exit,
-                                on_batch=progress)
+                                on_batch=progress, on_retry=retry)
     summary = {"received": stats.received, "batches": stats.batches, "reconnects": stats.reconnects,
                **stats.result.as_json()}
     if as_json:

@@ -73,7 +73,8 @@ def write_batch(store: Store, key: str, lines: list[str], label: str) -> IngestR
 def watch_jetstream(store: Store, url: str = DEFAULT_URL, *, collections: list[str] | None = None,
                     dids: list[str] | None = None, batch_size: int = 500, flush_seconds: float = 1.0,
                     max_events: int | None = None, idle_exit: float | None = None,
-                    on_batch: Callable[[WatchStats], None] | None = None) -> WatchStats:
+                    on_batch: Callable[[WatchStats], None] | None = None,
+                    on_retry: Callable[[str, float], None] | None = None) -> WatchStats:
     """Follow the stream until max_events, idle_exit seconds without a message, or Ctrl-C."""
     from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketException
     from websockets.sync.client import connect
@@ -121,11 +122,13 @@ def watch_jetstream(store: Store, url: str = DEFAULT_URL, *, collections: list[s
                             return stats
             except InvalidURI as e:
                 raise TiewatchError(f"{url}: not a WebSocket URL ({e})") from None
-            except (ConnectionClosed, WebSocketException, OSError):
+            except (ConnectionClosed, WebSocketException, OSError) as e:
                 flush()
                 stats.reconnects += 1
                 if idle_exit is not None and time.monotonic() - last_message >= idle_exit:
                     return stats
+                if on_retry:
+                    on_retry(f"{type(e).__name__}: {e}", backoff)
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
     except KeyboardInterrupt:
