@@ -231,7 +231,10 @@ def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: Field
                 result.inserted["accounts"] += _create_accounts(con, part.table, file, stage)
                 result.duplicates += good - inserted
             for i, sql in enumerate(after_load or []):
-                con.execute(sql, (after_params or [])[i] if after_params and i < len(after_params) else [])
+                changed = con.execute(sql, (after_params or [])[i] if after_params and i < len(after_params)
+                                      else []).fetchall()
+                if sql.lstrip().startswith("INSERT INTO events") and changed:  # events derived in SQL (diffs)
+                    result.inserted["events"] += int(changed[0][0])
             result.rejected = len(all_rejects)
             if all_rejects:
                 con.register("tw_rejects", pa.table({
