@@ -5,6 +5,7 @@ Known failures (TiewatchError) become one line on stderr and exit code 1, never 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
@@ -179,7 +180,9 @@ def detect(since: str | None, until: str | None, fdr: float, as_json: bool, db: 
     from tiewatch.detect.run import detect as run_detect
     from tiewatch.timefmt import parse_user_time
 
-    with open_store(db) as store:
+    err = Console(stderr=True)
+    with open_store(db) as store, err.status("running detectors…", spinner="dots") if err.is_terminal \
+            else contextlib.nullcontext():
         report = run_detect(store, since=parse_user_time(since, "--since"), until=parse_user_time(until, "--until"),
                             fdr=fdr)
     if as_json:

@@ -49,6 +49,8 @@ def ingest_paths(store: Store, paths: list[str | Path], *, mapping: FieldMapping
             poller = threading.Thread(target=_poll, args=(store, progress, overall, done_before, size, stop),
                                       daemon=True)
             if show:
+                store.con.execute("SET enable_progress_bar = true")  # tracked, not printed: we draw it
+                store.con.execute("SET enable_progress_bar_print = false")
                 poller.start()
             try:
                 report.result.add(ingest_file(store, f, mapping, table=table, fmt=fmt, strict=strict))
@@ -129,14 +131,16 @@ def _ingest_snapshots(store: Store, path: Path) -> IngestResult:
 
 
 def _poll(store: Store, progress: Progress, task: TaskID, base: float, size: int, stop: threading.Event) -> None:
-    """Show DuckDB's own progress through the current file's big statement."""
+    """Show DuckDB's own progress through the current file's long statements (never moving backwards)."""
+    shown = 0.0
     while not stop.wait(0.2):
         try:
             pct = store.con.query_progress()
-        except Exception:  # the connection is busy or between statements: no reading this time
+        except Exception:  # the connection is between statements: no reading this time
             continue
-        if pct is not None and pct >= 0:
-            progress.update(task, completed=base + size * min(pct, 100.0) / 100.0)
+        if pct is not None and pct > shown:
+            shown = min(pct, 99.0)
+            progress.update(task, completed=base + size * shown / 100.0)
 
 
 def is_interactive() -> bool:
