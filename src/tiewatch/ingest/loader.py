@@ -67,24 +67,28 @@ def _first_line(e: BaseException) -> str:
     return text.splitlines()[0] if text else type(e).__name__
 
 
+def _typed(table: str, src: RawSource, mapping: FieldMapping) -> str:
+    return src.sql if src.typed else stage_sql(table, src, mapping)
+
+
 def _stage(con: duckdb.DuckDBPyConnection, table: str, src: RawSource, mapping: FieldMapping,
            stage: str = STAGE) -> RawSource:
     """Materialise the typed stage; fall back to the tolerant reader when the fast one meets bad input."""
     if "row_number() OVER ()" in src.sql or (src.fallback is not None and "row_number() OVER ()" in src.fallback.sql):
         con.execute("SET preserve_insertion_order = true")  # record numbers follow file order
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {stage_sql(table, src, mapping)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {_typed(table, src, mapping)}")
         if src.fallback is not None and con.execute(
                 f"SELECT count(*) FROM {stage} WHERE _reason IS NOT NULL").fetchall()[0] != (0,):
             # Some records are bad: re-read with the reader that knows exact lines and raw text.
             src = src.fallback
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {stage_sql(table, src, mapping)}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {_typed(table, src, mapping)}")
         return src
     except duckdb.InvalidInputException:
         if src.fallback is None:
             raise
         src = src.fallback
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {stage_sql(table, src, mapping)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {_typed(table, src, mapping)}")
         return src
     finally:
         con.execute("SET preserve_insertion_order = false")

@@ -39,6 +39,7 @@ class RawSource:
     record_label: str = "line"
     fast_path: bool = False  # a strict bulk reader that raises on malformed input
     fallback: RawSource | None = None  # a tolerant reader to use when the fast one raises
+    typed: bool = False  # the SQL already yields the typed stage (_reason, _rawjson and the table's fields)
     pre_rejects: list[tuple[int, str, str]] = field(default_factory=list)  # (line, reason, raw)
 
 

@@ -115,6 +115,20 @@ EVENTS_SQL = f"""
     WHERE _fault IS NOT NULL OR (event_kind = 'commit' AND (operation = 'create'
           OR (operation = 'delete' AND collection = 'app.bsky.graph.follow')))"""
 
+# The events already typed: the loader's generic typing (trimming, time parsing, hashing ids) has nothing to
+# do for records whose every field Jetstream defines, so this is the stage itself.
+TYPED_EVENTS_SQL = """
+    SELECT _rec, _raw,
+           CASE WHEN _fault IS NOT NULL THEN _fault
+                WHEN actor IS NULL THEN 'missing did'
+                WHEN ts IS NULL THEN 'unparseable time_us ' || coalesce(to_json(raw_ts)::VARCHAR, 'null')
+                WHEN kind IS NULL THEN 'missing kind'
+           END AS _reason,
+           NULL::VARCHAR AS _rawjson, id, ts, NULL::TIMESTAMP AS ts_lo, NULL::TIMESTAMP AS ts_hi, platform, actor,
+           kind, target, post, text
+    FROM (SELECT _rec, _raw, _fault, id, ts AS raw_ts, TRY(make_timestamp(TRY_CAST(ts AS BIGINT))) AS ts, platform,
+                 actor, kind, target, post, text FROM ({events}))"""
+
 ACCOUNTS_SQL = f"""
     SELECT _rec, _raw, NULL::VARCHAR AS _fault, '{PLATFORM}' AS platform, did AS account, handle AS name
     FROM {{rel}} WHERE _fault IS NULL AND event_kind = 'identity' AND handle IS NOT NULL
@@ -170,11 +184,13 @@ def jetstream_parts(con: duckdb.DuckDBPyConnection, inp: InputFile) -> tuple[lis
     del con
     label = str(inp.path)
 
-    def part(table: str, sql: str, columns: list[str]) -> Part:
+    def part(table: str, sql: str, columns: list[str], typed: bool = False) -> Part:
         fast = sql.format(rel=f"({_extract(_fast_reader(inp))})")
         tolerant = sql.format(rel=f"({_extract(_tolerant_reader(inp))})")
-        return Part(table, RawSource(fast, columns, exact_lines=False, fast_path=True,
-                                     fallback=RawSource(tolerant, columns, exact_lines=True)), label)
+        if typed:
+            fast, tolerant = TYPED_EVENTS_SQL.format(events=fast), TYPED_EVENTS_SQL.format(events=tolerant)
+        return Part(table, RawSource(fast, columns, exact_lines=False, fast_path=True, typed=typed,
+                                     fallback=RawSource(tolerant, columns, exact_lines=True, typed=typed)), label)
 
     # The scan for identity events runs beside the (much longer) staging of the events part.
     found: list[bool] = []
@@ -187,4 +203,4 @@ def jetstream_parts(con: duckdb.DuckDBPyConnection, inp: InputFile) -> tuple[lis
 
     accounts = part("accounts", ACCOUNTS_SQL, ACCOUNT_COLUMNS)
     accounts.needed = identities_present
-    return [part("events", EVENTS_SQL, EVENT_COLUMNS), accounts], [UNFOLLOW_TARGETS]
+    return [part("events", EVENTS_SQL, EVENT_COLUMNS, typed=True), accounts], [UNFOLLOW_TARGETS]
