@@ -180,12 +180,18 @@ def test_an_older_schema_is_migrated_in_place(db: Path) -> None:
 
     Store(db).close()
     con = duckdb.connect(str(db))
-    con.execute("DROP TABLE snapshots")
+    con.execute("DROP TABLE snapshots")  # what a version-1 store lacked
+    for table in ("events", "metrics", "news"):
+        con.execute(f"ALTER TABLE {table} DROP COLUMN ingest")
+    con.execute("ALTER TABLE ingests DROP COLUMN id")
+    con.execute("INSERT INTO events (id, ts, platform, actor, kind) "
+                "VALUES ('old', TIMESTAMP '2024-01-01', 'x', 'a', 'post')")
     con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     con.close()
     with Store(db) as store:
-        assert store.scalar("SELECT value FROM meta WHERE key = 'schema_version'") == "2"
+        assert store.scalar("SELECT value FROM meta WHERE key = 'schema_version'") == "3"
         assert store.count("snapshots") == 0
+        assert store.scalar("SELECT count(*) FROM events WHERE id = 'old' AND ingest IS NULL") == 1
 
 
 def test_csv_rows_the_reader_cannot_parse_keep_their_lines(cli: Cli, tmp_path: Path) -> None:

@@ -105,3 +105,16 @@ def test_hash_identity_is_stable_across_offsets(cli: Cli, tmp_path: Path) -> Non
     (tmp_path / "b.csv").write_text("ts,actor,kind,target\n2024-05-19T02:10:00Z,a,like,b\n")
     assert cli.json("ingest", str(tmp_path / "a.jsonl"))["inserted"]["events"] == 1
     assert cli.json("ingest", str(tmp_path / "b.csv"))["duplicates"] == 1
+
+
+def test_repeated_ids_within_a_file_keep_the_first(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "rep.jsonl"
+    path.write_text('{"id":"x","ts":"2024-01-01","actor":"a","kind":"post","text":"first"}\n'
+                    '{"id":"y","ts":"2024-01-02","actor":"a","kind":"post"}\n'
+                    '{"id":"x","ts":"2024-01-03","actor":"a","kind":"post","text":"second"}\n')
+    out = cli.json("ingest", str(path))
+    assert out["inserted"]["events"] == 2 and out["duplicates"] == 1
+    with Store(cli.db) as store:
+        assert store.scalar("SELECT text FROM events WHERE id = 'x'") == "first"
+        assert store.scalar("SELECT count(DISTINCT ingest) FROM events") == 1
+        assert store.scalar("SELECT max(id) FROM ingests") == 1

@@ -129,10 +129,16 @@ def _insert_count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _load_rows(con: duckdb.DuckDBPyConnection, table: str, source: str, stage: str = STAGE) -> tuple[int, int]:
+KEYS = {"events": ("id",), "news": ("id",), "metrics": ("platform", "account", "ts"),
+        "accounts": ("platform", "account")}
+DIRECT_TABLES = ("events", "metrics", "news")
+DIRECT_REJECT = "tiewatch-direct-reject"
+
+
+def _load_rows(con: duckdb.DuckDBPyConnection, table: str, source: str, stage: str = STAGE,
+               ingest_id: int | None = None) -> tuple[int, int]:
     """Insert the stage's good rows not yet stored; returns (inserted, good rows in the file)."""
-    key = {"events": ("id",), "news": ("id",), "metrics": ("platform", "account", "ts"),
-           "accounts": ("platform", "account")}[table]
+    key = KEYS[table]
     cols = FIELDS[table]
     match = " AND ".join(f"t.{k} = s.{k}" for k in key)
     key_list = ", ".join(key)
@@ -152,20 +158,26 @@ def _load_rows(con: duckdb.DuckDBPyConnection, table: str, source: str, stage: s
                 OR s.kind IS DISTINCT FROM t.kind AND s.kind IS NOT NULL)""")
     else:
         updated = 0
+    stamp = ", ingest" if table in DIRECT_TABLES else ""
+    stamp_value = f", {int(ingest_id)}" if table in DIRECT_TABLES and ingest_id is not None else (
+        ", NULL" if table in DIRECT_TABLES else "")
     inserted = _insert_count(con, f"""
-        INSERT INTO {table} ({', '.join(cols)}, source)
-        SELECT {', '.join('s.' + c for c in cols)}, {src} FROM {stage} s
+        INSERT INTO {table} ({', '.join(cols)}, source{stamp})
+        SELECT {', '.join('s.' + c for c in cols)}, {src}{stamp_value} FROM {stage} s
         WHERE s._reason IS NULL AND NOT EXISTS (SELECT 1 FROM {table} t WHERE {match}) {once}""")
     return inserted + updated, int(good)
 
 
-def _create_accounts(con: duckdb.DuckDBPyConnection, table: str, source: str, stage: str = STAGE) -> int:
-    """Every actor, target and measured account gets an accounts row (names come from accounts files)."""
+def _create_accounts(con: duckdb.DuckDBPyConnection, table: str, source: str, stage: str = STAGE,
+                     rows: str | None = None) -> int:
+    """Every actor, target and measured account gets an accounts row (names come from accounts files).
+    `rows` is the relation of the file's good rows (default: the stage's)."""
+    good = rows or f"(SELECT * FROM {stage} WHERE _reason IS NULL)"
     if table == "events":
-        seen = (f"SELECT platform, actor AS account FROM {stage} WHERE _reason IS NULL UNION "
-                f"SELECT platform, target FROM {stage} WHERE _reason IS NULL AND target IS NOT NULL")
+        seen = (f"SELECT platform, actor AS account FROM {good} g1 UNION "
+                f"SELECT platform, target FROM {good} g2 WHERE target IS NOT NULL")
     elif table == "metrics":
-        seen = f"SELECT DISTINCT platform, account FROM {stage} WHERE _reason IS NULL"
+        seen = f"SELECT DISTINCT platform, account FROM {good} g"
     else:
         return 0
     src = "'" + source.replace("'", "''") + "'"
@@ -193,6 +205,85 @@ def ingest_generic_file(store: Store, inp: InputFile, mapping: FieldMapping, *, 
     return ingest_parts(store, inp, [Part(chosen, src, str(inp.path))], mapping, strict=strict)
 
 
+def _next_ingest_id(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute("SELECT coalesce(max(id), 0) + 1 FROM ingests").fetchall()[0][0])
+
+
+def tables_of(parts: list[Part]) -> str:
+    return ",".join(dict.fromkeys(p.table for p in parts))
+
+
+def _finish(con: duckdb.DuckDBPyConnection, inp: InputFile, result: IngestResult,
+            rejects: list[tuple[str, Reject]], after_load: list[str] | None, after_params: list[list[object]] | None,
+            tables: str, file: str, digest: list[str], started: datetime, hash_file: bool, ingest_id: int) -> None:
+    """What every ingest does last, inside its transaction: fix-ups, quarantine, the ingest log."""
+    for i, sql in enumerate(after_load or []):
+        changed = con.execute(sql, (after_params or [])[i] if after_params and i < len(after_params)
+                              else []).fetchall()
+        if sql.lstrip().startswith("INSERT INTO events") and changed:  # events derived in SQL (diffs)
+            result.inserted["events"] += int(changed[0][0])
+    result.rejected = len(rejects)
+    if rejects:
+        con.register("tw_rejects", pa.table({
+            "file": [label for label, _ in rejects], "line": [r.line for _, r in rejects],
+            "reason": [r.reason for _, r in rejects], "raw": [r.raw for _, r in rejects]}))
+        con.execute("""INSERT INTO quarantine SELECT r.file, r.line, r.reason, r.raw, ? FROM tw_rejects r
+            WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file = r.file AND q.line = r.line
+                              AND q.reason = r.reason)""", [started])
+        con.unregister("tw_rejects")
+    con.execute("""INSERT INTO ingests (file, size, sha256, format, table_name, inserted, duplicates, rejected,
+                                        started, finished, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""", [
+        file, inp.path.stat().st_size if hash_file else None, digest[0] if digest else None, inp.format, tables,
+        sum(result.inserted.values()), result.duplicates, result.rejected, started,
+        datetime.now(UTC).replace(tzinfo=None), ingest_id])
+
+
+def _direct_sql(part: Part, mapping: FieldMapping) -> str:
+    """The part's typed rows straight from its fast reader, without record numbers (only rejects need them,
+    and any reject sends the file down the staged path)."""
+    sql = _typed(part.table, part.source, mapping)
+    return sql.replace("row_number() OVER () AS _rec", "NULL::BIGINT AS _rec")
+
+
+def _try_direct(store: Store, parts: list[Part], mapping: FieldMapping, file: str, ingest_id: int,
+                result: IngestResult) -> bool:
+    """Write clean files straight into the store: one pass instead of stage-then-insert.
+
+    Runs inside the caller's transaction. Every row is inserted; rows whose key was already stored are then
+    deleted again (counted as duplicates). Returns False, having written nothing the caller will keep (it
+    rolls back), when any record is bad, the fast reader fails or records repeat within the file: the staged
+    path then reports bad records with their lines and keeps the first of repeated ones.
+    """
+    con = store.con
+    for part in parts:
+        cols = FIELDS[part.table]
+        key = KEYS[part.table]
+        src = "'" + file.replace("'", "''") + "'"
+        try:
+            total = _insert_count(con, f"""
+                INSERT INTO {part.table} ({', '.join(cols)}, source, ingest)
+                SELECT {', '.join(cols)}, {src}, {ingest_id} FROM ({_direct_sql(part, mapping)}) s
+                WHERE CASE WHEN s._reason IS NOT NULL THEN error('{DIRECT_REJECT}') ELSE TRUE END""")
+        except duckdb.Error as e:
+            if DIRECT_REJECT in str(e) or isinstance(e, duckdb.InvalidInputException):
+                return False
+            raise TiewatchError(f"{part.label}: cannot read: {_first_line(e)}") from None
+        match = " AND ".join(f"o.{k} = t.{k}" for k in key)
+        stored = _insert_count(con, f"""
+            DELETE FROM {part.table} t WHERE t.ingest = {ingest_id}
+              AND EXISTS (SELECT 1 FROM {part.table} o WHERE {match} AND o.ingest IS DISTINCT FROM {ingest_id})""")
+        key_list = ", ".join(key)
+        if con.execute(f"SELECT count(*) - count(DISTINCT ({key_list})) FROM {part.table} "
+                       f"WHERE ingest = {ingest_id}").fetchall()[0][0]:
+            return False  # records repeat within the file: the staged path keeps the first of each, in file order
+        result.inserted[part.table] += total - stored
+        result.duplicates += stored
+    for table in dict.fromkeys(p.table for p in parts):
+        result.inserted["accounts"] += _create_accounts(
+            con, table, file, rows=f"(SELECT * FROM {table} WHERE ingest = {ingest_id})")
+    return True
+
+
 def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: FieldMapping | None = None, *,
                  strict: bool = False, after_load: list[str] | None = None,
                  after_params: list[list[object]] | None = None, hash_file: bool = True) -> IngestResult:
@@ -214,6 +305,22 @@ def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: Field
         all_rejects: list[tuple[str, Reject]] = []
         parts = [p for p in parts if p.needed is None or p.needed()]
         stages = stages[: len(parts)]
+        if parts and all(p.table in DIRECT_TABLES and p.source.fast_path for p in parts):
+            if hash_file:
+                hasher.join()
+            result = IngestResult(files=1)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                ingest_id = _next_ingest_id(con)
+                if _try_direct(store, parts, mapping, file, ingest_id, result):
+                    _finish(con, inp, result, [], after_load, after_params, tables_of(parts), file, digest,
+                            started, hash_file, ingest_id)
+                    con.execute("COMMIT")
+                    return result
+                con.execute("ROLLBACK")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
         for part, stage in zip(parts, stages, strict=True):
             try:
                 part.source = _stage(con, part.table, part.source, mapping, stage)
@@ -229,31 +336,14 @@ def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: Field
             hasher.join()
         result = IngestResult(files=1)
         with store.transaction():
+            ingest_id = _next_ingest_id(con)
             for part, stage in zip(parts, stages, strict=True):
-                inserted, good = _load_rows(con, part.table, file, stage)
+                inserted, good = _load_rows(con, part.table, file, stage, ingest_id)
                 result.inserted[part.table] += inserted
                 result.inserted["accounts"] += _create_accounts(con, part.table, file, stage)
                 result.duplicates += good - inserted
-            for i, sql in enumerate(after_load or []):
-                changed = con.execute(sql, (after_params or [])[i] if after_params and i < len(after_params)
-                                      else []).fetchall()
-                if sql.lstrip().startswith("INSERT INTO events") and changed:  # events derived in SQL (diffs)
-                    result.inserted["events"] += int(changed[0][0])
-            result.rejected = len(all_rejects)
-            if all_rejects:
-                con.register("tw_rejects", pa.table({
-                    "file": [label for label, _ in all_rejects], "line": [r.line for _, r in all_rejects],
-                    "reason": [r.reason for _, r in all_rejects], "raw": [r.raw for _, r in all_rejects]}))
-                con.execute("""INSERT INTO quarantine SELECT r.file, r.line, r.reason, r.raw, ? FROM tw_rejects r
-                    WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file = r.file AND q.line = r.line
-                                      AND q.reason = r.reason)""", [started])
-                con.unregister("tw_rejects")
-            tables = ",".join(dict.fromkeys(p.table for p in parts))
-            con.execute("INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-                file, inp.path.stat().st_size if hash_file else None, digest[0] if digest else None, inp.format,
-                tables,
-                sum(result.inserted.values()), result.duplicates, result.rejected, started,
-                datetime.now(UTC).replace(tzinfo=None)])
+            _finish(con, inp, result, all_rejects, after_load, after_params, tables_of(parts), file, digest,
+                    started, hash_file, ingest_id)
         return result
     finally:
         for stage in stages:

@@ -5,7 +5,7 @@ An event whose exact time is unknown keeps the interval it is known to lie in (t
 the best single estimate (or NULL when nothing is known, e.g. X archive likes).
 """
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 EVENT_KINDS = (
     "post", "story", "like", "comment", "reply", "mention", "repost", "message", "follow", "unfollow", "block",
@@ -19,13 +19,13 @@ TABLES: dict[str, str] = {
     "events": """CREATE TABLE IF NOT EXISTS events (
         id VARCHAR NOT NULL, ts TIMESTAMP, ts_lo TIMESTAMP, ts_hi TIMESTAMP, platform VARCHAR NOT NULL,
         actor VARCHAR NOT NULL, kind VARCHAR NOT NULL, target VARCHAR, post VARCHAR, text VARCHAR,
-        source VARCHAR)""",
+        source VARCHAR, ingest BIGINT)""",
     "metrics": """CREATE TABLE IF NOT EXISTS metrics (
         ts TIMESTAMP NOT NULL, platform VARCHAR NOT NULL, account VARCHAR NOT NULL, followers BIGINT,
-        following BIGINT, posts BIGINT, source VARCHAR)""",
+        following BIGINT, posts BIGINT, source VARCHAR, ingest BIGINT)""",
     "news": """CREATE TABLE IF NOT EXISTS news (
         id VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, title VARCHAR NOT NULL, subjects VARCHAR[], kind VARCHAR,
-        status VARCHAR, url VARCHAR, source VARCHAR)""",
+        status VARCHAR, url VARCHAR, source VARCHAR, ingest BIGINT)""",
     "signals": """CREATE TABLE IF NOT EXISTS signals (
         id VARCHAR NOT NULL, kind VARCHAR NOT NULL, ts TIMESTAMP, start TIMESTAMP, "end" TIMESTAMP,
         subjects VARCHAR[], score DOUBLE, p_value DOUBLE, q_value DOUBLE, evidence VARCHAR[], summary VARCHAR,
@@ -34,7 +34,7 @@ TABLES: dict[str, str] = {
         file VARCHAR NOT NULL, line BIGINT, reason VARCHAR NOT NULL, raw VARCHAR, ingested_at TIMESTAMP)""",
     "ingests": """CREATE TABLE IF NOT EXISTS ingests (
         file VARCHAR NOT NULL, size BIGINT, sha256 VARCHAR, format VARCHAR, table_name VARCHAR,
-        inserted BIGINT, duplicates BIGINT, rejected BIGINT, started TIMESTAMP, finished TIMESTAMP)""",
+        inserted BIGINT, duplicates BIGINT, rejected BIGINT, started TIMESTAMP, finished TIMESTAMP, id BIGINT)""",
     "cursors": """CREATE TABLE IF NOT EXISTS cursors (
         source VARCHAR PRIMARY KEY, cursor VARCHAR, updated TIMESTAMP)""",
     "snapshots": """CREATE TABLE IF NOT EXISTS snapshots (
@@ -45,4 +45,7 @@ TABLES: dict[str, str] = {
 # Migrations from version N to N+1, applied in order inside one transaction after the tables above exist.
 MIGRATIONS: dict[int, list[str]] = {
     1: [TABLES["snapshots"]],  # 2: follower-list snapshots, diffed into follow/unfollow events
+    # 3: which ingest wrote each row (so a clean file can be written in one pass, then de-duplicated)
+    2: [f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS ingest BIGINT" for t in ("events", "metrics", "news")]
+       + ["ALTER TABLE ingests ADD COLUMN IF NOT EXISTS id BIGINT"],
 }
