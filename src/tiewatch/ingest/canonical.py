@@ -81,6 +81,8 @@ def _value(field: str, src: RawSource, mapping: FieldMapping) -> str:
     column = mapping.renames.get(field, field)
     if column in src.columns:
         col = quote_ident(column)
+        if not src.trim:
+            return f"NULLIF({col}, '')"
         # Trim only values that need it: trimming every value of every column costs more than the rest of
         # the typing together, and almost no value has surrounding spaces.
         return (f"(CASE WHEN {col} = '' OR ascii({col}) = 32 OR suffix({col}, ' ') THEN NULLIF(trim({col}), '') "

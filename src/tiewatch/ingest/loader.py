@@ -1,7 +1,10 @@
-"""Loading one file into the store: stage, validate, then one transaction of set-based inserts.
+"""Loading one file into the store, all or nothing, with set-based statements only.
 
-Parsing and typing go to a connection-local temp table first (nothing in the store changes there); the
-store is then changed in a single transaction per file, so a crash or kill leaves it as before that file.
+Two paths, one transaction each. Direct: a file read by a fast bulk reader is inserted in one pass, stamped
+with its ingest id, and rows whose key was already stored are deleted again; any bad record, reader failure
+or repeated key rolls it back. Staged: parsing and typing go to a connection-local temp table first (nothing
+in the store changes there), bad records are located by line, and the good ones are inserted with an
+anti-join. A crash or kill leaves the store as before that file either way.
 Identity: events and news by id (else a stable hash), metrics by (platform, account, ts), accounts by
 (platform, account). Rows already stored, or repeated within the file, count as duplicates.
 """

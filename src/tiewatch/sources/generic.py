@@ -40,6 +40,7 @@ class RawSource:
     fast_path: bool = False  # a strict bulk reader that raises on malformed input
     fallback: RawSource | None = None  # a tolerant reader to use when the fast one raises
     typed: bool = False  # the SQL already yields the typed stage (_reason, _rawjson and the table's fields)
+    trim: bool = False  # text formats pad values with spaces ("a, b"); JSON and Parquet carry exact strings
     pre_rejects: list[tuple[int, str, str]] = field(default_factory=list)  # (line, reason, raw)
 
 
@@ -114,7 +115,7 @@ def delimited_source(inp: InputFile, head: bytes, delim: str) -> RawSource:
            f"FROM read_csv({sql_str(str(inp.path))}, columns={spec}, header=true, auto_detect=false, "
            f"delim={sql_str(delim)}, quote='\"', escape='\"', max_line_size={MAX_LINE}{_compression_arg(inp)}, "
            "store_rejects=true, rejects_scan='tw_reject_scans', rejects_table='tw_reject_errors')")
-    return RawSource(sql, columns, exact_lines=False, header_lines=1)
+    return RawSource(sql, columns, exact_lines=False, header_lines=1, trim=True)
 
 
 _NUMBER = re.compile(rb"^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$")
@@ -135,7 +136,7 @@ def text_source(inp: InputFile, head: bytes) -> RawSource:
            f"AS _fault, {picked} FROM (SELECT _rec, _raw, regexp_split_to_array(trim(_raw), '\\s+') AS _parts "
            f"FROM (SELECT row_number() OVER () AS _rec, _raw FROM {_lines_reader(inp)}) "
            f"WHERE _raw IS NOT NULL AND trim(_raw) <> '' {skip} AND NOT starts_with(trim(_raw), '#'))")
-    return RawSource(sql, names, exact_lines=True)
+    return RawSource(sql, names, exact_lines=True, trim=True)
 
 
 def parquet_source(con: duckdb.DuckDBPyConnection, inp: InputFile) -> RawSource:
