@@ -165,3 +165,15 @@ def test_bluesky_car_export(cli: Cli, tmp_path: Path) -> None:
     truncated.write_bytes(car.read_bytes()[:700])
     result = cli("ingest", str(truncated), ok=False)
     assert result.exit_code == 1 and str(truncated) in result.stderr and "Traceback" not in result.output
+
+
+def test_malformed_snapshots_name_the_line(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "bad.snapshots.jsonl"
+    path.write_text('{"ts": "2024-01-01", "account": "a", "direction": "followers", "members": ["b"]}\n'
+                    '{"ts": "2024-02-01", "account": "a", "direction": "followers", "members": "b, c"}\n')
+    result = cli("ingest", str(path), ok=False)
+    assert result.exit_code == 1 and f"{path}:2: not a snapshot" in result.stderr
+    assert "Traceback" not in result.output
+    path.write_text('{"ts": "2024-01-01", "account": "a", "direction": "sideways", "members": ["b"]}\n')
+    result = cli("ingest", str(path), ok=False)
+    assert result.exit_code == 1 and "direction must be followers or following" in result.stderr
