@@ -118,3 +118,16 @@ def test_repeated_ids_within_a_file_keep_the_first(cli: Cli, tmp_path: Path) -> 
         assert store.scalar("SELECT text FROM events WHERE id = 'x'") == "first"
         assert store.scalar("SELECT count(DISTINCT ingest) FROM events") == 1
         assert store.scalar("SELECT max(id) FROM ingests") == 1
+
+
+@pytest.mark.parametrize("as_array", [False, True])
+def test_keys_that_first_appear_late_are_not_lost(cli: Cli, tmp_path: Path, as_array: bool) -> None:
+    rows = [{"id": f"p{i}", "ts": 1700000000 + i, "actor": "b", "kind": "post"} for i in range(30000)]
+    rows.append({"id": "late", "ts": 1800000000, "actor": "a", "kind": "comment", "target": "b", "post": "p1",
+                 "text": "finally"})
+    path = tmp_path / ("late.json" if as_array else "late.jsonl")
+    path.write_text(json.dumps(rows) if as_array else "".join(json.dumps(r) + "\n" for r in rows))
+    assert cli.json("ingest", str(path))["inserted"]["events"] == 30001
+    with Store(cli.db) as store:
+        assert store.con.execute("SELECT target, post, text FROM events WHERE id = 'late'").fetchall() == [
+            ("b", "p1", "finally")]

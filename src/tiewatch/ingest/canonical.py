@@ -79,7 +79,7 @@ def _value(field: str, src: RawSource, mapping: FieldMapping) -> str:
     if field in mapping.constants:
         return sql_str(mapping.constants[field])
     column = mapping.renames.get(field, field)
-    if column in src.columns:
+    if column in src.columns or column in src.also_readable:
         col = quote_ident(column)
         if not src.trim:
             return f"NULLIF({col}, '')"

@@ -41,6 +41,7 @@ class RawSource:
     fallback: RawSource | None = None  # a tolerant reader to use when the fast one raises
     typed: bool = False  # the SQL already yields the typed stage (_reason, _rawjson and the table's fields)
     trim: bool = False  # text formats pad values with spaces ("a, b"); JSON and Parquet carry exact strings
+    also_readable: list[str] = field(default_factory=list)  # selectable though not seen in the sample
     pre_rejects: list[tuple[int, str, str]] = field(default_factory=list)  # (line, reason, raw)
 
 
@@ -67,8 +68,17 @@ def _json_keys(head: bytes) -> list[str]:
     return list(keys)
 
 
+# Every canonical field is always read from JSON, so a key that first appears late in a file (a `text` only
+# comments have, a `target` after thousands of posts) is never lost to the sample that named the columns.
+CANONICAL_KEYS = ("id", "ts", "ts_lo", "ts_hi", "platform", "actor", "kind", "target", "post", "text",
+                  "time_unknown", "account", "followers", "following", "posts", "title", "subjects", "status",
+                  "url", "name", "person")
+
+
 def jsonl_source(inp: InputFile, head: bytes, wanted: list[str]) -> RawSource:
-    columns = list(dict.fromkeys([*_json_keys(head), *wanted]))
+    seen = list(dict.fromkeys([*_json_keys(head), *wanted]))
+    extra = [k for k in CANONICAL_KEYS if k not in seen]
+    columns = seen + extra
     spec = "{" + ", ".join(f"{sql_str(c)}: 'VARCHAR'" for c in columns) + "}"
     cols_sql = ", ".join(quote_ident(c) for c in columns)
     fast = (f"SELECT row_number() OVER () AS _rec, NULL::VARCHAR AS _raw, NULL::VARCHAR AS _fault, {cols_sql} "
@@ -81,8 +91,8 @@ def jsonl_source(inp: InputFile, head: bytes, wanted: list[str]) -> RawSource:
             f"SELECT _rec, _raw, try(json_transform(_raw, {structure})) AS _j FROM ("
             f"SELECT row_number() OVER () AS _rec, _raw FROM {_lines_reader(inp)}) "
             f"WHERE _raw IS NOT NULL AND trim(_raw) <> '')")
-    fallback = RawSource(slow, columns, exact_lines=True)
-    return RawSource(fast, columns, exact_lines=False, fast_path=True, fallback=fallback)
+    fallback = RawSource(slow, seen, exact_lines=True, also_readable=extra)
+    return RawSource(fast, seen, exact_lines=False, fast_path=True, fallback=fallback, also_readable=extra)
 
 
 def json_array_source(con: duckdb.DuckDBPyConnection, inp: InputFile, wanted: list[str]) -> RawSource:
@@ -92,13 +102,15 @@ def json_array_source(con: duckdb.DuckDBPyConnection, inp: InputFile, wanted: li
         described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
     except duckdb.Error as e:
         raise NotATable(f"{inp.path}: not a JSON array of objects: {_first_line(e)}") from None
-    columns = list(dict.fromkeys([str(r[0]) for r in described] + wanted))
+    seen = list(dict.fromkeys([str(r[0]) for r in described] + wanted))
+    extra = [k for k in CANONICAL_KEYS if k not in seen]
+    columns = seen + extra
     spec = "{" + ", ".join(f"{sql_str(c)}: 'VARCHAR'" for c in columns) + "}"
     cols_sql = ", ".join(quote_ident(c) for c in columns)
     sql = (f"SELECT row_number() OVER () AS _rec, NULL::VARCHAR AS _raw, NULL::VARCHAR AS _fault, {cols_sql} "
            f"FROM read_json({sql_str(str(inp.path))}, format='array', columns={spec}"
            f"{_compression_arg(inp)}, maximum_object_size={MAX_LINE})")
-    return RawSource(sql, columns, exact_lines=False, record_label="record", fast_path=True)
+    return RawSource(sql, seen, exact_lines=False, record_label="record", fast_path=True, also_readable=extra)
 
 
 def delimited_source(inp: InputFile, head: bytes, delim: str) -> RawSource:
