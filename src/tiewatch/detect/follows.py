@@ -47,11 +47,18 @@ class FollowDetector:
             verb = "unfollowed" if r["kind"] == "unfollow" else ("followed again" if r["prev_kind"] == "unfollow"
                                                                  else "followed")
             when = f"on {day(r['ts'])}" if r["ts_lo"] is None else f"between {day(r['ts_lo'])} and {day(r['ts_hi'])}"
-            summary = (f"{la} {verb} {lb} {when}; before that {la} had engaged with {lb} {r['out_n']} times and "
-                       f"{lb} with {la} {r['in_n']} times (tie strength {r['tie']:.1f}).")
+            summary = (f"{la} {verb} {lb} {when}; before that {_engaged(la, lb, r['out_n'])} and "
+                       f"{_engaged(lb, la, r['in_n'])} (tie strength {r['tie']:.1f}).")
             out.append(Signal(kind=r["kind"], ts=r["ts"], start=r["ts_lo"] or r["ts"], end=r["ts_hi"] or r["ts"],
                               subjects=[r["actor"], r["target"]], score=float(r["tie"]), p_value=None,
                               evidence=[r["id"]], summary=summary, platform=r["platform"],
                               detail={"tie_strength": round(float(r["tie"]), 3), "engagements_out": r["out_n"],
                                       "engagements_in": r["in_n"], "refollow": r["prev_kind"] == "unfollow"}))
         return DetectorOutput(out, {})
+
+
+def _engaged(who: str, whom: str, n: int) -> str:
+    if not n:
+        return f"{who} had never engaged with {whom}"
+    times = {1: "once", 2: "twice"}.get(int(n), f"{int(n):,} times")
+    return f"{who} had engaged with {whom} {times}"
