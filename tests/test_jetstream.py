@@ -33,7 +33,7 @@ def test_capture_maps_every_collection(cli: Cli) -> None:
         assert store.scalar("SELECT name FROM accounts WHERE account = 'did:plc:alice111'") == "alice.bsky.social"
     quarantined = cli.json("quarantine")
     assert [(q["line"], q["reason"].split(" (")[0]) for q in quarantined] == [
-        (11, "unsupported collection app.bsky.actor.profile")]
+        (13, "unsupported collection com.example.blog.entry")]
     assert cli.json("ingest", str(FIXTURE))["inserted"]["events"] == 0
     assert cli.json("accounts", "--search", "alice")[0]["account"] == "did:plc:alice111"
 

@@ -10,7 +10,9 @@ Jetstream (github.com/bluesky-social/jetstream) sends one JSON object per event:
 * commit delete of app.bsky.graph.follow → unfollow (its target is filled from the follow it deletes, in
   the store or the same file); other deletes and updates are not tracked and are skipped;
 * identity → accounts row (account = DID, name = handle), so handles name accounts everywhere;
-* any other collection → quarantine ("unsupported collection").
+* other Bluesky collections (profiles, lists, threadgates, ...) are skipped: they are ordinary records that
+  say nothing about ties; a collection outside app.bsky.* goes to quarantine ("unsupported collection"), so
+  a capture of the wrong stream is noticed.
 
 Event ids are the record's AT URI (`at://did/collection/rkey`; deletes add `#delete`), so replays and
 overlapping captures insert nothing twice. ts = time_us (when the relay saw it).
@@ -112,8 +114,10 @@ EVENTS_SQL = f"""
                     'at://' || did || '/' || collection || '/' || rkey) END AS post,
            text
     FROM {{rel}}
-    WHERE _fault IS NOT NULL OR (event_kind = 'commit' AND (operation = 'create'
-          OR (operation = 'delete' AND collection = 'app.bsky.graph.follow')))"""
+    WHERE _fault IS NOT NULL OR (event_kind = 'commit'
+          AND NOT (starts_with(collection, 'app.bsky.')
+                   AND collection NOT IN ({", ".join(f"'{c}'" for c in COLLECTIONS)}))
+          AND (operation = 'create' OR (operation = 'delete' AND collection = 'app.bsky.graph.follow')))"""
 
 # The events already typed: the loader's generic typing (trimming, time parsing, hashing ids) has nothing to
 # do for records whose every field Jetstream defines, so this is the stage itself.
