@@ -100,3 +100,16 @@ def test_live_watch_survives_kill_minus_nine_and_resumes(tmp_path: Path) -> None
 def test_watch_reports_a_bad_url(cli: Cli) -> None:
     result = cli("watch", "jetstream", "--url", "not a url", "--idle-exit", "1", ok=False)
     assert result.exit_code == 1 and "not a WebSocket URL" in result.stderr
+
+
+def test_clean_capture_with_identities(cli: Cli, tmp_path: Path) -> None:
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text("\n".join(ln for ln in FIXTURE.read_text().splitlines() if "com.example" not in ln) + "\n")
+    out = cli.json("ingest", str(clean))
+    assert out["inserted"]["events"] == 7 and out["rejected"] == 0
+    with Store(cli.db) as store:
+        assert store.scalar("SELECT name FROM accounts WHERE account = 'did:plc:bob22222'") == "bob.bsky.social"
+        assert store.scalar("SELECT target FROM events WHERE kind = 'unfollow'") == "did:plc:bob22222"
+        assert store.scalar("SELECT count(DISTINCT ingest) FROM events") == 1
+    again = cli.json("ingest", str(clean))
+    assert again["inserted"]["events"] == 0 and again["duplicates"] == 9

@@ -208,6 +208,20 @@ def ingest_generic_file(store: Store, inp: InputFile, mapping: FieldMapping, *, 
     return ingest_parts(store, inp, [Part(chosen, src, str(inp.path))], mapping, strict=strict)
 
 
+def _stage_part(con: duckdb.DuckDBPyConnection, inp: InputFile, part: Part, stage: str, mapping: FieldMapping,
+                strict: bool) -> list[tuple[str, Reject]]:
+    """Stage one part (a private temp table) and return its bad records; --strict refuses at the first."""
+    try:
+        part.source = _stage(con, part.table, part.source, mapping, stage)
+    except duckdb.Error as e:
+        raise TiewatchError(f"{part.label}: cannot read as {inp.format}: {_first_line(e)}") from None
+    rejects = _rejects(con, inp, part.source, stage)
+    if strict and rejects:
+        first = rejects[0]
+        raise RejectedRecord(f"{part.label}:{first.line}: {first.reason} (--strict: nothing from this file stored)")
+    return [(part.label, r) for r in rejects]
+
+
 def _next_ingest_id(con: duckdb.DuckDBPyConnection) -> int:
     return int(con.execute("SELECT coalesce(max(id), 0) + 1 FROM ingests").fetchall()[0][0])
 
@@ -308,16 +322,28 @@ def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: Field
         all_rejects: list[tuple[str, Reject]] = []
         parts = [p for p in parts if p.needed is None or p.needed()]
         stages = stages[: len(parts)]
-        if parts and all(p.table in DIRECT_TABLES and p.source.fast_path for p in parts):
+        direct = [p for p in parts if p.table in DIRECT_TABLES and p.source.fast_path]
+        if direct:
+            # Parts that cannot go direct (accounts, upserted) are staged first, outside the transaction.
+            direct_ids = {id(p) for p in direct}
+            others = [(p, st) for p, st in zip(parts, stages, strict=True) if id(p) not in direct_ids]
+            other_rejects: list[tuple[str, Reject]] = []
+            for part, stage in others:
+                other_rejects += _stage_part(con, inp, part, stage, mapping, strict)
             if hash_file:
                 hasher.join()
             result = IngestResult(files=1)
             con.execute("BEGIN TRANSACTION")
             try:
                 ingest_id = _next_ingest_id(con)
-                if _try_direct(store, parts, mapping, file, ingest_id, result):
-                    _finish(con, inp, result, [], after_load, after_params, tables_of(parts), file, digest,
-                            started, hash_file, ingest_id)
+                if _try_direct(store, direct, mapping, file, ingest_id, result):
+                    for part, stage in others:
+                        inserted, good = _load_rows(con, part.table, file, stage, ingest_id)
+                        result.inserted[part.table] += inserted
+                        result.inserted["accounts"] += _create_accounts(con, part.table, file, stage)
+                        result.duplicates += good - inserted
+                    _finish(con, inp, result, other_rejects, after_load, after_params, tables_of(parts), file,
+                            digest, started, hash_file, ingest_id)
                     con.execute("COMMIT")
                     return result
                 con.execute("ROLLBACK")
@@ -325,16 +351,7 @@ def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: Field
                 con.execute("ROLLBACK")
                 raise
         for part, stage in zip(parts, stages, strict=True):
-            try:
-                part.source = _stage(con, part.table, part.source, mapping, stage)
-            except duckdb.Error as e:
-                raise TiewatchError(f"{part.label}: cannot read as {inp.format}: {_first_line(e)}") from None
-            rejects = _rejects(con, inp, part.source, stage)
-            if strict and rejects:
-                first = rejects[0]
-                raise RejectedRecord(f"{part.label}:{first.line}: {first.reason} "
-                                     "(--strict: nothing from this file stored)")
-            all_rejects += [(part.label, r) for r in rejects]
+            all_rejects += _stage_part(con, inp, part, stage, mapping, strict)
         if hash_file:
             hasher.join()
         result = IngestResult(files=1)
