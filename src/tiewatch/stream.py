@@ -8,7 +8,6 @@ with exponential backoff.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +23,10 @@ from tiewatch.sources.jetstream import STAGED, UNFOLLOW_TARGETS, stage_lines
 from tiewatch.store import Store
 
 DEFAULT_URL = "wss://jetstream2.us-east.bsky.network/subscribe"
-CURSOR_SQL = "INSERT OR REPLACE INTO cursors VALUES (?, ?, now()::TIMESTAMP)"
+# The batch's largest time_us, computed from the staged lines, committed with the batch's rows.
+CURSOR_SQL = f"""INSERT OR REPLACE INTO cursors
+    SELECT ?, CAST(max(TRY_CAST(time_us AS BIGINT)) AS VARCHAR), now()::TIMESTAMP FROM {STAGED}
+    HAVING max(TRY_CAST(time_us AS BIGINT)) IS NOT NULL"""
 
 
 @dataclass
@@ -51,20 +53,13 @@ def subscribe_url(url: str, collections: list[str], dids: list[str], cursor: int
 
 def write_batch(store: Store, key: str, lines: list[str], label: str) -> IngestResult:
     """Ingest raw Jetstream lines and advance the cursor, all in one transaction."""
-    cursor = 0
-    for line in lines:  # only the largest time_us is needed; json parsing is the relay's format, cheap
-        try:
-            cursor = max(cursor, int(json.loads(line).get("time_us", 0)))
-        except (ValueError, AttributeError):
-            continue
     table = pa.table({"_rec": pa.array(range(1, len(lines) + 1), pa.int64()), "_raw": lines})
     store.con.register("tw_stream_lines", table)
     try:
         parts = stage_lines(store.con, "tw_stream_lines", label)
         inp = InputFile(Path(label), "jetstream", None)
-        after = [UNFOLLOW_TARGETS] + ([CURSOR_SQL] if cursor else [])
-        params: list[list[object]] = [[]] + ([[key, str(cursor), ]] if cursor else [])
-        return ingest_parts(store, inp, parts, after_load=after, after_params=params, hash_file=False)
+        return ingest_parts(store, inp, parts, after_load=[UNFOLLOW_TARGETS, CURSOR_SQL], after_params=[[], [key]],
+                            hash_file=False)
     finally:
         store.con.unregister("tw_stream_lines")
         store.con.execute(f"DROP TABLE IF EXISTS {STAGED}")
