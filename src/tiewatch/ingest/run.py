@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,8 +14,6 @@ from tiewatch.ingest.canonical import FieldMapping
 from tiewatch.ingest.loader import IngestResult, ingest_generic_file
 from tiewatch.sources.files import InputFile, expand_paths, recognise
 from tiewatch.store import Store
-
-FileIngester = Callable[..., IngestResult]
 
 
 @dataclass
@@ -74,7 +70,7 @@ def ingest_file(store: Store, path: Path, mapping: FieldMapping, *, table: str |
     """One file: a platform format when named or recognised, else a generic table."""
     from tiewatch.ingest.loader import ingest_parts
     from tiewatch.sources.files import read_head
-    from tiewatch.sources.jetstream import STAGED, jetstream_parts, looks_like_jetstream
+    from tiewatch.sources.jetstream import jetstream_parts, looks_like_jetstream
     from tiewatch.sources.platforms import ARCHIVE_FORMATS, archive_parts
 
     if path.is_dir() or fmt in ARCHIVE_FORMATS or path.suffix.lower() == ".zip":
@@ -102,11 +98,8 @@ def ingest_file(store: Store, path: Path, mapping: FieldMapping, *, table: str |
     if fmt == "jetstream" or (fmt is None and inp.format == "jsonl"
                               and looks_like_jetstream(read_head(inp.path, inp.compression))):
         inp = InputFile(inp.path, "jetstream", inp.compression)
-        try:
-            parts, after = jetstream_parts(store.con, inp)
-            return ingest_parts(store, inp, parts, strict=strict, after_load=after)
-        finally:
-            store.con.execute(f"DROP TABLE IF EXISTS {STAGED}")
+        parts, after = jetstream_parts(inp)
+        return ingest_parts(store, inp, parts, strict=strict, after_load=after)
     return ingest_generic_file(store, inp, mapping, table=table, strict=strict)
 
 
@@ -141,7 +134,3 @@ def _poll(store: Store, progress: Progress, task: TaskID, base: float, size: int
         if pct is not None and pct > shown:
             shown = min(pct, 99.0)
             progress.update(task, completed=base + size * shown / 100.0)
-
-
-def is_interactive() -> bool:
-    return sys.stderr.isatty()

@@ -56,6 +56,20 @@ def _lines_reader(inp: InputFile) -> str:
             f"{_compression_arg(inp)})")
 
 
+def numbered_lines(inp: InputFile) -> str:
+    """A relation of every non-blank line of a text file (_raw) with its exact line number (_rec)."""
+    return (f"(SELECT * FROM (SELECT row_number() OVER () AS _rec, _raw FROM {_lines_reader(inp)}) "
+            f"WHERE _raw IS NOT NULL AND trim(_raw) <> '')")
+
+
+def json_lines_sql(lines: str, structure: dict[str, str], fields: str) -> str:
+    """Each line of `lines` (a relation with _rec, _raw) parsed as JSON to `structure` (available as _j to the
+    `fields` select list); _fault says why a line could not be read: the tolerant path of every JSON reader."""
+    return (f"SELECT _rec, _raw, CASE WHEN NOT starts_with(ltrim(_raw), '{{') THEN 'not a JSON object' "
+            f"WHEN _j IS NULL THEN 'bad JSON' END AS _fault, {fields} FROM ("
+            f"SELECT _rec, _raw, try(json_transform(_raw, {sql_str(json.dumps(structure))})) AS _j FROM {lines})")
+
+
 def _json_keys(head: bytes) -> list[str]:
     keys: dict[str, None] = {}
     for line in head.split(b"\n")[:500]:
@@ -84,13 +98,8 @@ def jsonl_source(inp: InputFile, head: bytes, wanted: list[str]) -> RawSource:
     fast = (f"SELECT row_number() OVER () AS _rec, NULL::VARCHAR AS _raw, NULL::VARCHAR AS _fault, {cols_sql} "
             f"FROM read_json({sql_str(str(inp.path))}, format='newline_delimited', columns={spec}, "
             f"maximum_object_size={MAX_LINE}{_compression_arg(inp)})")
-    structure = sql_str(json.dumps({c: "VARCHAR" for c in columns}))
     picked = ", ".join(f"_j[{sql_str(c)}] AS {quote_ident(c)}" for c in columns)
-    slow = (f"SELECT _rec, _raw, CASE WHEN NOT starts_with(ltrim(_raw), '{{') THEN 'not a JSON object' "
-            f"WHEN _j IS NULL THEN 'bad JSON' END AS _fault, {picked} FROM ("
-            f"SELECT _rec, _raw, try(json_transform(_raw, {structure})) AS _j FROM ("
-            f"SELECT row_number() OVER () AS _rec, _raw FROM {_lines_reader(inp)}) "
-            f"WHERE _raw IS NOT NULL AND trim(_raw) <> '')")
+    slow = json_lines_sql(numbered_lines(inp), dict.fromkeys(columns, "VARCHAR"), picked)
     fallback = RawSource(slow, seen, exact_lines=True, also_readable=extra)
     return RawSource(fast, seen, exact_lines=False, fast_path=True, fallback=fallback, also_readable=extra)
 
@@ -146,8 +155,7 @@ def text_source(inp: InputFile, head: bytes) -> RawSource:
     skip = "AND _rec > 1" if has_header else ""
     sql = (f"SELECT _rec, _raw, CASE WHEN len(_parts) <> {n} THEN 'expected {n} fields, found ' || len(_parts) END "
            f"AS _fault, {picked} FROM (SELECT _rec, _raw, regexp_split_to_array(trim(_raw), '\\s+') AS _parts "
-           f"FROM (SELECT row_number() OVER () AS _rec, _raw FROM {_lines_reader(inp)}) "
-           f"WHERE _raw IS NOT NULL AND trim(_raw) <> '' {skip} AND NOT starts_with(trim(_raw), '#'))")
+           f"FROM {numbered_lines(inp)} WHERE NOT starts_with(trim(_raw), '#') {skip})")
     return RawSource(sql, names, exact_lines=True, trim=True)
 
 

@@ -29,7 +29,7 @@ import duckdb
 
 from tiewatch.ingest.loader import Part
 from tiewatch.sources.files import InputFile, open_binary
-from tiewatch.sources.generic import MAX_LINE, RawSource, _lines_reader, sql_str
+from tiewatch.sources.generic import MAX_LINE, RawSource, json_lines_sql, numbered_lines, sql_str
 
 PLATFORM = "bluesky"
 COLLECTIONS = {"app.bsky.feed.post": "post", "app.bsky.feed.like": "like", "app.bsky.feed.repost": "repost",
@@ -63,13 +63,11 @@ def _fast_reader(inp: InputFile) -> str:
             f"maximum_object_size={MAX_LINE}{comp})")
 
 
+TOP_FIELDS = '_j.did, _j.time_us, _j.kind, _j."commit", _j.identity'
+
+
 def _tolerant_reader(inp: InputFile) -> str:
-    structure = sql_str(json.dumps(TOP))
-    return (f"SELECT _rec, _raw, CASE WHEN NOT starts_with(ltrim(_raw), '{{') THEN 'not a JSON object' "
-            f"WHEN _j IS NULL THEN 'bad JSON' END AS _fault, _j.did, _j.time_us, _j.kind, _j.\"commit\", _j.identity "
-            f"FROM (SELECT _rec, _raw, try(json_transform(_raw, {structure})) AS _j FROM ("
-            f"SELECT row_number() OVER () AS _rec, _raw FROM {_lines_reader(inp)}) "
-            f"WHERE _raw IS NOT NULL AND trim(_raw) <> '')")
+    return json_lines_sql(numbered_lines(inp), TOP, TOP_FIELDS)
 
 
 def _extract(reader: str) -> str:
@@ -147,10 +145,7 @@ UNFOLLOW_TARGETS = f"""
 
 def lines_reader(table: str) -> str:
     """The tolerant reader over a registered table of raw lines (_rec, _raw): the live stream's batches."""
-    structure = sql_str(json.dumps(TOP))
-    return (f"SELECT _rec, _raw, CASE WHEN NOT starts_with(ltrim(_raw), '{{') THEN 'not a JSON object' "
-            f"WHEN _j IS NULL THEN 'bad JSON' END AS _fault, _j.did, _j.time_us, _j.kind, _j.\"commit\", _j.identity "
-            f"FROM (SELECT _rec, _raw, try(json_transform(_raw, {structure})) AS _j FROM {table})")
+    return json_lines_sql(table, TOP, TOP_FIELDS)
 
 
 def stage_lines(con: duckdb.DuckDBPyConnection, table: str, label: str) -> list[Part]:
@@ -182,10 +177,9 @@ def _has_identities(inp: InputFile) -> bool:
     return False
 
 
-def jetstream_parts(con: duckdb.DuckDBPyConnection, inp: InputFile) -> tuple[list[Part], list[str]]:
+def jetstream_parts(inp: InputFile) -> tuple[list[Part], list[str]]:
     """Parts for a capture: events typed straight from the file in one parallel pass, accounts from identity
     events when the file has any. A file with any bad record is re-read by the tolerant reader (exact lines)."""
-    del con
     label = str(inp.path)
 
     def part(table: str, sql: str, columns: list[str], typed: bool = False) -> Part:
