@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tiewatch import __version__
+from tiewatch.detect.registry import signal_kinds
 from tiewatch.errors import TiewatchError
 from tiewatch.store import Store
 
@@ -198,8 +199,7 @@ def detect(since: str | None, until: str | None, fdr: float, as_json: bool, db: 
 
 
 @app.command()
-@click.option("--kind", default=None, help="Only this kind (silence, resumption, follow, unfollow, audience_drop, "
-                                            "audience_surge, coincidence).")
+@click.option("--kind", default=None, type=click.Choice(signal_kinds()), help="Only this kind.")
 @click.option("--account", default=None, help="Only signals naming this account.")
 @_time_option("--since", "Only signals from this time on.")
 @_time_option("--until", "Only signals before this time.")
@@ -210,11 +210,9 @@ def detect(since: str | None, until: str | None, fdr: float, as_json: bool, db: 
 def signals(kind: str | None, account: str | None, since: str | None, until: str | None, limit: int | None,
             as_json: bool, db: Path | None) -> None:
     """List stored signals, the most significant first."""
-    from tiewatch.signals import KINDS, list_signals
+    from tiewatch.signals import list_signals
     from tiewatch.timefmt import parse_user_time
 
-    if kind and kind not in KINDS:
-        raise TiewatchError(f"--kind {kind!r}: choose one of {', '.join(KINDS)}")
     with open_store(db) as store:
         rows = list_signals(store, kind=kind, account=account, since=parse_user_time(since, "--since"),
                             until=parse_user_time(until, "--until"), limit=limit)

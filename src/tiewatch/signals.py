@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from tiewatch.accounts import resolve
+from tiewatch.detect.registry import signal_kinds
 from tiewatch.store import Store
 from tiewatch.timefmt import iso
 
 SIGNAL_KEYS = ("id", "kind", "ts", "start", "end", "subjects", "score", "p_value", "q_value", "evidence",
                "summary", "detail")
-KINDS = ("silence", "resumption", "follow", "unfollow", "audience_drop", "audience_surge", "coincidence")
+KINDS = signal_kinds()  # every kind a registered detector can store
 
 
 def list_signals(store: Store, *, kind: str | None = None, account: str | None = None,

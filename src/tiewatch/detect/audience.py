@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from tiewatch.detect.base import Context, DetectorOutput, Signal
+from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
 from tiewatch.detect.naming import Names, day
 
 TRAILING = 28
@@ -26,7 +26,9 @@ FAMILY = "audience"
 IQR_PER_SCALE = 2 * float(stats.t.ppf(0.75, DF))  # IQR of a unit-scale t4
 
 
-class AudienceDetector:
+class AudienceDetector(Detector):
+    kinds = ("audience_drop", "audience_surge")
+    families = ("audience",)
     name = "audience"
 
     def _sql(self, ctx: Context) -> str:

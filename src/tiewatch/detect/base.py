@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar
 
 from tiewatch.detect.dialect import Dialect
 from tiewatch.store import Store
@@ -70,7 +70,31 @@ class Context:
         return f"(SELECT * FROM events WHERE ts IS NOT NULL AND {self.window.where()})"
 
 
-class Detector(Protocol):
-    name: str
+class Detector:
+    """What every detector is: a name, the signal kinds it emits, the test families it adds to false-discovery
+    control, and three steps that `detect.run` calls in order.
 
-    def run(self, ctx: Context) -> DetectorOutput: ...
+    - `run` finds candidate signals with set-based queries and counts its tests (every test, kept or not);
+    - `refine` may raise the p-values of the first pass's rejections with a more expensive, exact computation
+      (weighted BH is monotone, so refining only those gives the same result as refining everything);
+    - `finalize` turns the signals that passed into what is stored (episodes, derived signals), given the
+      largest raw p-value that passed in its family.
+
+    Subclasses set the class attributes and override `run`; `refine` and `finalize` default to doing nothing.
+    """
+
+    name: ClassVar[str] = ""
+    kinds: ClassVar[tuple[str, ...]] = ()  # signal kinds this detector can store
+    families: ClassVar[tuple[str, ...]] = ()  # test families it adds to FDR control (none: facts, not tests)
+    description: ClassVar[str] = ""  # one line for docs and help
+
+    def run(self, ctx: Context) -> DetectorOutput:
+        raise NotImplementedError(f"{type(self).__name__}.run")
+
+    def refine(self, ctx: Context, rejected: list[Signal]) -> None:
+        """Raise first-pass p-values where an exact computation says so (default: nothing to refine)."""
+        return None
+
+    def finalize(self, ctx: Context, kept: list[Signal], p_star: float) -> list[Signal]:
+        """The signals to store from those that passed (default: as they are)."""
+        return kept

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from tiewatch.detect.base import Context, DetectorOutput, Signal
+from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
 from tiewatch.detect.naming import Names, day
 from tiewatch.detect.ties import KIND_WEIGHTS, weight_case
 
@@ -34,7 +34,9 @@ CRYPTIC_CHARS = 20
 SHARED_NEWS_WEIGHT = 10.0  # prior: people who made news together (exes, co-stars) are the prime suspects
 
 
-class CoincidenceDetector:
+class CoincidenceDetector(Detector):
+    kinds = ("coincidence",)
+    families = ("coincidence",)
     name = "coincidence"
 
     def _sql(self, ctx: Context) -> str:

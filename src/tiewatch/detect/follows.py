@@ -8,12 +8,14 @@ fan's.
 
 from __future__ import annotations
 
-from tiewatch.detect.base import Context, DetectorOutput, Signal
+from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
 from tiewatch.detect.naming import Names, day
 from tiewatch.detect.ties import KIND_WEIGHTS, contribution_sql
 
 
-class FollowDetector:
+class FollowDetector(Detector):
+    kinds = ("follow", "unfollow")
+    families = ()
     name = "follow"
 
     def run(self, ctx: Context) -> DetectorOutput:

@@ -10,20 +10,12 @@ from datetime import datetime
 
 import pyarrow as pa
 
-from tiewatch.detect.audience import AudienceDetector
-from tiewatch.detect.base import Context, Signal, Window
-from tiewatch.detect.coincidence import CoincidenceDetector
+from tiewatch.detect.base import Context, Detector, Signal, Window
 from tiewatch.detect.dialect import DUCKDB
 from tiewatch.detect.fdr import p_threshold, weighted_bh
-from tiewatch.detect.follows import FollowDetector
-from tiewatch.detect.silence import SilenceDetector
+from tiewatch.detect.registry import detectors
 from tiewatch.errors import TiewatchError
 from tiewatch.store import Store
-
-
-def detectors() -> list[object]:
-    # Silence runs last: it screens its many tests with a bound that uses the other families' test counts.
-    return [AudienceDetector(), CoincidenceDetector(), FollowDetector(), SilenceDetector()]
 
 
 @dataclass
@@ -44,36 +36,34 @@ def signal_id(s: Signal) -> str:
 
 
 def detect(store: Store, *, since: datetime | None = None, until: datetime | None = None,
-           fdr: float = 0.05) -> DetectReport:
-    """Run all detectors over the store and replace its signals with what passes FDR control at `fdr`."""
+           fdr: float = 0.05, only: list[Detector] | None = None) -> DetectReport:
+    """Run the registered detectors (or `only` these) over the store and replace its signals with what passes
+    false-discovery control at `fdr` across every test of the run."""
     if not 0 < fdr < 1:
         raise TiewatchError(f"--fdr {fdr}: must be between 0 and 1")
     ctx = Context(store=store, dialect=DUCKDB, window=Window(since, until), keep_p=fdr)
-    candidates: list[Signal] = []
+    runners = only if only is not None else detectors()
+    found: list[list[Signal]] = []
     tests: Counter[str] = Counter()
-    runners = detectors()
     for det in runners:
         ctx.other_tests = dict(tests)
-        out = det.run(ctx)  # type: ignore[attr-defined]
-        candidates.extend(out.signals)
+        out = det.run(ctx)
+        found.append(out.signals)
         tests.update(out.tests)
+    candidates = [s for mine in found for s in mine]
     # Some detectors' first p-values are lower bounds that an expensive refinement can only raise. BH is
     # monotone (larger p-values never add rejections), so refining just the first pass's rejections and
     # running BH again gives exactly the result of refining everything.
-    first = weighted_bh(candidates, dict(tests), fdr)
-    for det in runners:
-        refine = getattr(det, "refine", None)
-        if refine is not None:
-            refine(ctx, first)
-    kept = weighted_bh(candidates, dict(tests), fdr)
-    untested = [s for s in candidates if s.p_value is None]
-    final: list[Signal] = kept
-    for det in runners:
-        finalize = getattr(det, "finalize", None)
-        if finalize is not None:
-            family = getattr(det, "name", "")
-            final = finalize(ctx, final, p_threshold(candidates, dict(tests), fdr, family))
-    final = final + untested
+    first = {id(s) for s in weighted_bh(candidates, dict(tests), fdr)}
+    for det, mine in zip(runners, found, strict=True):
+        det.refine(ctx, [s for s in mine if id(s) in first])
+    kept = {id(s) for s in weighted_bh(candidates, dict(tests), fdr)}
+    final: list[Signal] = []
+    for det, mine in zip(runners, found, strict=True):
+        passed = [s for s in mine if id(s) in kept]
+        p_star = max((p_threshold(candidates, dict(tests), fdr, f) for f in det.families), default=0.0)
+        final += det.finalize(ctx, passed, p_star) if passed else []
+        final += [s for s in mine if s.p_value is None]  # facts, not tests: stored as they are
     _store_signals(store, final)
     return DetectReport(dict(Counter(s.kind for s in final)), dict(tests), fdr)
 

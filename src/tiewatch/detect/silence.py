@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 from scipy import stats
 
-from tiewatch.detect.base import Context, DetectorOutput, Signal
+from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
 from tiewatch.detect.engagement_prior import GridPrior, fit_grid_prior
 from tiewatch.detect.naming import Names, day
 
@@ -48,7 +48,9 @@ def _in(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
-class SilenceDetector:
+class SilenceDetector(Detector):
+    kinds = ("silence", "resumption")
+    families = ("silence",)
     name = "silence"
 
     def run(self, ctx: Context) -> DetectorOutput:
