@@ -11,22 +11,32 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from tiewatch import __version__
 from tiewatch.detect.registry import signal_kinds
 from tiewatch.errors import TiewatchError
-from tiewatch.store import Store
+
+if TYPE_CHECKING:  # imported where used: `tiewatch --help` must not pay for DuckDB, pyarrow, numpy or Rich
+    from rich.console import Console
+    from rich.table import Table
+
+    from tiewatch.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+def console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True, stderr=stderr)
+
+
+def table(*columns: str, **options: Any) -> Table:
+
+    return table(*columns, **options)
 
 
 def user_errors(fn: F) -> F:
@@ -52,6 +62,8 @@ def json_option(fn: F) -> F:
 
 
 def open_store(db: Path | None, *, read_only: bool = False) -> Store:
+    from tiewatch.store import Store
+
     ctx = click.get_current_context(silent=True)
     root_db = ctx.find_root().params.get("db") if ctx else None
     return Store(db or root_db, read_only=read_only)
@@ -117,7 +129,7 @@ def stats(as_json: bool, db: Path | None) -> None:
         print_json(s)
         return
     ev: dict[str, Any] = s["events"]  # type: ignore[assignment]
-    t = Table(title="tiewatch store", show_header=False)
+    t = table(title="tiewatch store", show_header=False)
     t.add_row("events", f"{ev['total']:,}  ({ev['first']} .. {ev['last']})")
     for k, n in ev["by_kind"].items():
         t.add_row(f"  {k}", f"{n:,}")
@@ -141,7 +153,7 @@ def accounts_cmd(search: str | None, limit: int, as_json: bool, db: Path | None)
     if as_json:
         print_json(rows)
         return
-    t = Table("platform", "account", "name", "kind", "events")
+    t = table("platform", "account", "name", "kind", "events")
     for r in rows:
         t.add_row(*(str(r[k] or "") for k in ("platform", "account", "name", "kind")), f"{r['events']:,}")
     console().print(t)
@@ -181,7 +193,7 @@ def detect(since: str | None, until: str | None, fdr: float, as_json: bool, db: 
     from tiewatch.detect.run import detect as run_detect
     from tiewatch.timefmt import parse_user_time
 
-    err = Console(stderr=True)
+    err = console(stderr=True)
     with open_store(db) as store, err.status("running detectors…", spinner="dots") if err.is_terminal \
             else contextlib.nullcontext():
         report = run_detect(store, since=parse_user_time(since, "--since"), until=parse_user_time(until, "--until"),
@@ -189,7 +201,7 @@ def detect(since: str | None, until: str | None, fdr: float, as_json: bool, db: 
     if as_json:
         print_json(report.as_json())
         return
-    t = Table("signal", "count", title=f"signals at FDR {fdr:g}")
+    t = table("signal", "count", title=f"signals at FDR {fdr:g}")
     for kind, n in sorted(report.counts.items()):
         t.add_row(kind, f"{n:,}")
     t.add_row("total", f"{sum(report.counts.values()):,}")
@@ -219,7 +231,7 @@ def signals(kind: str | None, account: str | None, since: str | None, until: str
     if as_json:
         print_json(rows)
         return
-    t = Table("kind", "when", "subjects", "q", "summary", show_lines=True)
+    t = table("kind", "when", "subjects", "q", "summary", show_lines=True)
     for r in rows:
         q = f"{r['q_value']:.2g}" if r["q_value"] is not None else "-"
         t.add_row(r["kind"], (r["ts"] or r["start"] or "")[:10], " → ".join(r["subjects"]), q, r["summary"])
@@ -247,7 +259,7 @@ def ties(account: str, at: str | None, limit: int, as_json: bool, db: Path | Non
     if as_json:
         print_json(rows)
         return
-    t = Table("account", "name", "tie", "out", "in", "reciprocity", "last", title=f"ties of {acc}")
+    t = table("account", "name", "tie", "out", "in", "reciprocity", "last", title=f"ties of {acc}")
     for r in rows:
         t.add_row(r["account"], r["name"] or "", f"{r['tie']:.1f}", f"{r['out']:.1f}", f"{r['in']:.1f}",
                   f"{r['reciprocity']:.2f}", (r["last"] or "")[:10])
@@ -276,7 +288,7 @@ def pair(a: str, b: str, bucket: str, chart_file: Path | None, as_json: bool, db
     if as_json:
         print_json(view.as_json())
         return
-    t = Table(bucket, f"{view.a.label} → {view.b.label}", "share of posts", "tie",
+    t = table(bucket, f"{view.a.label} → {view.b.label}", "share of posts", "tie",
               f"{view.b.label} → {view.a.label}", "share of posts", "tie", title=f"{view.a} and {view.b}")
     for p in view.periods:
         t.add_row(p["period"][:10], str(p["a_to_b"]), _pct(p["a_share_of_b_posts"]), f"{p['tie_a_to_b']:.1f}",
@@ -320,7 +332,7 @@ def account(name: str, chart_file: Path | None, as_json: bool, db: Path | None) 
         c.print(f"followers: {view.followers[0]['followers']:,} ({view.followers[0]['ts'][:10]}) -> "
                 f"{view.followers[-1]['followers']:,} ({view.followers[-1]['ts'][:10]})")
     for title, rows in (("strongest ties now", view.ties_now), ("a year earlier", view.ties_year_ago)):
-        t = Table("account", "tie", "out", "in", title=title)
+        t = table("account", "tie", "out", "in", title=title)
         for r in rows:
             t.add_row(r["account"], f"{r['tie']:.1f}", f"{r['out']:.1f}", f"{r['in']:.1f}")
         c.print(t)
@@ -381,7 +393,7 @@ def demo(out_dir: Path) -> None:
     c = console()
     c.print("Generating the seed-story scenario (synthetic, in-package), ingesting and detecting...")
     result = run_demo(out_dir)
-    t = Table("kind", "when", "subjects", "q", "summary", title="Headline signals", show_lines=True)
+    t = table("kind", "when", "subjects", "q", "summary", title="Headline signals", show_lines=True)
     for s in result.headlines:
         q = f"{s['q_value']:.2g}" if s["q_value"] is not None else "-"
         t.add_row(str(s["kind"]), str(s["ts"] or s["start"] or "")[:10], " → ".join(s["subjects"]), q,  # type: ignore[arg-type]

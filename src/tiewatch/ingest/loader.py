@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +22,7 @@ import pyarrow as pa
 
 from tiewatch.errors import RejectedRecord, TiewatchError
 from tiewatch.ingest.canonical import FIELDS, TABLES, FieldMapping, choose_table, stage_sql
+from tiewatch.sources.base import Part
 from tiewatch.sources.files import InputFile, locate_records, read_head
 from tiewatch.sources.generic import RawSource, open_source
 from tiewatch.store import Store
@@ -187,16 +187,6 @@ def _create_accounts(con: duckdb.DuckDBPyConnection, table: str, source: str, st
     return _insert_count(con, f"""
         INSERT INTO accounts (platform, account, source) SELECT x.platform, x.account, {src} FROM ({seen}) x
         WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.platform = x.platform AND a.account = x.account)""")
-
-
-@dataclass
-class Part:
-    """One table's worth of records from a file: a generic file has one, a platform export several."""
-
-    table: str
-    source: RawSource
-    label: str  # where the records are: the file, or "archive.zip!entry" inside an archive
-    needed: Callable[[], bool] | None = None  # asked just before staging; False skips the part
 
 
 def ingest_generic_file(store: Store, inp: InputFile, mapping: FieldMapping, *, table: str | None = None,

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from tiewatch.errors import TiewatchError
-from tiewatch.ingest.loader import Part
+from tiewatch.sources.base import Part
 from tiewatch.sources.jetstream import COLLECTIONS
 from tiewatch.sources.rows import rows_part
 

@@ -19,8 +19,8 @@ from typing import Any
 import duckdb
 
 from tiewatch.errors import TiewatchError
-from tiewatch.ingest.loader import Part
 from tiewatch.sources.archive import Archive
+from tiewatch.sources.base import Part
 from tiewatch.sources.instagram import _iso
 from tiewatch.sources.rows import rows_part
 

@@ -27,7 +27,7 @@ import threading
 
 import duckdb
 
-from tiewatch.ingest.loader import Part
+from tiewatch.sources.base import Part
 from tiewatch.sources.files import InputFile, open_binary
 from tiewatch.sources.generic import MAX_LINE, RawSource, json_lines_sql, numbered_lines, sql_str
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import duckdb
 
 from tiewatch.errors import TiewatchError
-from tiewatch.ingest.loader import Part
 from tiewatch.sources.archive import Archive
+from tiewatch.sources.base import Part
 from tiewatch.sources.instagram import instagram_parts, is_instagram_export
 from tiewatch.sources.instaloader import instaloader_parts, is_instaloader_folder
 from tiewatch.sources.snapshots import snapshot_statements

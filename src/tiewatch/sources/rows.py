@@ -8,7 +8,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from tiewatch.ingest.loader import Part
+from tiewatch.sources.base import Part
 from tiewatch.sources.generic import RawSource, quote_ident
 
 _counter = itertools.count()

@@ -18,8 +18,8 @@ from typing import Any
 import duckdb
 
 from tiewatch.errors import TiewatchError
-from tiewatch.ingest.loader import Part
 from tiewatch.sources.archive import Archive
+from tiewatch.sources.base import Part
 from tiewatch.sources.rows import rows_part
 
 PLATFORM = "x"
