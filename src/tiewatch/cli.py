@@ -35,8 +35,9 @@ def console(stderr: bool = False) -> Console:
 
 
 def table(*columns: str, **options: Any) -> Table:
+    from rich.table import Table
 
-    return table(*columns, **options)
+    return Table(*columns, **options)
 
 
 def user_errors(fn: F) -> F:

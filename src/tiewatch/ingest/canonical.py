@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tiewatch.errors import NotATable, TiewatchError
-from tiewatch.ingest.timeparse import parse_ts_sql
+from tiewatch.ingest.timeparse import parse_ts_sql, ts_problem_sql
 from tiewatch.sources.generic import RawSource, quote_ident, sql_str
 from tiewatch.store.schema import EVENT_KINDS
 
@@ -127,9 +127,9 @@ def stage_sql(table: str, src: RawSource, mapping: FieldMapping) -> str:
             (f"lower(r_kind) NOT IN ({kinds})", "'unknown kind ' || to_json(r_kind)::VARCHAR"),
             ("r_ts IS NULL AND r_ts_lo IS NULL AND r_ts_hi IS NULL AND coalesce(r_time_unknown, '') <> '1'",
              "'missing ts'"),
-            ("r_ts IS NOT NULL AND ts IS NULL", "'unparseable time ' || to_json(r_ts)::VARCHAR"),
-            ("r_ts_lo IS NOT NULL AND ts_lo IS NULL", "'unparseable time ' || to_json(r_ts_lo)::VARCHAR"),
-            ("r_ts_hi IS NOT NULL AND ts_hi IS NULL", "'unparseable time ' || to_json(r_ts_hi)::VARCHAR"),
+            ("r_ts IS NOT NULL AND ts IS NULL", ts_problem_sql("r_ts")),
+            ("r_ts_lo IS NOT NULL AND ts_lo IS NULL", ts_problem_sql("r_ts_lo")),
+            ("r_ts_hi IS NOT NULL AND ts_hi IS NULL", ts_problem_sql("r_ts_hi")),
         ]
         # Without an id, identity is a hash of what the event says; the n-th identical record of a file
         # (two messages in the same second) is a distinct event, numbered so re-ingesting still matches.
@@ -152,7 +152,7 @@ def stage_sql(table: str, src: RawSource, mapping: FieldMapping) -> str:
             ("r_account IS NULL", "'missing account'"),
             (_bad_type("r_account"), "'wrong type: account must be a string, got ' || r_account"),
             ("r_ts IS NULL", "'missing ts'"),
-            ("ts IS NULL", "'unparseable time ' || to_json(r_ts)::VARCHAR"),
+            ("ts IS NULL", ts_problem_sql("r_ts")),
             ("r_followers IS NOT NULL AND followers IS NULL",
              "'wrong type: followers must be a number, got ' || to_json(r_followers)::VARCHAR"),
             ("r_following IS NOT NULL AND following IS NULL",
@@ -170,7 +170,7 @@ def stage_sql(table: str, src: RawSource, mapping: FieldMapping) -> str:
         checks = [
             ("r_title IS NULL", "'missing title'"),
             ("r_ts IS NULL", "'missing ts'"),
-            ("ts IS NULL", "'unparseable time ' || to_json(r_ts)::VARCHAR"),
+            ("ts IS NULL", ts_problem_sql("r_ts")),
             ("subjects IS NULL", "'wrong type: subjects must be a list of accounts'"),
         ]
         outer = ("coalesce(r_id, 'n:' || md5(strftime(ts, '%Y-%m-%dT%H:%M:%S') || '|' || title)) AS id, ts, title, "
