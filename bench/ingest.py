@@ -31,7 +31,7 @@ def duckdb_bare_load(path: Path, fmt: str, db: Path) -> None:
 
 def tiewatch_ingest(path: Path, db: Path) -> None:
     with Store(db) as store:
-        report = ingest_paths(store, [path], show_progress=False)
+        report = ingest_paths(store, [path])
     if report.errors or report.result.rejected:
         sys.exit(f"ingest failed: {report.errors} rejected={report.result.rejected}")
 

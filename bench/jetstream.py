@@ -61,7 +61,7 @@ def main() -> None:
         db.unlink(missing_ok=True)
         start = time.perf_counter()
         with Store(db) as store:
-            report = ingest_paths(store, [capture], show_progress=False)
+            report = ingest_paths(store, [capture])
         ours = min(ours, time.perf_counter() - start)
         assert not report.errors and report.result.inserted["events"] == args.events, report
     size = capture.stat().st_size / 1e6

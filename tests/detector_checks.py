@@ -32,7 +32,7 @@ def build_store(folder: Path, *, plot: bool = True, seed: int = 5) -> Path:
     path = folder / "checks.duckdb"
     with Store(path) as store:
         paths: list[str | Path] = [data] + ([FIXTURES] if plot else [])
-        report = ingest_paths(store, paths, show_progress=False)
+        report = ingest_paths(store, paths)
         assert not report.errors, report.errors
     return path
 

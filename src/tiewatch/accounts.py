@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tiewatch.errors import TiewatchError
+from tiewatch.errors import Ambiguous, InvalidInput, NotFound
 from tiewatch.store import Store
 
 
@@ -27,7 +27,7 @@ def resolve(store: Store, text: str) -> Account:
     """The one account `text` names; a clear error when none or several match."""
     query = text.strip()
     if not query:
-        raise TiewatchError("empty account name")
+        raise InvalidInput("empty account name")
     platform, sep, handle = query.partition(":")
     rows: list[tuple[str, str, str | None]] = []
     if sep:
@@ -46,13 +46,13 @@ def resolve(store: Store, text: str) -> Account:
         return Account(*rows[0])
     if len(rows) > 1:
         listed = ", ".join(str(Account(*r)) for r in rows[:10])
-        raise TiewatchError(f"{query!r} is ambiguous: {listed}; name one as platform:handle")
+        raise Ambiguous(f"{query!r} is ambiguous: {listed}; name one as platform:handle")
     near = store.con.execute(
         "SELECT platform, account, name FROM accounts WHERE account ILIKE ? OR name ILIKE ? "
         "ORDER BY jaro_winkler_similarity(lower(account), lower(?)) DESC LIMIT 5",
         [f"%{query}%", f"%{query}%", query]).fetchall()
     hint = f"; did you mean {', '.join(str(Account(*r)) for r in near)}?" if near else ""
-    raise TiewatchError(f"no account named {query!r}{hint}")
+    raise NotFound(f"no account named {query!r}{hint}")
 
 
 def search(store: Store, text: str | None = None, limit: int = 100) -> list[dict[str, object]]:

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -17,13 +16,14 @@ import click
 
 from tiewatch import __version__
 from tiewatch.detect.registry import signal_kinds
-from tiewatch.errors import TiewatchError
+from tiewatch.errors import TiewatchError, exit_status
 
 if TYPE_CHECKING:  # imported where used: `tiewatch --help` must not pay for DuckDB, pyarrow, numpy or Rich
     from rich.console import Console
     from rich.table import Table
 
-    from tiewatch.store import Store
+    from tiewatch.api import Tiewatch
+    from tiewatch.progress import ProgressCallback, ProgressEvent
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,9 +47,11 @@ def user_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except TiewatchError as e:
-            raise click.ClickException(str(e)) from None
+            click.echo(f"Error: {e}", err=True)
+            sys.exit(exit_status(e))
         except KeyboardInterrupt:
-            raise click.ClickException("interrupted; the store keeps every file completed before") from None
+            click.echo("Error: interrupted; the store keeps every file completed before", err=True)
+            sys.exit(130)
     return wrapper  # type: ignore[return-value]
 
 
@@ -62,16 +64,19 @@ def json_option(fn: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")(fn)  # type: ignore[return-value]
 
 
-def open_store(db: Path | None, *, read_only: bool = False) -> Store:
-    from tiewatch.store import Store
+def open_db(db: Path | None, *, read_only: bool = False) -> Tiewatch:
+    """The library object for --db (given to the command or to `tiewatch` itself)."""
+    from tiewatch.api import Tiewatch
 
     ctx = click.get_current_context(silent=True)
     root_db = ctx.find_root().params.get("db") if ctx else None
-    return Store(db or root_db, read_only=read_only)
+    return Tiewatch(db or root_db, read_only=read_only)
 
 
 def print_json(obj: object) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+    from tiewatch.api import dumps
+
+    sys.stdout.write(dumps(obj) + "\n")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -96,24 +101,47 @@ def ingest(paths: tuple[Path, ...], table: str | None, fmt: str | None, maps: tu
            sets: tuple[str, ...], strict: bool, as_json: bool, db: Path | None) -> None:
     """Load files and folders: idempotent, all-or-nothing per file, bad records to quarantine."""
     from tiewatch.ingest.canonical import FieldMapping
-    from tiewatch.ingest.run import ingest_paths
 
     mapping = FieldMapping.parse(list(maps), list(sets))
-    with open_store(db) as store:
-        report = ingest_paths(store, list(paths), mapping=mapping, table=table, fmt=fmt, strict=strict)
-    for note in report.skipped:
+    with open_db(db) as tw, progress_bar("ingest") as progress:
+        summary = tw.ingest(list(paths), table=table, fmt=fmt, maps=mapping.renames, sets=mapping.constants,
+                            strict=strict, progress=progress)
+    for note in summary.skipped:
         click.echo(f"skipped: {note}", err=True)
-    for err in report.errors:
+    for err in summary.errors:
         click.echo(f"error: {err}", err=True)
-    r = report.result
     if as_json:
-        print_json(r.as_json())
+        print_json({k: v for k, v in summary.as_json().items() if k in ("inserted", "duplicates", "rejected")})
     else:
-        ins = ", ".join(f"{n:,} {k}" for k, n in r.inserted.items() if n) or "nothing"
-        console().print(f"{r.files} file(s): inserted {ins}; {r.duplicates:,} duplicates; {r.rejected:,} "
-                        "rejected" + (" (see `tiewatch quarantine`)" if r.rejected else ""))
-    if report.errors:
+        ins = ", ".join(f"{n:,} {k}" for k, n in summary.inserted.items() if n) or "nothing"
+        text(f"{summary.files} file(s): inserted {ins}; {summary.duplicates:,} duplicates; {summary.rejected:,} "
+             "rejected" + (" (see `tiewatch quarantine`)" if summary.rejected else ""))
+    if summary.errors:
         sys.exit(1)
+
+
+@contextlib.contextmanager
+def progress_bar(label: str) -> Iterator[ProgressCallback | None]:
+    """A Rich progress bar on a terminal (stderr), fed by the library's progress events; None elsewhere."""
+    err = console(stderr=True)
+    if not err.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task(label, total=1.0)
+
+        def update(event: ProgressEvent) -> None:
+            bar.update(task, description=f"{event.stage} {event.item}", completed=event.fraction)
+
+        yield update
+
+
+def text(line: str) -> None:
+    """Print a line of plain text: data is never read as markup."""
+    console().print(line, markup=False)
 
 
 @app.command()
@@ -122,14 +150,12 @@ def ingest(paths: tuple[Path, ...], table: str | None, fmt: str | None, maps: tu
 @user_errors
 def stats(as_json: bool, db: Path | None) -> None:
     """What the store holds: events by kind and platform, metrics, news, accounts, quarantine."""
-    from tiewatch.stats import store_stats
-
-    with open_store(db) as store:
-        s = store_stats(store)
+    with open_db(db) as tw:
+        s = tw.stats()
     if as_json:
         print_json(s)
         return
-    ev: dict[str, Any] = s["events"]  # type: ignore[assignment]
+    ev: dict[str, Any] = s["events"]
     t = table(title="tiewatch store", show_header=False)
     t.add_row("events", f"{ev['total']:,}  ({ev['first']} .. {ev['last']})")
     for k, n in ev["by_kind"].items():
@@ -147,17 +173,29 @@ def stats(as_json: bool, db: Path | None) -> None:
 @user_errors
 def accounts_cmd(search: str | None, limit: int, as_json: bool, db: Path | None) -> None:
     """List accounts, most active first."""
-    from tiewatch.accounts import search as search_accounts
-
-    with open_store(db) as store:
-        rows = search_accounts(store, search, limit)
+    with open_db(db) as tw:
+        rows = tw.accounts(search, limit)
     if as_json:
         print_json(rows)
         return
     t = table("platform", "account", "name", "kind", "events")
     for r in rows:
-        t.add_row(*(str(r[k] or "") for k in ("platform", "account", "name", "kind")), f"{r['events']:,}")
+        t.add_row(*(plain(v or "") for v in (r.platform, r.account, r.name, r.kind)), f"{r.events:,}")
     console().print(t)
+
+
+def plain(value: object) -> Any:
+    """A value shown as itself in a Rich table (never interpreted as markup)."""
+    from rich.text import Text
+
+    return Text(str(value))
+
+
+def escaped(value: str) -> str:
+    """A header or title that shows as itself (Rich reads those strings as markup)."""
+    from rich.markup import escape
+
+    return escape(value)
 
 
 @app.command()
@@ -167,15 +205,13 @@ def accounts_cmd(search: str | None, limit: int, as_json: bool, db: Path | None)
 @user_errors
 def quarantine(limit: int, as_json: bool, db: Path | None) -> None:
     """Records that could not be stored, with file, line and reason."""
-    from tiewatch.stats import quarantine_rows
-
-    with open_store(db) as store:
-        rows = quarantine_rows(store, limit)
+    with open_db(db) as tw:
+        rows = tw.quarantine(limit)
     if as_json:
         print_json(rows)
         return
     for r in rows:
-        click.echo(f"{r['file']}:{r['line']}: {r['reason']}")
+        click.echo(str(r))
 
 
 def _time_option(name: str, help_text: str) -> Callable[[F], F]:
@@ -191,24 +227,21 @@ def _time_option(name: str, help_text: str) -> Callable[[F], F]:
 @user_errors
 def detect(since: str | None, until: str | None, fdr: float, as_json: bool, db: Path | None) -> None:
     """Run every detector, control the false-discovery rate across all tests, store the signals."""
-    from tiewatch.detect.run import detect as run_detect
     from tiewatch.timefmt import parse_user_time
 
-    err = console(stderr=True)
-    with open_store(db) as store, err.status("running detectors…", spinner="dots") if err.is_terminal \
-            else contextlib.nullcontext():
-        report = run_detect(store, since=parse_user_time(since, "--since"), until=parse_user_time(until, "--until"),
-                            fdr=fdr)
+    window = parse_user_time(since, "--since"), parse_user_time(until, "--until")
+    with open_db(db) as tw, progress_bar("detect") as progress:
+        report = tw.detect(since=window[0], until=window[1], fdr=fdr, progress=progress)
     if as_json:
         print_json(report.as_json())
         return
     t = table("signal", "count", title=f"signals at FDR {fdr:g}")
     for kind, n in sorted(report.counts.items()):
         t.add_row(kind, f"{n:,}")
-    t.add_row("total", f"{sum(report.counts.values()):,}")
+    t.add_row("total", f"{report.total:,}")
     console().print(t)
     tests = ", ".join(f"{n:,} {k}" for k, n in report.tests.items())
-    console().print(f"tests run: {tests or 'none'}")
+    text(f"tests run: {tests or 'none'}")
 
 
 @app.command()
@@ -223,19 +256,19 @@ def detect(since: str | None, until: str | None, fdr: float, as_json: bool, db: 
 def signals(kind: str | None, account: str | None, since: str | None, until: str | None, limit: int | None,
             as_json: bool, db: Path | None) -> None:
     """List stored signals, the most significant first."""
-    from tiewatch.signals import list_signals
     from tiewatch.timefmt import parse_user_time
 
-    with open_store(db) as store:
-        rows = list_signals(store, kind=kind, account=account, since=parse_user_time(since, "--since"),
-                            until=parse_user_time(until, "--until"), limit=limit)
+    with open_db(db) as tw:
+        rows = tw.signals(kind=kind, account=account, since=parse_user_time(since, "--since"),
+                          until=parse_user_time(until, "--until"), limit=limit)
     if as_json:
         print_json(rows)
         return
     t = table("kind", "when", "subjects", "q", "summary", show_lines=True)
     for r in rows:
-        q = f"{r['q_value']:.2g}" if r["q_value"] is not None else "-"
-        t.add_row(r["kind"], (r["ts"] or r["start"] or "")[:10], " → ".join(r["subjects"]), q, r["summary"])
+        q = f"{r.q_value:.2g}" if r.q_value is not None else "-"
+        when = r.ts or r.start
+        t.add_row(r.kind, f"{when:%Y-%m-%d}" if when else "", plain(" → ".join(r.subjects)), q, plain(r.summary))
     console().print(t)
 
 
@@ -248,22 +281,18 @@ def signals(kind: str | None, account: str | None, since: str | None, until: str
 @user_errors
 def ties(account: str, at: str | None, limit: int, as_json: bool, db: Path | None) -> None:
     """An account's strongest ties at a time, both directions."""
-    from tiewatch.accounts import resolve
-    from tiewatch.detect.ties import ties_of
-    from tiewatch.timefmt import iso, parse_user_time
+    from tiewatch.timefmt import parse_user_time
 
-    with open_store(db) as store:
-        acc = resolve(store, account)
-        rows = ties_of(store, acc.platform, acc.account, parse_user_time(at, "--at"), limit)
-    for r in rows:
-        r["last"] = iso(r["last"])
+    with open_db(db) as tw:
+        acc = tw.resolve(account)
+        rows = tw.ties(f"{acc.platform}:{acc.account}", at=parse_user_time(at, "--at"), limit=limit)
     if as_json:
         print_json(rows)
         return
-    t = table("account", "name", "tie", "out", "in", "reciprocity", "last", title=f"ties of {acc}")
+    t = table("account", "name", "tie", "out", "in", "reciprocity", "last", title=escaped(f"ties of {acc}"))
     for r in rows:
-        t.add_row(r["account"], r["name"] or "", f"{r['tie']:.1f}", f"{r['out']:.1f}", f"{r['in']:.1f}",
-                  f"{r['reciprocity']:.2f}", (r["last"] or "")[:10])
+        t.add_row(plain(r.account), plain(r.name or ""), f"{r.tie:.1f}", f"{r.out:.1f}", f"{r.in_:.1f}",
+                  f"{r.reciprocity:.2f}", f"{r.last:%Y-%m-%d}" if r.last else "")
     console().print(t)
 
 
@@ -278,29 +307,26 @@ def ties(account: str, at: str | None, limit: int, as_json: bool, db: Path | Non
 @user_errors
 def pair(a: str, b: str, bucket: str, chart_file: Path | None, as_json: bool, db: Path | None) -> None:
     """Both directions of a relationship over time, with its signals and news."""
-    from tiewatch.views.pair import pair_view
-
-    with open_store(db) as store:
-        view = pair_view(store, a, b, bucket)
-    if chart_file:
-        from tiewatch.views.charts import pair_chart, save_chart
-
-        save_chart(pair_chart(view), chart_file)
+    with open_db(db) as tw:
+        view = tw.pair(a, b, bucket=bucket)
+        if chart_file:
+            tw.chart(view, chart_file)
     if as_json:
         print_json(view.as_json())
         return
-    t = table(bucket, f"{view.a.label} → {view.b.label}", "share of posts", "tie",
-              f"{view.b.label} → {view.a.label}", "share of posts", "tie", title=f"{view.a} and {view.b}")
+    t = table(bucket, escaped(f"{view.a.label} → {view.b.label}"), "share of posts", "tie",
+              escaped(f"{view.b.label} → {view.a.label}"), "share of posts", "tie",
+              title=escaped(f"{view.a} and {view.b}"))
     for p in view.periods:
         t.add_row(p["period"][:10], str(p["a_to_b"]), _pct(p["a_share_of_b_posts"]), f"{p['tie_a_to_b']:.1f}",
                   str(p["b_to_a"]), _pct(p["b_share_of_a_posts"]), f"{p['tie_b_to_a']:.1f}")
     console().print(t)
     for s in view.signals:
-        console().print(f"[bold]{s['kind']}[/bold] {(s['ts'] or s['start'] or '')[:10]}: {s['summary']}")
+        text(f"{s['kind']} {(s['ts'] or s['start'] or '')[:10]}: {s['summary']}")
     for n in view.news:
-        console().print(f"news {n['ts'][:10]}: {n['title']} ({n['url']})")
+        text(f"news {n['ts'][:10]}: {n['title']} ({n['url']})")
     if chart_file:
-        console().print(f"chart written to {chart_file}")
+        text(f"chart written to {chart_file}")
 
 
 def _pct(x: float | None) -> str:
@@ -316,31 +342,27 @@ def _pct(x: float | None) -> str:
 @user_errors
 def account(name: str, chart_file: Path | None, as_json: bool, db: Path | None) -> None:
     """An account: follower counts with audience signals, strongest ties now and a year earlier, signals."""
-    from tiewatch.views.account import account_view
-
-    with open_store(db) as store:
-        view = account_view(store, name)
-    if chart_file:
-        from tiewatch.views.charts import account_chart, save_chart
-
-        save_chart(account_chart(view), chart_file)
+    with open_db(db) as tw:
+        view = tw.account(name)
+        if chart_file:
+            tw.chart(view, chart_file)
     if as_json:
         print_json(view.as_json())
         return
     c = console()
-    c.print(f"[bold]{view.account}[/bold]")
+    text(str(view.account))
     if view.followers:
-        c.print(f"followers: {view.followers[0]['followers']:,} ({view.followers[0]['ts'][:10]}) -> "
-                f"{view.followers[-1]['followers']:,} ({view.followers[-1]['ts'][:10]})")
+        text(f"followers: {view.followers[0]['followers']:,} ({view.followers[0]['ts'][:10]}) -> "
+             f"{view.followers[-1]['followers']:,} ({view.followers[-1]['ts'][:10]})")
     for title, rows in (("strongest ties now", view.ties_now), ("a year earlier", view.ties_year_ago)):
         t = table("account", "tie", "out", "in", title=title)
         for r in rows:
-            t.add_row(r["account"], f"{r['tie']:.1f}", f"{r['out']:.1f}", f"{r['in']:.1f}")
+            t.add_row(plain(r["account"]), f"{r['tie']:.1f}", f"{r['out']:.1f}", f"{r['in']:.1f}")
         c.print(t)
     for s in view.signals[:15]:
-        c.print(f"[bold]{s['kind']}[/bold] {(s['ts'] or s['start'] or '')[:10]}: {s['summary']}")
+        text(f"{s['kind']} {(s['ts'] or s['start'] or '')[:10]}: {s['summary']}")
     if chart_file:
-        c.print(f"chart written to {chart_file}")
+        text(f"chart written to {chart_file}")
 
 
 @app.command()
@@ -354,16 +376,15 @@ def account(name: str, chart_file: Path | None, as_json: bool, db: Path | None) 
 def brief(a: str, b: str | None, since: str | None, fmt: str, out: Path | None, db: Path | None) -> None:
     """An article-style brief from stored facts; every sentence cites its evidence."""
     from tiewatch.timefmt import parse_user_time
-    from tiewatch.views.brief import build_brief
 
-    with open_store(db) as store:
-        doc = build_brief(store, a, b, parse_user_time(since, "--since"))
-    text = doc.markdown() if fmt == "md" else doc.html()
+    with open_db(db) as tw:
+        doc = tw.brief(a, b, since=parse_user_time(since, "--since"))
+    body = doc.markdown() if fmt == "md" else doc.html()
     if out:
-        out.write_text(text)
+        out.write_text(body)
         click.echo(f"brief written to {out}")
     else:
-        click.echo(text)
+        click.echo(body)
 
 
 @app.command()
@@ -373,10 +394,8 @@ def brief(a: str, b: str | None, since: str | None, fmt: str, out: Path | None, 
 @user_errors
 def report(out_dir: Path, db: Path | None) -> None:
     """One self-contained HTML file: signals feed, timelines of the top pairs, account charts."""
-    from tiewatch.views.report import write_report
-
-    with open_store(db) as store:
-        path = write_report(store, out_dir)
+    with open_db(db) as tw:
+        path = tw.report(out_dir)
     click.echo(f"report written to {path}")
 
 
@@ -392,17 +411,17 @@ def demo(out_dir: Path) -> None:
 
     start = time.perf_counter()
     c = console()
-    c.print("Generating the seed-story scenario (synthetic, in-package), ingesting and detecting...")
+    text("Generating the seed-story scenario (synthetic, in-package), ingesting and detecting...")
     result = run_demo(out_dir)
     t = table("kind", "when", "subjects", "q", "summary", title="Headline signals", show_lines=True)
     for s in result.headlines:
         q = f"{s['q_value']:.2g}" if s["q_value"] is not None else "-"
-        t.add_row(str(s["kind"]), str(s["ts"] or s["start"] or "")[:10], " → ".join(s["subjects"]), q,  # type: ignore[arg-type]
-                  str(s["summary"]))
+        t.add_row(str(s["kind"]), str(s["ts"] or s["start"] or "")[:10], plain(" → ".join(s["subjects"])), q,  # type: ignore[arg-type]
+                  plain(s["summary"]))
     c.print(t)
     c.print(result.brief.markdown(), markup=False)
-    c.print(f"database: {result.db}\nreport:   {result.report}  (open it in a browser; it works offline)\n"
-            f"done in {time.perf_counter() - start:.1f} s")
+    text(f"database: {result.db}\nreport:   {result.report}  (open it in a browser; it works offline)\n"
+         f"done in {time.perf_counter() - start:.1f} s")
 
 
 @app.command()
@@ -419,7 +438,7 @@ def demo(out_dir: Path) -> None:
 def watch(source: str, url: str | None, collections: tuple[str, ...], dids: tuple[str, ...], batch_size: int,
           max_events: int | None, idle_exit: float | None, as_json: bool, db: Path | None) -> None:
     """Follow a live source, writing in batches; resumes from its stored cursor after a restart."""
-    from tiewatch.stream import DEFAULT_URL, WatchStats, watch_jetstream
+    from tiewatch.stream import WatchStats
 
     def progress(stats: WatchStats) -> None:
         if not as_json and sys.stderr.isatty():
@@ -428,10 +447,9 @@ def watch(source: str, url: str | None, collections: tuple[str, ...], dids: tupl
     def retry(reason: str, wait: float) -> None:
         click.echo(f"connection lost or refused ({reason}); retrying in {wait:g} s", err=True)
 
-    with open_store(db) as store:
-        stats = watch_jetstream(store, url or DEFAULT_URL, collections=list(collections), dids=list(dids),
-                                batch_size=batch_size, max_events=max_events, idle_exit=idle_exit,
-                                on_batch=progress, on_retry=retry)
+    with open_db(db) as tw:
+        stats = tw.watch_jetstream(url, collections=list(collections), dids=list(dids), batch_size=batch_size,
+                                   max_events=max_events, idle_exit=idle_exit, on_batch=progress, on_retry=retry)
     summary = {"received": stats.received, "batches": stats.batches, "reconnects": stats.reconnects,
                **stats.result.as_json()}
     if as_json:

@@ -37,7 +37,7 @@ def run_demo(out_dir: Path, seed: int = 1) -> DemoResult:
         folder = generate(seed=seed, cast=cast).write(Path(tmp) / "scenario")
         shutil.copy(folder / "truth.json", out_dir / "truth.json")
         with Store(db) as store:
-            report = ingest_paths(store, [folder], show_progress=False)
+            report = ingest_paths(store, [folder])
             if report.errors:
                 raise RuntimeError(f"demo ingest failed: {report.errors}")
             result = detect(store)

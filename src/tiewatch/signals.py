@@ -52,3 +52,10 @@ def to_json(row: dict[str, Any]) -> dict[str, Any]:
     out["subjects"] = list(out["subjects"] or [])
     out["evidence"] = list(out["evidence"] or [])
     return out
+
+
+def get_signal(store: Store, signal_id: str) -> dict[str, Any] | None:
+    """One stored signal as a JSON-ready dict, or None."""
+    rows = store.con.execute('SELECT id, kind, ts, start, "end", subjects, score, p_value, q_value, evidence, '
+                             "summary, detail FROM signals WHERE id = ?", [signal_id]).fetchall()
+    return to_json(dict(zip(SIGNAL_KEYS, rows[0], strict=True))) if rows else None

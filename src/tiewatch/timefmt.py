@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tiewatch.errors import TiewatchError
+from tiewatch.errors import InvalidInput
 
 
 def iso(ts: datetime | None) -> str | None:
@@ -23,7 +23,7 @@ def parse_user_time(text: str | None, flag: str = "time") -> datetime | None:
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise TiewatchError(f"{flag} {text!r}: not an ISO 8601 date or time (e.g. 2024-05-19)") from None
+        raise InvalidInput(f"{flag} {text!r}: not an ISO 8601 date or time (e.g. 2024-05-19)") from None
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value

@@ -14,7 +14,8 @@ from tiewatch.detect.base import Context, Detector, Signal, Window
 from tiewatch.detect.dialect import DUCKDB
 from tiewatch.detect.fdr import p_threshold, weighted_bh
 from tiewatch.detect.registry import detectors
-from tiewatch.errors import TiewatchError
+from tiewatch.errors import InvalidInput
+from tiewatch.progress import ProgressCallback, ProgressEvent
 from tiewatch.store import Store
 
 
@@ -36,16 +37,19 @@ def signal_id(s: Signal) -> str:
 
 
 def detect(store: Store, *, since: datetime | None = None, until: datetime | None = None,
-           fdr: float = 0.05, only: list[Detector] | None = None) -> DetectReport:
+           fdr: float = 0.05, only: list[Detector] | None = None,
+           progress: ProgressCallback | None = None) -> DetectReport:
     """Run the registered detectors (or `only` these) over the store and replace its signals with what passes
     false-discovery control at `fdr` across every test of the run."""
     if not 0 < fdr < 1:
-        raise TiewatchError(f"--fdr {fdr}: must be between 0 and 1")
+        raise InvalidInput(f"--fdr {fdr}: must be between 0 and 1")
     ctx = Context(store=store, dialect=DUCKDB, window=Window(since, until), keep_p=fdr)
     runners = only if only is not None else detectors()
     found: list[list[Signal]] = []
     tests: Counter[str] = Counter()
-    for det in runners:
+    for i, det in enumerate(runners):
+        if progress is not None:
+            progress(ProgressEvent("detect", det.name, i, len(runners)))
         ctx.other_tests = dict(tests)
         out = det.run(ctx)
         found.append(out.signals)
@@ -65,6 +69,8 @@ def detect(store: Store, *, since: datetime | None = None, until: datetime | Non
         final += det.finalize(ctx, passed, p_star) if passed else []
         final += [s for s in mine if s.p_value is None]  # facts, not tests: stored as they are
     _store_signals(store, final)
+    if progress is not None:
+        progress(ProgressEvent("detect", "done", len(runners), len(runners)))
     return DetectReport(dict(Counter(s.kind for s in final)), dict(tests), fdr)
 
 

@@ -6,12 +6,10 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
-
 from tiewatch.errors import NotATable, TiewatchError
 from tiewatch.ingest.canonical import FieldMapping
 from tiewatch.ingest.loader import IngestResult, ingest_generic_file
+from tiewatch.progress import ProgressCallback, ProgressEvent
 from tiewatch.sources.files import InputFile, expand_paths, recognise
 from tiewatch.store import Store
 
@@ -25,40 +23,40 @@ class IngestReport:
 
 def ingest_paths(store: Store, paths: list[str | Path], *, mapping: FieldMapping | None = None,
                  table: str | None = None, fmt: str | None = None, strict: bool = False,
-                 show_progress: bool | None = None) -> IngestReport:
-    """Ingest every file under `paths`; a file that fails is reported and leaves the store untouched."""
+                 progress: ProgressCallback | None = None) -> IngestReport:
+    """Ingest every file under `paths`; a file that fails is reported and leaves the store untouched.
+
+    `progress`, when given, hears how many bytes of the input are done, moving within a long file as DuckDB
+    reports its own progress through the file's statements.
+    """
     mapping = mapping or FieldMapping({}, {})
     report = IngestReport()
     files = expand_paths(paths)
-    total = sum(f.stat().st_size for f, _ in files)
-    console = Console(stderr=True)
-    show = console.is_terminal if show_progress is None else show_progress
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
-                        console=console, transient=True, disable=not show)
-    with progress:
-        overall = progress.add_task("ingest", total=total or 1)
-        for f, explicit in files:
-            size = f.stat().st_size
-            done_before = progress.tasks[overall].completed
-            progress.update(overall, description=f"ingest {f.name}")
-            stop = threading.Event()
-            poller = threading.Thread(target=_poll, args=(store, progress, overall, done_before, size, stop),
-                                      daemon=True)
-            if show:
-                store.con.execute("SET enable_progress_bar = true")  # tracked, not printed: we draw it
-                store.con.execute("SET enable_progress_bar_print = false")
-                poller.start()
-            try:
-                report.result.add(ingest_file(store, f, mapping, table=table, fmt=fmt, strict=strict))
-            except NotATable as e:
-                (report.errors if explicit else report.skipped).append(str(e))
-            except TiewatchError as e:
-                report.errors.append(str(e))
-            finally:
-                stop.set()
-                if show:
-                    poller.join()
-            progress.update(overall, completed=done_before + size)
+    total = float(sum(f.stat().st_size for f, _ in files)) or 1.0
+    done = 0.0
+    for f, explicit in files:
+        size = f.stat().st_size
+        stop = threading.Event()
+        poller = threading.Thread(target=_poll, args=(store, progress, f.name, done, size, total, stop),
+                                  daemon=True)
+        if progress is not None:
+            progress(ProgressEvent("ingest", f.name, done, total))
+            store.con.execute("SET enable_progress_bar = true")  # tracked, not printed: the front end draws it
+            store.con.execute("SET enable_progress_bar_print = false")
+            poller.start()
+        try:
+            report.result.add(ingest_file(store, f, mapping, table=table, fmt=fmt, strict=strict))
+        except NotATable as e:
+            (report.errors if explicit else report.skipped).append(str(e))
+        except TiewatchError as e:
+            report.errors.append(str(e))
+        finally:
+            stop.set()
+            if progress is not None:
+                poller.join()
+        done += size
+        if progress is not None:
+            progress(ProgressEvent("ingest", f.name, done, total))
     return report
 
 
@@ -123,14 +121,15 @@ def _ingest_snapshots(store: Store, path: Path) -> IngestResult:
             store.con.unregister(name)
 
 
-def _poll(store: Store, progress: Progress, task: TaskID, base: float, size: int, stop: threading.Event) -> None:
-    """Show DuckDB's own progress through the current file's long statements (never moving backwards)."""
+def _poll(store: Store, progress: ProgressCallback | None, name: str, base: float, size: int, total: float,
+          stop: threading.Event) -> None:
+    """Report DuckDB's own progress through the current file's long statements (never moving backwards)."""
     shown = 0.0
     while not stop.wait(0.2):
         try:
             pct = store.con.query_progress()
         except Exception:  # the connection is between statements: no reading this time
             continue
-        if pct is not None and pct > shown:
+        if progress is not None and pct is not None and pct > shown:
             shown = min(pct, 99.0)
-            progress.update(task, completed=base + size * shown / 100.0)
+            progress(ProgressEvent("ingest", name, base + size * shown / 100.0, total))

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from tiewatch.errors import TiewatchError
+from tiewatch.errors import NotFound, TiewatchError
 from tiewatch.store.schema import MIGRATIONS, SCHEMA_VERSION, TABLES
 
 DEFAULT_DB = "tiewatch.duckdb"
@@ -33,7 +33,7 @@ class Store:
                  memory_limit: str | None = None) -> None:
         self.path = Path(path) if path is not None else default_db_path()
         if read_only and not self.path.exists():
-            raise TiewatchError(f"{self.path}: no such database (run `tiewatch ingest` first)")
+            raise NotFound(f"{self.path}: no such database (run `tiewatch ingest` first)")
         if self.path.parent and not self.path.parent.exists():
             raise TiewatchError(f"{self.path}: folder {self.path.parent} does not exist")
         try:

@@ -1,0 +1,310 @@
+"""The library API: one object over one tiewatch database, returning typed results.
+
+Every front end (the command line, an HTTP server, the tracker) calls this and only translates: it parses its
+own input, calls a method, and prints or serialises the result. Long operations report progress through a
+callback (`tiewatch.progress.ProgressEvent`), and every failure a user can cause is a `TiewatchError` with a
+machine-readable `code` (see `tiewatch.errors`).
+
+    >>> from tiewatch import Tiewatch
+    >>> with Tiewatch("tiewatch.duckdb") as tw:          # doctest: +SKIP
+    ...     tw.ingest(["events.jsonl"])
+    ...     tw.detect()
+    ...     [s.summary for s in tw.signals(kind="silence", limit=3)]
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tiewatch.accounts import Account, resolve
+from tiewatch.accounts import search as search_accounts
+from tiewatch.errors import InvalidInput
+from tiewatch.progress import ProgressCallback
+from tiewatch.store import Store
+from tiewatch.timefmt import iso
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text.rstrip("Z"))
+
+
+@dataclass(frozen=True)
+class IngestSummary:
+    """What an ingest did: rows inserted per table, duplicates, quarantined records, files that failed."""
+
+    files: int
+    inserted: dict[str, int]
+    duplicates: int
+    rejected: int
+    errors: list[str] = field(default_factory=list)  # one line per file refused (nothing from it stored)
+    skipped: list[str] = field(default_factory=list)  # files inside folders that hold no known table
+
+    def as_json(self) -> dict[str, Any]:
+        return {"inserted": dict(self.inserted), "duplicates": self.duplicates, "rejected": self.rejected,
+                "files": self.files, "errors": list(self.errors), "skipped": list(self.skipped)}
+
+
+@dataclass(frozen=True)
+class DetectSummary:
+    """Signals stored per kind, tests run per false-discovery family, and the level controlled."""
+
+    counts: dict[str, int]
+    tests: dict[str, int]
+    fdr: float
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def as_json(self) -> dict[str, Any]:
+        return {"signals": dict(self.counts), "total": self.total, "tests": dict(self.tests), "fdr": self.fdr}
+
+
+@dataclass(frozen=True)
+class SignalRecord:
+    """One stored signal. Times are naive UTC; `as_json` gives the documented JSON shape (ISO 8601 with Z)."""
+
+    id: str
+    kind: str
+    ts: datetime | None
+    start: datetime | None
+    end: datetime | None
+    subjects: list[str]
+    score: float
+    p_value: float | None
+    q_value: float | None
+    evidence: list[str]
+    summary: str
+    detail: dict[str, Any]
+
+    @classmethod
+    def from_json(cls, row: dict[str, Any]) -> SignalRecord:
+        return cls(row["id"], row["kind"], _time(row["ts"]), _time(row["start"]), _time(row["end"]),
+                   list(row["subjects"]), float(row["score"]), row["p_value"], row["q_value"],
+                   list(row["evidence"]), row["summary"] or "", dict(row["detail"] or {}))
+
+    def as_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        for k in ("ts", "start", "end"):
+            out[k] = iso(out[k])
+        return out
+
+
+@dataclass(frozen=True)
+class AccountRecord:
+    platform: str
+    account: str
+    name: str | None
+    person: str | None
+    kind: str | None
+    events: int
+
+    @property
+    def label(self) -> str:
+        return self.name or self.account
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TieRecord:
+    """One tie of an account at a time: decayed engagement out, in, and both together."""
+
+    account: str
+    name: str | None
+    tie: float
+    out: float
+    in_: float
+    reciprocity: float
+    out_engagements: int
+    in_engagements: int
+    last: datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"account": self.account, "name": self.name, "tie": self.tie, "out": self.out, "in": self.in_,
+                "reciprocity": self.reciprocity, "out_engagements": self.out_engagements,
+                "in_engagements": self.in_engagements, "last": iso(self.last)}
+
+
+@dataclass(frozen=True)
+class QuarantineRecord:
+    file: str
+    line: int | None
+    reason: str
+    raw: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+class Tiewatch:
+    """A tiewatch database and everything that can be asked of it.
+
+    Opening is cheap; nothing is read until a method needs it. Use it as a context manager (or call `close`)
+    so the DuckDB file is released for other processes.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
+        self.store = Store(path, read_only=read_only)
+
+    @property
+    def path(self) -> Path:
+        return self.store.path
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Tiewatch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing -------------------------------------------------------------------------------------
+    def ingest(self, paths: list[str | Path], *, table: str | None = None, fmt: str | None = None,
+               maps: dict[str, str] | None = None, sets: dict[str, str] | None = None, strict: bool = False,
+               progress: ProgressCallback | None = None) -> IngestSummary:
+        """Load files, folders and archives: idempotent, all or nothing per file, bad records to quarantine.
+
+        `maps` reads a canonical field from another column ({"ts": "time"}); `sets` fills a field with a
+        constant ({"kind": "message"}).
+        """
+        from tiewatch.ingest.canonical import FieldMapping
+        from tiewatch.ingest.run import ingest_paths
+
+        mapping = FieldMapping(dict(maps or {}), dict(sets or {}))
+        report = ingest_paths(self.store, list(paths), mapping=mapping, table=table, fmt=fmt, strict=strict,
+                              progress=progress)
+        r = report.result
+        return IngestSummary(r.files, dict(r.inserted), r.duplicates, r.rejected, list(report.errors),
+                             list(report.skipped))
+
+    def detect(self, *, since: datetime | None = None, until: datetime | None = None, fdr: float = 0.05,
+               progress: ProgressCallback | None = None) -> DetectSummary:
+        """Run every registered detector, control the false-discovery rate across all tests, store signals."""
+        from tiewatch.detect.run import detect
+
+        report = detect(self.store, since=since, until=until, fdr=fdr, progress=progress)
+        return DetectSummary(dict(report.counts), dict(report.tests), report.fdr)
+
+    # -- reading -------------------------------------------------------------------------------------
+    def signals(self, *, kind: str | None = None, account: str | None = None, since: datetime | None = None,
+                until: datetime | None = None, limit: int | None = None) -> list[SignalRecord]:
+        """Stored signals, the most significant first (tested ones by q-value, then by score)."""
+        from tiewatch.signals import KINDS, list_signals
+
+        if kind is not None and kind not in KINDS:
+            raise InvalidInput(f"kind {kind!r}: choose one of {', '.join(KINDS)}")
+        _check_limit(limit)
+        rows = list_signals(self.store, kind=kind, account=account, since=since, until=until, limit=limit)
+        return [SignalRecord.from_json(r) for r in rows]
+
+    def signal(self, signal_id: str) -> SignalRecord:
+        """One stored signal by id."""
+        from tiewatch.errors import NotFound
+        from tiewatch.signals import get_signal
+
+        row = get_signal(self.store, signal_id)
+        if row is None:
+            raise NotFound(f"no signal {signal_id!r}")
+        return SignalRecord.from_json(row)
+
+    def accounts(self, search: str | None = None, limit: int = 100) -> list[AccountRecord]:
+        """Accounts whose handle or name contains `search`, most active first."""
+        _check_limit(limit)
+        return [AccountRecord(**r) for r in search_accounts(self.store, search, limit)]  # type: ignore[arg-type]
+
+    def resolve(self, name: str) -> Account:
+        """The one account a handle, `platform:handle` or display name names."""
+        return resolve(self.store, name)
+
+    def ties(self, account: str, *, at: datetime | None = None, limit: int = 20) -> list[TieRecord]:
+        """An account's strongest ties at a time (default: its latest event), both directions."""
+        from tiewatch.detect.ties import ties_of
+
+        _check_limit(limit)
+        acc = resolve(self.store, account)
+        return [TieRecord(r["account"], r["name"], r["tie"], r["out"], r["in"], r["reciprocity"],
+                          int(r["out_engagements"]), int(r["in_engagements"]), r["last"])
+                for r in ties_of(self.store, acc.platform, acc.account, at, limit)]
+
+    def pair(self, a: str, b: str, *, bucket: str = "month") -> Any:
+        """Both directions of a relationship over time (`tiewatch.views.pair.PairView`)."""
+        from tiewatch.views.pair import pair_view
+
+        return pair_view(self.store, a, b, bucket)
+
+    def account(self, name: str) -> Any:
+        """An account's followers, ties now and a year earlier, and signals (`views.account.AccountView`)."""
+        from tiewatch.views.account import account_view
+
+        return account_view(self.store, name)
+
+    def brief(self, a: str, b: str | None = None, *, since: datetime | None = None) -> Any:
+        """An article-style brief (`views.brief.Brief`: .markdown(), .html()); every sentence cites evidence."""
+        from tiewatch.views.brief import build_brief
+
+        return build_brief(self.store, a, b, since)
+
+    def report(self, out_dir: str | Path) -> Path:
+        """Write one self-contained HTML report into `out_dir`; returns its path."""
+        from tiewatch.views.report import write_report
+
+        return write_report(self.store, Path(out_dir))
+
+    def chart(self, view: Any, path: str | Path) -> Path:
+        """Draw a pair or account view to `path` (.svg, .png or .html, chosen by the suffix)."""
+        from tiewatch.views.account import AccountView
+        from tiewatch.views.charts import account_chart, pair_chart, save_chart
+
+        chart = account_chart(view) if isinstance(view, AccountView) else pair_chart(view)
+        return save_chart(chart, Path(path))
+
+    def watch_jetstream(self, url: str | None = None, *, collections: list[str] | None = None,
+                        dids: list[str] | None = None, batch_size: int = 500, max_events: int | None = None,
+                        idle_exit: float | None = None, on_batch: Any = None, on_retry: Any = None) -> Any:
+        """Follow Bluesky's Jetstream, writing in batches with the cursor; resumes after a restart
+        (`tiewatch.stream.WatchStats`)."""
+        from tiewatch.stream import DEFAULT_URL, watch_jetstream
+
+        return watch_jetstream(self.store, url or DEFAULT_URL, collections=list(collections or []),
+                               dids=list(dids or []), batch_size=batch_size, max_events=max_events,
+                               idle_exit=idle_exit, on_batch=on_batch, on_retry=on_retry)
+
+    def stats(self) -> dict[str, Any]:
+        """What the store holds: events by kind and platform, and the size of every other table."""
+        from tiewatch.stats import store_stats
+
+        return store_stats(self.store)
+
+    def quarantine(self, limit: int = 1000) -> list[QuarantineRecord]:
+        """Records that could not be stored, with file, line and reason."""
+        from tiewatch.stats import quarantine_rows
+
+        _check_limit(limit)
+        return [QuarantineRecord(**r) for r in quarantine_rows(self.store, limit)]  # type: ignore[arg-type]
+
+
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and limit < 0:
+        raise InvalidInput(f"limit {limit}: must be zero or more")
+
+
+def dumps(obj: Any) -> str:
+    """JSON text for a result, a list of results or plain data (results serialise through `as_json`)."""
+    def default(o: Any) -> Any:
+        if hasattr(o, "as_json"):
+            return o.as_json()
+        if isinstance(o, datetime):
+            return iso(o)
+        return str(o)
+
+    return json.dumps(obj, ensure_ascii=False, default=default)
