@@ -92,3 +92,17 @@ def test_help_and_version_import_no_heavy_library(args: list[str]) -> None:
             "print('HEAVY:' + ','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "HEAVY:", out
+
+
+def test_the_store_has_exactly_the_declared_columns(tmp_path: Path) -> None:
+    from tiewatch.schema import TABLES
+    from tiewatch.store import Store
+
+    with Store(tmp_path / "s.duckdb") as store:
+        rows = store.con.execute("SELECT table_name, column_name, data_type FROM information_schema.columns "
+                                 "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position").fetchall()
+    stored: dict[str, list[tuple[str, str]]] = {}
+    for table, column, type_ in rows:
+        stored.setdefault(table, []).append((column, type_))
+    declared = {name: [(c.name, c.type) for c in t.columns] for name, t in TABLES.items()}
+    assert stored == declared

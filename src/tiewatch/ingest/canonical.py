@@ -10,16 +10,10 @@ from dataclasses import dataclass
 
 from tiewatch.errors import NotATable, TiewatchError
 from tiewatch.ingest.timeparse import parse_ts_sql, ts_problem_sql
+from tiewatch.schema import EVENT_KINDS, FIELDS
 from tiewatch.sources.generic import RawSource, quote_ident, sql_str
-from tiewatch.store.schema import EVENT_KINDS
 
-# Canonical fields per table, in stored column order (source is filled by the loader).
-FIELDS: dict[str, tuple[str, ...]] = {
-    "events": ("id", "ts", "ts_lo", "ts_hi", "platform", "actor", "kind", "target", "post", "text"),
-    "metrics": ("ts", "platform", "account", "followers", "following", "posts"),
-    "news": ("id", "ts", "title", "subjects", "kind", "status", "url"),
-    "accounts": ("platform", "account", "name", "person", "kind"),
-}
+# Canonical fields per table, in stored column order (declared once, in tiewatch.schema).
 TABLES = tuple(FIELDS)
 DEFAULT_PLATFORM = "generic"
 

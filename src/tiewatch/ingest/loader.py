@@ -21,7 +21,8 @@ import duckdb
 import pyarrow as pa
 
 from tiewatch.errors import RejectedRecord, TiewatchError
-from tiewatch.ingest.canonical import FIELDS, TABLES, FieldMapping, choose_table, stage_sql
+from tiewatch.ingest.canonical import TABLES, FieldMapping, choose_table, stage_sql
+from tiewatch.schema import FIELDS
 from tiewatch.sources.base import Part
 from tiewatch.sources.files import InputFile, locate_records, read_head
 from tiewatch.sources.generic import RawSource, open_source

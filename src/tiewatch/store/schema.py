@@ -1,46 +1,13 @@
-"""The canonical tables (DESIGN.md) plus quarantine, ingest log and metadata.
+"""The store's DDL and migrations, derived from the one declaration of every table (tiewatch.schema)."""
 
-Times are stored as naive TIMESTAMP in UTC: portable to Spark and unambiguous once the convention is fixed.
-An event whose exact time is unknown keeps the interval it is known to lie in (ts_lo, ts_hi); ts is then
-the best single estimate (or NULL when nothing is known, e.g. X archive likes).
-"""
+from tiewatch.schema import EVENT_KINDS
+from tiewatch.schema import TABLES as DECLARED
 
 SCHEMA_VERSION = 3
 
-EVENT_KINDS = (
-    "post", "story", "like", "comment", "reply", "mention", "repost", "message", "follow", "unfollow", "block",
-)
+__all__ = ["EVENT_KINDS", "MIGRATIONS", "SCHEMA_VERSION", "TABLES"]
 
-TABLES: dict[str, str] = {
-    "meta": "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
-    "accounts": """CREATE TABLE IF NOT EXISTS accounts (
-        platform VARCHAR NOT NULL, account VARCHAR NOT NULL, name VARCHAR, person VARCHAR, kind VARCHAR,
-        source VARCHAR)""",
-    "events": """CREATE TABLE IF NOT EXISTS events (
-        id VARCHAR NOT NULL, ts TIMESTAMP, ts_lo TIMESTAMP, ts_hi TIMESTAMP, platform VARCHAR NOT NULL,
-        actor VARCHAR NOT NULL, kind VARCHAR NOT NULL, target VARCHAR, post VARCHAR, text VARCHAR,
-        source VARCHAR, ingest BIGINT)""",
-    "metrics": """CREATE TABLE IF NOT EXISTS metrics (
-        ts TIMESTAMP NOT NULL, platform VARCHAR NOT NULL, account VARCHAR NOT NULL, followers BIGINT,
-        following BIGINT, posts BIGINT, source VARCHAR, ingest BIGINT)""",
-    "news": """CREATE TABLE IF NOT EXISTS news (
-        id VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, title VARCHAR NOT NULL, subjects VARCHAR[], kind VARCHAR,
-        status VARCHAR, url VARCHAR, source VARCHAR, ingest BIGINT)""",
-    "signals": """CREATE TABLE IF NOT EXISTS signals (
-        id VARCHAR NOT NULL, kind VARCHAR NOT NULL, ts TIMESTAMP, start TIMESTAMP, "end" TIMESTAMP,
-        subjects VARCHAR[], score DOUBLE, p_value DOUBLE, q_value DOUBLE, evidence VARCHAR[], summary VARCHAR,
-        detail VARCHAR, platform VARCHAR)""",
-    "quarantine": """CREATE TABLE IF NOT EXISTS quarantine (
-        file VARCHAR NOT NULL, line BIGINT, reason VARCHAR NOT NULL, raw VARCHAR, ingested_at TIMESTAMP)""",
-    "ingests": """CREATE TABLE IF NOT EXISTS ingests (
-        file VARCHAR NOT NULL, size BIGINT, sha256 VARCHAR, format VARCHAR, table_name VARCHAR,
-        inserted BIGINT, duplicates BIGINT, rejected BIGINT, started TIMESTAMP, finished TIMESTAMP, id BIGINT)""",
-    "cursors": """CREATE TABLE IF NOT EXISTS cursors (
-        source VARCHAR PRIMARY KEY, cursor VARCHAR, updated TIMESTAMP)""",
-    "snapshots": """CREATE TABLE IF NOT EXISTS snapshots (
-        platform VARCHAR NOT NULL, account VARCHAR NOT NULL, direction VARCHAR NOT NULL, member VARCHAR NOT NULL,
-        taken TIMESTAMP NOT NULL, source VARCHAR)""",
-}
+TABLES: dict[str, str] = {name: table.ddl() for name, table in DECLARED.items()}
 
 # Migrations from version N to N+1, applied in order inside one transaction after the tables above exist.
 MIGRATIONS: dict[int, list[str]] = {
