@@ -75,30 +75,37 @@ def app(db: Path | None) -> None:
 @click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN", help="Read a field from a column.")
 @click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", help="Fill a field with a constant.")
 @click.option("--strict", is_flag=True, help="Refuse a file whole at its first bad record.")
+@click.option("--as-of", "as_of", default=None, metavar="DATE",
+              help="When an export was made, for exports that do not say (dates its follower snapshots).")
 @json_option
 @db_option
 @user_errors
 def ingest(paths: tuple[Path, ...], table: str | None, fmt: str | None, maps: tuple[str, ...],
-           sets: tuple[str, ...], strict: bool, as_json: bool, db: Path | None) -> None:
+           sets: tuple[str, ...], strict: bool, as_of: str | None, as_json: bool, db: Path | None) -> None:
     """Load files and folders: idempotent, all-or-nothing per file, bad records to quarantine."""
     from tiewatch.ingest.canonical import FieldMapping
     from tiewatch.ingest.run import ingest_paths
+    from tiewatch.timefmt import parse_user_time
 
     mapping = FieldMapping.parse(list(maps), list(sets))
     with open_store(db) as store:
-        report = ingest_paths(store, list(paths), mapping=mapping, table=table, fmt=fmt, strict=strict)
+        report = ingest_paths(store, list(paths), mapping=mapping, table=table, fmt=fmt, strict=strict,
+                              as_of=parse_user_time(as_of, "--as-of"))
     for note in report.skipped:
         click.echo(f"skipped: {note}", err=True)
     for err in report.errors:
         click.echo(f"error: {err}", err=True)
     r = report.result
+    for warning in r.warnings:
+        click.echo(f"WARNING: {warning}", err=True)
     if as_json:
         print_json(r.as_json())
     else:
         ins = ", ".join(f"{n:,} {k}" for k, n in r.inserted.items() if n) or "nothing"
         console().print(f"{r.files} file(s): inserted {ins}; {r.duplicates:,} duplicates; {r.rejected:,} "
-                        "rejected" + (" (see `tiewatch quarantine`)" if r.rejected else ""))
-    if report.errors:
+                        "rejected" + (" (see `tiewatch quarantine`)" if r.rejected else "")
+                        + (f"; {r.set_aside:,} records of other apps set aside" if r.set_aside else ""))
+    if report.errors or r.warnings:
         sys.exit(1)
 
 
