@@ -438,5 +438,11 @@ def watch(source: str, url: str | None, collections: tuple[str, ...], dids: tupl
                    f"{stats.result.rejected:,} rejected; {stats.reconnects} reconnects")
 
 
+from tiewatch.cli_followers import followers, growth  # noqa: E402  (they use the helpers above)
+
+app.add_command(followers)
+app.add_command(growth)
+
+
 def main() -> None:
     app(prog_name="tiewatch")

@@ -73,7 +73,7 @@ def ingest_file(store: Store, path: Path, mapping: FieldMapping, *, table: str |
     follower snapshots when the export does not say when it was made."""
     from tiewatch.ingest.loader import ingest_parts
     from tiewatch.sources.files import read_head
-    from tiewatch.sources.jetstream import jetstream_parts, looks_like_jetstream
+    from tiewatch.sources.jetstream import count_other_apps, jetstream_parts, looks_like_jetstream
     from tiewatch.sources.platforms import ARCHIVE_FORMATS, archive_parts
 
     if path.is_dir() or fmt in ARCHIVE_FORMATS or path.suffix.lower() == ".zip":
@@ -104,7 +104,13 @@ def ingest_file(store: Store, path: Path, mapping: FieldMapping, *, table: str |
                               and looks_like_jetstream(read_head(inp.path, inp.compression))):
         inp = InputFile(inp.path, "jetstream", inp.compression)
         parts, after = jetstream_parts(inp)
-        return ingest_parts(store, inp, parts, strict=strict, after_load=after)
+        other_apps: list[int] = []
+        counter = threading.Thread(target=lambda: other_apps.append(count_other_apps(inp)), daemon=True)
+        counter.start()
+        result = ingest_parts(store, inp, parts, strict=strict, after_load=after)
+        counter.join()
+        result.set_aside = other_apps[0] if other_apps else 0
+        return result
     return ingest_generic_file(store, inp, mapping, table=table, strict=strict)
 
 

@@ -45,8 +45,8 @@ def archive_parts(con: duckdb.DuckDBPyConnection, path: Path, fmt: str | None, r
         kind = fmt if fmt in ARCHIVE_FORMATS else archive_kind(archive)
         if kind is None:
             raise TiewatchError(f"{path}: not an X archive, Instagram export or Instaloader folder (no "
-                                "data/account.js or manifest.js; no followers_N.json, following.json or liked_posts.json; no "
-                                "<date>_UTC.json post files)")
+                                "data/account.js or manifest.js; no followers_N.json, following.json or "
+                                "liked_posts.json; no <date>_UTC.json post files)")
         if kind == "instaloader":
             return kind, instaloader_parts(con, archive, registered), [], []
         if kind == "x":

@@ -7,7 +7,8 @@ tweets.js / tweet.js and their -partN files (posts, replies and mentions, with c
 text starts `RT @name:` is a repost of that account, not a post plus a mention), like.js (likes: the
 archive gives the liked tweet's id and text but no time and no author), follower.js and following.js
 (edges, no time). Followers and following are also a snapshot dated by generationDate (or --as-of), so
-successive archives of one account are diffed into follow/unfollow events bounded by the two dates. Accounts are keyed by numeric account id; handles become their names, so they name
+successive archives of one account are diffed into follow/unfollow events bounded by the two dates.
+Accounts are keyed by numeric account id; handles become their names, so they name
 accounts everywhere. Events whose time the archive does not give are stored with ts, ts_lo and ts_hi all
 null: counts and ties include them, but no detector or timeline places them in time.
 """
