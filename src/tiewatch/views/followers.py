@@ -125,7 +125,9 @@ def followers_view(store: Store, name: str, since: datetime | None = None,
               AND ($account = e.target OR $account = e.actor) AND e.actor <> e.target
               AND (e.ts IS NOT NULL OR e.ts_lo IS NOT NULL)
               AND coalesce(e.ts_hi, e.ts) >= coalesce(CAST($since AS TIMESTAMP), TIMESTAMP '0001-01-01')
-              AND coalesce(e.ts_lo, e.ts) <= coalesce(CAST($until AS TIMESTAMP), TIMESTAMP '9999-12-31')
+              -- a diffed change lies in (ts_lo, ts_hi]: it can be before `until` only if ts_lo < until
+              AND CASE WHEN e.ts_lo IS NULL THEN e.ts <= coalesce(CAST($until AS TIMESTAMP), TIMESTAMP '9999-12-31')
+                       ELSE e.ts_lo < coalesce(CAST($until AS TIMESTAMP), TIMESTAMP '9999-12-31') END
               AND NOT (e.kind = 'follow' AND CAST($since AS TIMESTAMP) IS NULL AND CAST($first AS TIMESTAMP) IS NOT NULL
                        AND coalesce(e.ts_hi, e.ts) <= CAST($first AS TIMESTAMP))
         )
