@@ -310,3 +310,15 @@ def test_growth_side_by_side_with_one_chart(cli: Cli, tmp_path: Path) -> None:
     both = cli.json("growth", "TEN_GOP", "hyeri_0609")
     assert [g["source"] for g in both] == ["metrics", "snapshots"]
     assert [r["followers"] for r in both[1]["rows"]] == [3, 3, 3]
+
+
+def test_exports_ingested_out_of_order_give_the_same_changes(cli: Cli, tmp_path: Path) -> None:
+    """The newest export first, then the older ones: the same unfollows, with the same intervals."""
+    ordered = Cli(tmp_path / "ordered.duckdb")
+    for export in (IG1, IG2, IG_FULL_2024):
+        ordered("ingest", str(export))
+    for export in (IG_FULL_2024, IG1, IG2):
+        cli("ingest", str(export))
+    sql = "SELECT actor, kind, target, ts_lo, ts_hi FROM events WHERE kind IN ('follow', 'unfollow') ORDER BY ALL"
+    assert _rows(cli.db, sql) == _rows(ordered.db, sql)
+    assert cli.json("followers", "hyeri_0609") == ordered.json("followers", "hyeri_0609")
