@@ -180,7 +180,8 @@ OTHER_APP = re.compile(rb'"collection"\s*:\s*"(?!app\.bsky\.|chat\.bsky\.)')
 
 def count_other_apps(inp: InputFile) -> int:
     """Commits of other apps' collections in a capture: a byte scan (regular expression in C, no per-record
-    Python), run beside the staging. A record's own text cannot hold the pattern: its quotes are escaped."""
+    Python), run beside the staging. Text inside a record cannot match (its quotes are escaped); a record field
+    itself named "collection" would (no app.bsky lexicon has one)."""
     if inp.compression is None:
         with open(inp.path, "rb") as raw:
             if raw.seek(0, 2) == 0:
