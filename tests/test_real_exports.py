@@ -322,3 +322,11 @@ def test_exports_ingested_out_of_order_give_the_same_changes(cli: Cli, tmp_path:
     sql = "SELECT actor, kind, target, ts_lo, ts_hi FROM events WHERE kind IN ('follow', 'unfollow') ORDER BY ALL"
     assert _rows(cli.db, sql) == _rows(ordered.db, sql)
     assert cli.json("followers", "hyeri_0609") == ordered.json("followers", "hyeri_0609")
+
+
+def test_live_batches_count_other_apps_alike(store: Store) -> None:
+    from tiewatch.stream import write_batch
+
+    lines = (BLUESKY / "jetstream_subscribe_golden_v1.jsonl").read_text().splitlines()
+    result = write_batch(store, "jetstream:test", lines, "golden")
+    assert result.set_aside == 2 and result.rejected == 0

@@ -435,7 +435,9 @@ def watch(source: str, url: str | None, collections: tuple[str, ...], dids: tupl
     else:
         click.echo(f"{stats.received:,} events received in {stats.batches:,} batches; inserted "
                    f"{stats.result.inserted['events']:,} events; {stats.result.duplicates:,} duplicates; "
-                   f"{stats.result.rejected:,} rejected; {stats.reconnects} reconnects")
+                   f"{stats.result.rejected:,} rejected; {stats.reconnects} reconnects"
+                   + (f"; {stats.result.set_aside:,} records of other apps set aside" if stats.result.set_aside
+                      else ""))
 
 
 from tiewatch.cli_followers import followers, growth  # noqa: E402  (they use the helpers above)

@@ -175,6 +175,9 @@ def _has_identities(inp: InputFile) -> bool:
     return False
 
 
+# Over the staged columns (live batches): a commit of another app's collection.
+OTHER_APP_SQL = ("event_kind = 'commit' AND collection IS NOT NULL AND NOT (starts_with(collection, 'app.bsky.') "
+                 "OR starts_with(collection, 'chat.bsky.'))")
 OTHER_APP = re.compile(rb'"collection"\s*:\s*"(?!app\.bsky\.|chat\.bsky\.)')
 
 
