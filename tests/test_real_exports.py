@@ -330,3 +330,33 @@ def test_live_batches_count_other_apps_alike(store: Store) -> None:
     lines = (BLUESKY / "jetstream_subscribe_golden_v1.jsonl").read_text().splitlines()
     result = write_batch(store, "jetstream:test", lines, "golden")
     assert result.set_aside == 2 and result.rejected == 0
+
+
+def test_a_rename_is_hinted_not_called_an_unfollow(cli: Cli, tmp_path: Path) -> None:
+    cli("ingest", str(IG1))
+    later = tmp_path / IG2.name
+    shutil.copytree(IG2, later)
+    lists = later / "connections" / "followers_and_following"
+    followers = json.loads((lists / "followers_1.json").read_text())
+    followers.append({"title": "", "media_list_data": [], "string_list_data": [
+        {"href": "https://www.instagram.com/ryu_jy", "value": "ryu_jy", "timestamp": 1710000000}]})
+    (lists / "followers_1.json").write_text(json.dumps(followers))
+    following = json.loads((lists / "following.json").read_text())
+    following["relationships_following"].append({"title": "ryu_jy", "media_list_data": [], "string_list_data": [
+        {"href": "https://www.instagram.com/_u/ryu_jy", "timestamp": 1710000100}]})
+    (lists / "following.json").write_text(json.dumps(following))
+    cli("ingest", str(later))
+    view = cli.json("followers", "hyeri_0609")
+    [gone] = view["vanished"]
+    assert gone["account"] == "ryu_junyeol" and "ryu_jy joined both lists" in gone["note"]
+    assert view["lost_follower"] == [] and view["you_unfollowed"] == []
+    assert "ryu_jy joined both lists" in cli("followers", "hyeri_0609").stdout
+
+
+def test_x_follower_file_drift_is_loud_and_takes_no_snapshot(cli: Cli, tmp_path: Path) -> None:
+    root = _x_archive(tmp_path / "x", datetime(2022, 1, 1), ["1", "2", "3"], ["1"], account_js=False)
+    (root / "data" / "follower.js").write_text(_ytd("follower", [{"follower": {"id": str(i)}} for i in range(3)]))
+    result = cli("ingest", str(root), ok=False)
+    assert result.exit_code == 1
+    assert f"format drift: {root / 'data' / 'follower.js'}: 3 of 3 records unreadable" in result.stderr
+    assert _rows(cli.db, "SELECT direction FROM snapshots GROUP BY 1") == [("following",)]

@@ -38,7 +38,7 @@ def followers(account: str, since: str | None, until: str | None, as_csv: bool, 
     A change seen only by comparing two exports is shown with the interval it happened in ("between 1 March
     and 1 April 2024"); a time the platform gives exactly is shown as such."""
     from tiewatch.timefmt import parse_user_time
-    from tiewatch.views.followers import followers_view
+    from tiewatch.views.followers import VANISHED_NOTE, followers_view
 
     with open_store(db, read_only=True) as store:
         view = followers_view(store, account, parse_user_time(since, "--since"), parse_user_time(until, "--until"))
@@ -53,9 +53,11 @@ def followers(account: str, since: str | None, until: str | None, as_csv: bool, 
         c.print(f"{view.account}: no follower or following snapshot stored (ingest an export or archive); "
                 "changes below come from dated events only")
     else:
-        c.print(f"[bold]{view.account}[/bold]: {view.followers if view.followers is not None else '?'} followers"
-                f" (snapshot {str(view.followers_taken)[:10]}), {view.following if view.following is not None else '?'}"
-                f" following (snapshot {str(view.following_taken)[:10]})")
+        def count(n: int | None, taken: Any) -> str:
+            return f"{n:,} (snapshot {str(taken)[:10]})" if n is not None else "? (no snapshot)"
+
+        c.print(f"[bold]{view.account}[/bold]: {count(view.followers, view.followers_taken)} followers, "
+                f"{count(view.following, view.following_taken)} following")
     for kind, label in LABELS.items():
         changes = view.of(kind)
         if not changes:
@@ -65,7 +67,10 @@ def followers(account: str, since: str | None, until: str | None, as_csv: bool, 
             t.add_row(ch.account, ch.name or "", ch.when)
         c.print(t)
         if kind == "vanished":
-            c.print(f"  vanished: {changes[0].note}")
+            c.print(f"  vanished: {VANISHED_NOTE}")
+            for ch in changes:
+                if ch.note != VANISHED_NOTE:
+                    c.print(f"  {ch.account}: {ch.note.removeprefix(VANISHED_NOTE + '; ')}")
     for label, members in (("not following back", view.not_following_back), ("mutuals", view.mutuals)):
         c.print(f"[bold]{label}[/bold] ({len(members)}): " + ", ".join(a for a, _ in members[:200])
                 + (" ..." if len(members) > 200 else ""))

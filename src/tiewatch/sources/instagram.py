@@ -82,17 +82,20 @@ def _list(archive: Archive, name: str, key: str | None, notes: ExportNotes, layo
 
 
 def _owner(archive: Archive) -> str:
+    """The owner's username: personal_information.json, else the export's name (instagram-USERNAME-DATE-...)."""
+    unreadable = []
     for name in archive.find("personal_information.json"):
         data = _load(archive, name)
         try:
             return str(data["profile_user"][0]["string_map_data"]["Username"]["value"])
         except (KeyError, IndexError, TypeError):
-            raise TiewatchError(f"{archive.label(name)}: no profile_user Username in it") from None
+            unreadable.append(archive.label(name))
     match = re.search(r"instagram-([A-Za-z0-9._]+)-\d{4}-\d{2}-\d{2}", archive.path.name)
     if match:
         return match.group(1)
-    raise TiewatchError(f"{archive.path}: cannot tell whose export this is (no personal_information.json and the "
-                        "name is not instagram-USERNAME-DATE)")
+    found = f"no profile_user Username in {', '.join(unreadable)}" if unreadable else "no personal_information.json"
+    raise TiewatchError(f"{archive.path}: cannot tell whose export this is ({found}, and the name is not "
+                        "instagram-USERNAME-DATE)")
 
 
 def _export_time(archive: Archive, as_of: datetime | None) -> datetime | None:

@@ -95,6 +95,23 @@ class FollowersView:
         return rows
 
 
+def _rename_hints(changes: list[Change]) -> None:
+    """A vanished account and a single account that joined both lists in the same interval: possibly a rename."""
+    def inside(c: Change, lo: datetime, hi: datetime) -> bool:
+        when = c.exact or c.end
+        return when is not None and lo < when <= hi
+
+    by_interval: dict[tuple[datetime, datetime], list[Change]] = {}
+    for c in changes:
+        if c.change == "vanished" and c.start is not None and c.end is not None:
+            by_interval.setdefault((c.start, c.end), []).append(c)
+    for (lo, hi), gone in by_interval.items():
+        joined = ({c.account for c in changes if c.change == "new_follower" and inside(c, lo, hi)}
+                  & {c.account for c in changes if c.change == "you_followed" and inside(c, lo, hi)})
+        if len(gone) == 1 and len(joined) == 1:
+            gone[0].note += f"; {next(iter(joined))} joined both lists in the same interval: possibly renamed"
+
+
 def _latest(store: Store, acc: Account, direction: str, until: datetime | None) -> datetime | None:
     bound = "AND taken <= ?" if until else ""
     value = store.scalar(f"SELECT max(taken) FROM snapshots WHERE platform = ? AND account = ? AND direction = ? "
@@ -156,6 +173,7 @@ def followers_view(store: Store, name: str, since: datetime | None = None,
         changes.append(Change(change, other, other_name, lo if exact is None else exact,
                               hi if exact is None else exact, exact))
 
+    _rename_hints(changes)
     followers_taken = _latest(store, acc, "followers", until)
     following_taken = _latest(store, acc, "following", until)
     view = FollowersView(acc, followers_taken, following_taken, None, None, changes)
