@@ -76,7 +76,7 @@ def app(db: Path | None) -> None:
 @click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", help="Fill a field with a constant.")
 @click.option("--strict", is_flag=True, help="Refuse a file whole at its first bad record.")
 @click.option("--as-of", "as_of", default=None, metavar="DATE",
-              help="When an export was made, for exports that do not say (dates its follower snapshots).")
+              help="When the export was made, for one export that does not say (dates its follower snapshots).")
 @json_option
 @db_option
 @user_errors
@@ -88,6 +88,8 @@ def ingest(paths: tuple[Path, ...], table: str | None, fmt: str | None, maps: tu
     from tiewatch.timefmt import parse_user_time
 
     mapping = FieldMapping.parse(list(maps), list(sets))
+    if as_of and len(paths) > 1:
+        raise TiewatchError("--as-of dates one export: ingest exports that need it one at a time")
     with open_store(db) as store:
         report = ingest_paths(store, list(paths), mapping=mapping, table=table, fmt=fmt, strict=strict,
                               as_of=parse_user_time(as_of, "--as-of"))

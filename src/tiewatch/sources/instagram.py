@@ -12,8 +12,8 @@ carry `string_list_data: [{href, value, timestamp}]`; newer exports leave `value
 `title` or only in an `https://www.instagram.com/_u/NAME` href. Text from older exports (UTF-8 written as
 Latin-1 escapes) is repaired where the repair round-trips.
 
-Followers and following also become a snapshot dated when the export was made (`--as-of`, else the date in
-the export's name, else a zip's entry times), so a second export turns the difference into follow/unfollow
+Followers and following also become a snapshot dated when the export was made (the date in the export's
+name, else a zip's entry times, else `--as-of`), so a second export turns the difference into follow/unfollow
 events whose time is the interval between the two exports. A known file whose records cannot be read is
 reported as format drift (see sources/exports.py) and then gives no snapshot.
 """
@@ -99,17 +99,16 @@ def _owner(archive: Archive) -> str:
 
 
 def _export_time(archive: Archive, as_of: datetime | None) -> datetime | None:
-    """When the export was made: --as-of, else the date Instagram puts in its name (instagram-USER-YYYY-MM-DD-...),
-    else the zip's own entry times. A folder's file times are not trusted (a copy or checkout resets them)."""
-    if as_of is not None:
-        return as_of
+    """When the export was made: the date Instagram puts in its name (instagram-USER-YYYY-MM-DD-...), else the zip's
+    own entry times, else --as-of. A folder's file times are not trusted (a copy or checkout resets them)."""
     match = re.search(r"-(\d{4})-(\d{2})-(\d{2})", archive.path.name)
     if match:
         return datetime(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     if archive.path.is_file():
         stamp = archive.newest_entry_time()
-        return datetime.fromtimestamp(stamp, UTC).replace(tzinfo=None) if stamp else None
-    return None
+        if stamp:
+            return datetime.fromtimestamp(stamp, UTC).replace(tzinfo=None)
+    return as_of
 
 
 def _iso(ts: Any) -> str | None:

@@ -6,7 +6,7 @@ account.js (the owner; when it is missing, as in many real archives, the owner c
 tweets.js / tweet.js and their -partN files (posts, replies and mentions, with created_at; a tweet whose
 text starts `RT @name:` is a repost of that account, not a post plus a mention), like.js (likes: the
 archive gives the liked tweet's id and text but no time and no author), follower.js and following.js
-(edges, no time). Followers and following are also a snapshot dated by generationDate (or --as-of), so
+(edges, no time). Followers and following are also a snapshot dated by generationDate (else --as-of), so
 successive archives of one account are diffed into follow/unfollow events bounded by the two dates.
 Accounts are keyed by numeric account id; handles become their names, so they name
 accounts everywhere. Events whose time the archive does not give are stored with ts, ts_lo and ts_hi all
@@ -134,7 +134,7 @@ def x_archive_parts(con: duckdb.DuckDBPyConnection, archive: Archive, registered
     """(parts, follower/following snapshots, warnings) for one archive."""
     manifest = read_manifest(archive)
     owner_id, owner_handle, account_name = _owner(archive, manifest)
-    taken = as_of or generation_date(manifest)
+    taken = generation_date(manifest) or as_of
     notes = ExportNotes()
     snapshots: list[Snapshot] = []
     accounts: dict[str, dict[str, Any]] = {owner_id: {"platform": PLATFORM, "account": owner_id,
