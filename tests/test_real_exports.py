@@ -54,6 +54,9 @@ def test_2025_likes_and_u_hrefs(cli: Cli) -> None:
                                              ("https://www.instagram.com/p/DQbbb2/", "star_c"),
                                              ("https://www.instagram.com/reel/DQccc3/", "star_a")]
     assert likes[0][2] == datetime.fromtimestamp(1760000000, UTC).replace(tzinfo=None)
+    media = _rows(cli.db, "SELECT kind, post, text FROM events WHERE kind IN ('post', 'story') ORDER BY kind")
+    assert media == [("post", "media/posts/202510/17900000000000011.jpg", "golden hour"),
+                     ("story", "media/stories/202510/17900000000000012.mp4", None)]  # media/, not content/
     members = _rows(cli.db, "SELECT direction, list(member ORDER BY member) FROM snapshots GROUP BY 1 ORDER BY 1")
     assert members == [("followers", ["star_a", "star_b"]), ("following", ["star_a", "star_c"])]
     view = cli.json("followers", "nova_2025")

@@ -7,7 +7,8 @@ personal_information.json (the owner's username); followers_N.json / followers.j
 owner's unfollows with exact times, 2024+); liked_posts.json, both layouts (until 2024
 `{"likes_media_likes": [{title, string_list_data}]}`, from 2025 a top-level list of `{timestamp,
 label_values: [{label: "URL", ...}, {title: "Owner", dict: [{dict: [{label: "Username", value}]}]}], fbid}`);
-comments/post_comments_N.json; content/posts_N.json and content/stories.json (`ig_stories`). Edge entries
+comments/post_comments_N.json; content/posts_N.json and content/stories.json (`ig_stories`), in
+media/ instead of content/ from about 2025. Edge entries
 carry `string_list_data: [{href, value, timestamp}]`; newer exports leave `value` out and put the name in
 `title` or only in an `https://www.instagram.com/_u/NAME` href. Text from older exports (UTF-8 written as
 Latin-1 escapes) is repaired where the repair round-trips.
@@ -280,7 +281,7 @@ def instagram_parts(con: duckdb.DuckDBPyConnection, archive: Archive, registered
         notes.check(archive.label(name), len(items), faults, comment_layout)
 
     media_layout = "media: [{uri, creation_timestamp, title}]"
-    content = [n for n in archive.names() if _parent(n) == "content"]
+    content = [n for n in archive.names() if _parent(n) in ("content", "media")]  # media/ from about 2025
     for name, key, kind in ([(n, None, "post") for n in content if POSTS.match(_base(n))]
                             + [(n, "ig_stories", "story") for n in content if _base(n) == "stories.json"]):
         rows = events_by_entry.setdefault(name, [])
