@@ -96,7 +96,8 @@ def _owner(archive: Archive) -> str:
         return match.group(1)
     found = f"no profile_user Username in {', '.join(unreadable)}" if unreadable else "no personal_information.json"
     raise TiewatchError(f"{archive.path}: cannot tell whose export this is ({found}, and the name is not "
-                        "instagram-USERNAME-DATE)")
+                        "instagram-USERNAME-YYYY-MM-DD-...): ingest the whole export as Instagram named it, or put "
+                        "these files in a folder named that way")
 
 
 def _export_time(archive: Archive, as_of: datetime | None) -> datetime | None:
