@@ -363,3 +363,14 @@ def test_x_follower_file_drift_is_loud_and_takes_no_snapshot(cli: Cli, tmp_path:
     assert result.exit_code == 1
     assert f"format drift: {root / 'data' / 'follower.js'}: 3 of 3 records unreadable" in result.stderr
     assert _rows(cli.db, "SELECT direction FROM snapshots GROUP BY 1") == [("following",)]
+
+
+def test_followers_from_dated_events_only(cli: Cli) -> None:
+    """Bluesky: follows with exact times and no snapshot: the lists are unknown, not empty."""
+    cli("ingest", str(BLUESKY / "jetstream_expected_v1.jsonl"))
+    [(actor, target, ts)] = _rows(cli.db, "SELECT actor, target, ts FROM events WHERE kind = 'follow' "
+                                          "AND target = 'did:plc:mlbpil2fwz43vfn6uuysxtqa'")
+    view = cli.json("followers", target)
+    assert [(c["account"], c["exact"]) for c in view["new_follower"]] == [(actor, _z(ts))]
+    assert view["not_following_back"] is None and view["mutuals"] is None and view["followers"] is None
+    assert "unknown (needs a followers and a following snapshot)" in cli("followers", target).stdout

@@ -72,6 +72,9 @@ def followers(account: str, since: str | None, until: str | None, as_csv: bool, 
                 if ch.note != VANISHED_NOTE:
                     c.print(f"  {ch.account}: {ch.note.removeprefix(VANISHED_NOTE + '; ')}")
     for label, members in (("not following back", view.not_following_back), ("mutuals", view.mutuals)):
+        if members is None:
+            c.print(f"[bold]{label}[/bold]: unknown (needs a followers and a following snapshot)")
+            continue
         c.print(f"[bold]{label}[/bold] ({len(members)}): " + ", ".join(a for a, _ in members[:200])
                 + (" ..." if len(members) > 200 else ""))
 

@@ -68,8 +68,9 @@ class FollowersView:
     followers: int | None
     following: int | None
     changes: list[Change] = field(default_factory=list)
-    not_following_back: list[tuple[str, str | None]] = field(default_factory=list)
-    mutuals: list[tuple[str, str | None]] = field(default_factory=list)
+    # None when unknown: both a followers and a following snapshot are needed
+    not_following_back: list[tuple[str, str | None]] | None = None
+    mutuals: list[tuple[str, str | None]] | None = None
 
     def of(self, kind: str) -> list[Change]:
         return [c for c in self.changes if c.change == kind]
@@ -81,8 +82,8 @@ class FollowersView:
             "followers": self.followers, "following": self.following}
         for kind in CHANGES:
             out[kind] = [c.as_json() for c in self.of(kind)]
-        out["not_following_back"] = [{"account": a, "name": n} for a, n in self.not_following_back]
-        out["mutuals"] = [{"account": a, "name": n} for a, n in self.mutuals]
+        for key, members in (("not_following_back", self.not_following_back), ("mutuals", self.mutuals)):
+            out[key] = None if members is None else [{"account": a, "name": n} for a, n in members]
         return out
 
     def csv_rows(self) -> list[dict[str, Any]]:
@@ -91,7 +92,7 @@ class FollowersView:
                     max(t for t in (self.followers_taken, self.following_taken) if t is not None))
         for kind, members in (("not_following_back", self.not_following_back), ("mutual", self.mutuals)):
             rows += [{"change": kind, "account": a, "name": n, "start": None, "end": taken, "exact": None,
-                      "when": f"as of {taken[:10]}" if taken else "", "note": ""} for a, n in members]
+                      "when": f"as of {taken[:10]}" if taken else "", "note": ""} for a, n in members or []]
         return rows
 
 
