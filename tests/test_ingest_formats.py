@@ -55,7 +55,7 @@ def test_each_format_gives_the_same_events(cli: Cli, tmp_path: Path, fmt: str, n
     path = _write(tmp_path / name, fmt)
     out = cli.json("ingest", str(path))
     assert out == {"inserted": {"events": 5, "metrics": 0, "news": 0, "accounts": 3}, "duplicates": 0,
-                   "rejected": 0}
+                   "rejected": 0, "set_aside": 0, "warnings": []}
     with Store(cli.db) as store:
         times = {str(t) for (t,) in store.con.execute("SELECT DISTINCT ts FROM events").fetchall()}
         assert times == {EXPECTED_TS}

@@ -60,5 +60,5 @@ def test_collegemsg_with_map_and_set(cli: Cli) -> None:
 def test_ingest_json_output_is_one_object(cli: Cli) -> None:
     result = cli("ingest", str(SEED / "news.jsonl"), "--json")
     obj = json.loads(result.stdout)
-    assert set(obj) == {"inserted", "duplicates", "rejected"}
+    assert set(obj) == {"inserted", "duplicates", "rejected", "set_aside", "warnings"}
     assert set(obj["inserted"]) == {"events", "metrics", "news", "accounts"}

@@ -42,10 +42,13 @@ class IngestSummary:
     rejected: int
     errors: list[str] = field(default_factory=list)  # one line per file refused (nothing from it stored)
     skipped: list[str] = field(default_factory=list)  # files inside folders that hold no known table
+    set_aside: int = 0  # records deliberately not read (other apps' records in a Bluesky capture)
+    warnings: list[str] = field(default_factory=list)  # format drift, snapshots not taken
 
     def as_json(self) -> dict[str, Any]:
         return {"inserted": dict(self.inserted), "duplicates": self.duplicates, "rejected": self.rejected,
-                "files": self.files, "errors": list(self.errors), "skipped": list(self.skipped)}
+                "set_aside": self.set_aside, "warnings": list(self.warnings), "files": self.files,
+                "errors": list(self.errors), "skipped": list(self.skipped)}
 
 
 @dataclass(frozen=True)
@@ -171,21 +174,22 @@ class Tiewatch:
     # -- writing -------------------------------------------------------------------------------------
     def ingest(self, paths: list[str | Path], *, table: str | None = None, fmt: str | None = None,
                maps: dict[str, str] | None = None, sets: dict[str, str] | None = None, strict: bool = False,
-               progress: ProgressCallback | None = None) -> IngestSummary:
+               as_of: datetime | None = None, progress: ProgressCallback | None = None) -> IngestSummary:
         """Load files, folders and archives: idempotent, all or nothing per file, bad records to quarantine.
 
         `maps` reads a canonical field from another column ({"ts": "time"}); `sets` fills a field with a
-        constant ({"kind": "message"}).
+        constant ({"kind": "message"}). `as_of` dates an export that does not date itself (its follower
+        snapshot needs a time).
         """
         from tiewatch.ingest.canonical import FieldMapping
         from tiewatch.ingest.run import ingest_paths
 
         mapping = FieldMapping(dict(maps or {}), dict(sets or {}))
         report = ingest_paths(self.store, list(paths), mapping=mapping, table=table, fmt=fmt, strict=strict,
-                              progress=progress)
+                              as_of=as_of, progress=progress)
         r = report.result
         return IngestSummary(r.files, dict(r.inserted), r.duplicates, r.rejected, list(report.errors),
-                             list(report.skipped))
+                             list(report.skipped), r.set_aside, list(r.warnings))
 
     def detect(self, *, since: datetime | None = None, until: datetime | None = None, fdr: float = 0.05,
                progress: ProgressCallback | None = None) -> DetectSummary:
@@ -253,6 +257,27 @@ class Tiewatch:
         from tiewatch.views.brief import build_brief
 
         return build_brief(self.store, a, b, since)
+
+    def followers(self, account: str, *, since: datetime | None = None, until: datetime | None = None) -> Any:
+        """New and lost followers, unfollows, not following back and mutuals from stored snapshots, each change
+        with the interval it happened in (`views.followers.FollowersView`)."""
+        from tiewatch.views.followers import followers_view
+
+        return followers_view(self.store, account, since, until)
+
+    def growth(self, accounts: list[str], *, since: datetime | None = None) -> list[Any]:
+        """Social Blade-style follower growth per account: per-day rates, averages, projection
+        (`views.growth.Growth`)."""
+        from tiewatch.views.growth import growth_views
+
+        return growth_views(self.store, list(accounts), since)
+
+    def growth_chart(self, growth: list[Any], path: str | Path) -> Path:
+        """Draw several accounts' follower counts on one picture."""
+        from tiewatch.views.charts import save_chart
+        from tiewatch.views.growth import growth_chart
+
+        return save_chart(growth_chart(growth), Path(path))
 
     def report(self, out_dir: str | Path) -> Path:
         """Write one self-contained HTML report into `out_dir`; returns its path."""

@@ -19,7 +19,7 @@ import pyarrow as pa
 from tiewatch.errors import TiewatchError
 from tiewatch.ingest.loader import IngestResult, ingest_parts
 from tiewatch.sources.files import InputFile
-from tiewatch.sources.jetstream import STAGED, UNFOLLOW_TARGETS, stage_lines
+from tiewatch.sources.jetstream import OTHER_APP_SQL, STAGED, UNFOLLOW_TARGETS, stage_lines
 from tiewatch.store import Store
 
 DEFAULT_URL = "wss://jetstream2.us-east.bsky.network/subscribe"
@@ -58,8 +58,10 @@ def write_batch(store: Store, key: str, lines: list[str], label: str) -> IngestR
     try:
         parts = stage_lines(store.con, "tw_stream_lines", label)
         inp = InputFile(Path(label), "jetstream", None)
-        return ingest_parts(store, inp, parts, after_load=[UNFOLLOW_TARGETS, CURSOR_SQL], after_params=[[], [key]],
-                            hash_file=False)
+        result = ingest_parts(store, inp, parts, after_load=[UNFOLLOW_TARGETS, CURSOR_SQL],
+                              after_params=[[], [key]], hash_file=False)
+        result.set_aside = int(store.scalar(f"SELECT count(*) FROM {STAGED} WHERE {OTHER_APP_SQL}") or 0)
+        return result
     finally:
         store.con.unregister("tw_stream_lines")
         store.con.execute(f"DROP TABLE IF EXISTS {STAGED}")

@@ -39,6 +39,8 @@ class IngestResult:
     duplicates: int = 0
     rejected: int = 0
     files: int = 0
+    set_aside: int = 0  # records deliberately not read (other apps' records in a Bluesky capture)
+    warnings: list[str] = field(default_factory=list)  # format drift, snapshots not taken: the ingest exits 1
 
     def add(self, other: IngestResult) -> None:
         for k, v in other.inserted.items():
@@ -46,9 +48,12 @@ class IngestResult:
         self.duplicates += other.duplicates
         self.rejected += other.rejected
         self.files += other.files
+        self.set_aside += other.set_aside
+        self.warnings += other.warnings
 
     def as_json(self) -> dict[str, object]:
-        return {"inserted": dict(self.inserted), "duplicates": self.duplicates, "rejected": self.rejected}
+        return {"inserted": dict(self.inserted), "duplicates": self.duplicates, "rejected": self.rejected,
+                "set_aside": self.set_aside, "warnings": list(self.warnings)}
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from tiewatch.errors import NotATable, TiewatchError
@@ -23,7 +24,7 @@ class IngestReport:
 
 def ingest_paths(store: Store, paths: list[str | Path], *, mapping: FieldMapping | None = None,
                  table: str | None = None, fmt: str | None = None, strict: bool = False,
-                 progress: ProgressCallback | None = None) -> IngestReport:
+                 progress: ProgressCallback | None = None, as_of: datetime | None = None) -> IngestReport:
     """Ingest every file under `paths`; a file that fails is reported and leaves the store untouched.
 
     `progress`, when given, hears how many bytes of the input are done, moving within a long file as DuckDB
@@ -45,7 +46,7 @@ def ingest_paths(store: Store, paths: list[str | Path], *, mapping: FieldMapping
             store.con.execute("SET enable_progress_bar_print = false")
             poller.start()
         try:
-            report.result.add(ingest_file(store, f, mapping, table=table, fmt=fmt, strict=strict))
+            report.result.add(ingest_file(store, f, mapping, table=table, fmt=fmt, strict=strict, as_of=as_of))
         except NotATable as e:
             (report.errors if explicit else report.skipped).append(str(e))
         except TiewatchError as e:
@@ -64,19 +65,22 @@ PLATFORM_FORMATS = ("jetstream", "x", "instagram", "instaloader", "snapshots", "
 
 
 def ingest_file(store: Store, path: Path, mapping: FieldMapping, *, table: str | None = None,
-                fmt: str | None = None, strict: bool = False) -> IngestResult:
-    """One file: a platform format when named or recognised, else a generic table."""
+                fmt: str | None = None, strict: bool = False, as_of: datetime | None = None) -> IngestResult:
+    """One file: a platform format when named or recognised, else a generic table. `as_of` dates an export's
+    follower snapshots when the export does not say when it was made."""
     from tiewatch.ingest.loader import ingest_parts
     from tiewatch.sources.files import read_head
-    from tiewatch.sources.jetstream import jetstream_parts, looks_like_jetstream
+    from tiewatch.sources.jetstream import count_other_apps, jetstream_parts, looks_like_jetstream
     from tiewatch.sources.platforms import ARCHIVE_FORMATS, archive_parts
 
     if path.is_dir() or fmt in ARCHIVE_FORMATS or path.suffix.lower() == ".zip":
         registered: list[str] = []
         try:
-            kind, parts, statements = archive_parts(store.con, path, fmt, registered)
-            return ingest_parts(store, InputFile(path, kind, None), parts, strict=strict, after_load=statements,
-                                hash_file=path.is_file())
+            kind, parts, statements, warnings = archive_parts(store.con, path, fmt, registered, as_of)
+            result = ingest_parts(store, InputFile(path, kind, None), parts, strict=strict, after_load=statements,
+                                  hash_file=path.is_file())
+            result.warnings += warnings
+            return result
         finally:
             for name in registered:
                 store.con.unregister(name)
@@ -97,7 +101,13 @@ def ingest_file(store: Store, path: Path, mapping: FieldMapping, *, table: str |
                               and looks_like_jetstream(read_head(inp.path, inp.compression))):
         inp = InputFile(inp.path, "jetstream", inp.compression)
         parts, after = jetstream_parts(inp)
-        return ingest_parts(store, inp, parts, strict=strict, after_load=after)
+        other_apps: list[int] = []
+        counter = threading.Thread(target=lambda: other_apps.append(count_other_apps(inp)), daemon=True)
+        counter.start()
+        result = ingest_parts(store, inp, parts, strict=strict, after_load=after)
+        counter.join()
+        result.set_aside = other_apps[0] if other_apps else 0
+        return result
     return ingest_generic_file(store, inp, mapping, table=table, strict=strict)
 
 

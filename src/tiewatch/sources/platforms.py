@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -35,23 +36,25 @@ def is_platform_folder(path: Path) -> bool:
         return False
 
 
-def archive_parts(con: duckdb.DuckDBPyConnection, path: Path, fmt: str | None,
-                  registered: list[str]) -> tuple[str, list[Part], list[str]]:
-    """(format, parts, statements to run in the ingest transaction) for an export."""
+def archive_parts(con: duckdb.DuckDBPyConnection, path: Path, fmt: str | None, registered: list[str],
+                  as_of: datetime | None = None) -> tuple[str, list[Part], list[str], list[str]]:
+    """(format, parts, statements to run in the ingest transaction, warnings) for an export. `as_of` dates the
+    export's follower snapshots when its own files do not."""
     archive = Archive(path)
     try:
         kind = fmt if fmt in ARCHIVE_FORMATS else archive_kind(archive)
         if kind is None:
             raise TiewatchError(f"{path}: not an X archive, Instagram export or Instaloader folder (no "
-                                "data/account.js; no followers_N.json, following.json or liked_posts.json; no "
-                                "<date>_UTC.json post files)")
-        if kind == "x":
-            return kind, x_archive_parts(con, archive, registered), []
+                                "data/account.js or manifest.js; no followers_N.json, following.json or "
+                                "liked_posts.json; no <date>_UTC.json post files)")
         if kind == "instaloader":
-            return kind, instaloader_parts(con, archive, registered), []
-        parts, snapshots = instagram_parts(con, archive, registered)
+            return kind, instaloader_parts(con, archive, registered), [], []
+        if kind == "x":
+            parts, snapshots, warnings = x_archive_parts(con, archive, registered, as_of)
+        else:
+            parts, snapshots, warnings = instagram_parts(con, archive, registered, as_of)
         statements = [sql for i, snap in enumerate(snapshots)
                       for sql in snapshot_statements(con, snap, str(path), registered, snapshots[:i])]
-        return kind, parts, statements
+        return kind, parts, statements, warnings
     finally:
         archive.close()

@@ -1,82 +1,35 @@
-"""The command line: a thin Click layer that parses options, calls the library and prints.
+"""The command line: a thin Click layer that parses options, calls the library API and prints.
 
-Known failures (TiewatchError) become one line on stderr and exit code 1, never a traceback.
+Known failures (TiewatchError) become one line on stderr and an exit status from their code, never a traceback.
+Commands live in this package, one module per group of commands (`followers.py`: followers and growth); the
+helpers they share are in `common.py`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 import click
 
 from tiewatch import __version__
+from tiewatch.cli.common import (
+    console,
+    db_option,
+    escaped,
+    json_option,
+    open_db,
+    plain,
+    print_json,
+    progress_bar,
+    table,
+    text,
+    time_option,
+    user_errors,
+)
 from tiewatch.detect.registry import signal_kinds
-from tiewatch.errors import TiewatchError, exit_status
-
-if TYPE_CHECKING:  # imported where used: `tiewatch --help` must not pay for DuckDB, pyarrow, numpy or Rich
-    from rich.console import Console
-    from rich.table import Table
-
-    from tiewatch.api import Tiewatch
-    from tiewatch.progress import ProgressCallback, ProgressEvent
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def console(stderr: bool = False) -> Console:
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=True, stderr=stderr)
-
-
-def table(*columns: str, **options: Any) -> Table:
-    from rich.table import Table
-
-    return Table(*columns, **options)
-
-
-def user_errors(fn: F) -> F:
-    """Turn foreseeable failures into a one-line message and exit code 1."""
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except TiewatchError as e:
-            click.echo(f"Error: {e}", err=True)
-            sys.exit(exit_status(e))
-        except KeyboardInterrupt:
-            click.echo("Error: interrupted; the store keeps every file completed before", err=True)
-            sys.exit(130)
-    return wrapper  # type: ignore[return-value]
-
-
-def db_option(fn: F) -> F:
-    return click.option("--db", "db", type=click.Path(path_type=Path), default=None,
-                        help="Database file (default: $TIEWATCH_DB, else ./tiewatch.duckdb).")(fn)  # type: ignore[return-value]
-
-
-def json_option(fn: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")(fn)  # type: ignore[return-value]
-
-
-def open_db(db: Path | None, *, read_only: bool = False) -> Tiewatch:
-    """The library object for --db (given to the command or to `tiewatch` itself)."""
-    from tiewatch.api import Tiewatch
-
-    ctx = click.get_current_context(silent=True)
-    root_db = ctx.find_root().params.get("db") if ctx else None
-    return Tiewatch(db or root_db, read_only=read_only)
-
-
-def print_json(obj: object) -> None:
-    from tiewatch.api import dumps
-
-    sys.stdout.write(dumps(obj) + "\n")
+from tiewatch.errors import TiewatchError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -94,54 +47,39 @@ def app(db: Path | None) -> None:
 @click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN", help="Read a field from a column.")
 @click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", help="Fill a field with a constant.")
 @click.option("--strict", is_flag=True, help="Refuse a file whole at its first bad record.")
+@click.option("--as-of", "as_of", default=None, metavar="DATE",
+              help="When the export was made, for one export that does not say (dates its follower snapshots).")
 @json_option
 @db_option
 @user_errors
 def ingest(paths: tuple[Path, ...], table: str | None, fmt: str | None, maps: tuple[str, ...],
-           sets: tuple[str, ...], strict: bool, as_json: bool, db: Path | None) -> None:
+           sets: tuple[str, ...], strict: bool, as_of: str | None, as_json: bool, db: Path | None) -> None:
     """Load files and folders: idempotent, all-or-nothing per file, bad records to quarantine."""
     from tiewatch.ingest.canonical import FieldMapping
+    from tiewatch.timefmt import parse_user_time
 
     mapping = FieldMapping.parse(list(maps), list(sets))
+    if as_of and len(paths) > 1:
+        raise TiewatchError("--as-of dates one export: ingest exports that need it one at a time")
     with open_db(db) as tw, progress_bar("ingest") as progress:
         summary = tw.ingest(list(paths), table=table, fmt=fmt, maps=mapping.renames, sets=mapping.constants,
-                            strict=strict, progress=progress)
+                            strict=strict, as_of=parse_user_time(as_of, "--as-of"), progress=progress)
     for note in summary.skipped:
         click.echo(f"skipped: {note}", err=True)
     for err in summary.errors:
         click.echo(f"error: {err}", err=True)
+    for warning in summary.warnings:
+        click.echo(f"WARNING: {warning}", err=True)
     if as_json:
-        print_json({k: v for k, v in summary.as_json().items() if k in ("inserted", "duplicates", "rejected")})
+        print_json({k: v for k, v in summary.as_json().items()
+                    if k in ("inserted", "duplicates", "rejected", "set_aside", "warnings")})
     else:
         ins = ", ".join(f"{n:,} {k}" for k, n in summary.inserted.items() if n) or "nothing"
         text(f"{summary.files} file(s): inserted {ins}; {summary.duplicates:,} duplicates; {summary.rejected:,} "
-             "rejected" + (" (see `tiewatch quarantine`)" if summary.rejected else ""))
-    if summary.errors:
+             "rejected" + (" (see `tiewatch quarantine`)" if summary.rejected else "")
+             + (f"; {summary.set_aside:,} records of other apps set aside" if summary.set_aside else ""))
+    if summary.errors or summary.warnings:
         sys.exit(1)
-
-
-@contextlib.contextmanager
-def progress_bar(label: str) -> Iterator[ProgressCallback | None]:
-    """A Rich progress bar on a terminal (stderr), fed by the library's progress events; None elsewhere."""
-    err = console(stderr=True)
-    if not err.is_terminal:
-        yield None
-        return
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as bar:
-        task = bar.add_task(label, total=1.0)
-
-        def update(event: ProgressEvent) -> None:
-            bar.update(task, description=f"{event.stage} {event.item}", completed=event.fraction)
-
-        yield update
-
-
-def text(line: str) -> None:
-    """Print a line of plain text: data is never read as markup."""
-    console().print(line, markup=False)
 
 
 @app.command()
@@ -184,20 +122,6 @@ def accounts_cmd(search: str | None, limit: int, as_json: bool, db: Path | None)
     console().print(t)
 
 
-def plain(value: object) -> Any:
-    """A value shown as itself in a Rich table (never interpreted as markup)."""
-    from rich.text import Text
-
-    return Text(str(value))
-
-
-def escaped(value: str) -> str:
-    """A header or title that shows as itself (Rich reads those strings as markup)."""
-    from rich.markup import escape
-
-    return escape(value)
-
-
 @app.command()
 @click.option("--limit", default=1000, show_default=True)
 @json_option
@@ -214,13 +138,9 @@ def quarantine(limit: int, as_json: bool, db: Path | None) -> None:
         click.echo(str(r))
 
 
-def _time_option(name: str, help_text: str) -> Callable[[F], F]:
-    return click.option(name, default=None, metavar="TIME", help=help_text)
-
-
 @app.command()
-@_time_option("--since", "Only data from this time on (ISO 8601; naive = UTC).")
-@_time_option("--until", "Only data before this time.")
+@time_option("--since", "Only data from this time on (ISO 8601; naive = UTC).")
+@time_option("--until", "Only data before this time.")
 @click.option("--fdr", default=0.05, show_default=True, type=float, help="False-discovery rate to control.")
 @json_option
 @db_option
@@ -247,8 +167,8 @@ def detect(since: str | None, until: str | None, fdr: float, as_json: bool, db: 
 @app.command()
 @click.option("--kind", default=None, type=click.Choice(signal_kinds()), help="Only this kind.")
 @click.option("--account", default=None, help="Only signals naming this account.")
-@_time_option("--since", "Only signals from this time on.")
-@_time_option("--until", "Only signals before this time.")
+@time_option("--since", "Only signals from this time on.")
+@time_option("--until", "Only signals before this time.")
 @click.option("--limit", default=None, type=int, help="At most this many.")
 @json_option
 @db_option
@@ -274,7 +194,7 @@ def signals(kind: str | None, account: str | None, since: str | None, until: str
 
 @app.command()
 @click.argument("account")
-@_time_option("--at", "The time to measure at (default: the latest event).")
+@time_option("--at", "The time to measure at (default: the latest event).")
 @click.option("--limit", default=20, show_default=True)
 @json_option
 @db_option
@@ -368,7 +288,7 @@ def account(name: str, chart_file: Path | None, as_json: bool, db: Path | None) 
 @app.command()
 @click.argument("a")
 @click.argument("b", required=False)
-@_time_option("--since", "Only signals and news from this time on.")
+@time_option("--since", "Only signals and news from this time on.")
 @click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True)
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Write to FILE instead of stdout.")
 @db_option
@@ -457,7 +377,18 @@ def watch(source: str, url: str | None, collections: tuple[str, ...], dids: tupl
     else:
         click.echo(f"{stats.received:,} events received in {stats.batches:,} batches; inserted "
                    f"{stats.result.inserted['events']:,} events; {stats.result.duplicates:,} duplicates; "
-                   f"{stats.result.rejected:,} rejected; {stats.reconnects} reconnects")
+                   f"{stats.result.rejected:,} rejected; {stats.reconnects} reconnects"
+                   + (f"; {stats.result.set_aside:,} records of other apps set aside" if stats.result.set_aside
+                      else ""))
+
+
+
+
+
+from tiewatch.cli.followers import followers, growth  # noqa: E402  (registered after the core commands)
+
+app.add_command(followers)
+app.add_command(growth)
 
 
 def main() -> None:
