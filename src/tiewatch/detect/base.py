@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from tiewatch.detect.dialect import Dialect
+from tiewatch.engines.base import Engine
 from tiewatch.store import Store
 
 ENGAGEMENT_KINDS = ("like", "comment", "reply", "repost", "mention", "message")
@@ -55,16 +56,37 @@ class Window:
             parts.append(f"{column} < TIMESTAMP '{self.until.isoformat(sep=' ')}'")
         return " AND ".join(parts) if parts else "TRUE"
 
+    def bound(self, column: str = "ts") -> str:
+        """The window as a condition on `column` with the bounds as named parameters ($since, $until)."""
+        parts = []
+        if self.since is not None:
+            parts.append(f"{column} >= $since")
+        if self.until is not None:
+            parts.append(f"{column} < $until")
+        return " AND ".join(parts) if parts else "TRUE"
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Values for the parameters `bound` uses."""
+        return {k: v for k, v in (("since", self.since), ("until", self.until)) if v is not None}
+
 
 @dataclass
 class Context:
-    """What a detector gets: the store, the SQL dialect, the time window and the keep threshold."""
+    """What a detector gets: the store, the engine its SQL runs on, the time window and the keep threshold."""
 
     store: Store
     dialect: Dialect
     window: Window
     keep_p: float  # candidates with p above this can never pass FDR control at the run's level
     other_tests: dict[str, int] = field(default_factory=dict)  # tests run by detectors before this one
+    engine: Engine = field(default=None)  # type: ignore[assignment]  # default: DuckDB over the store
+
+    def __post_init__(self) -> None:
+        if self.engine is None:
+            from tiewatch.engines.duckdb import DuckDBEngine
+
+            self.engine = DuckDBEngine(self.store.con)
 
     def events_sql(self) -> str:
         return f"(SELECT * FROM events WHERE ts IS NOT NULL AND {self.window.where()})"

@@ -81,6 +81,20 @@ def _to_spark(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def parameters(sql: str) -> set[str]:
+    """The named parameters ($name) a query uses."""
+    return {str(p.this) for p in sqlglot.parse_one(sql, read="duckdb").find_all(exp.Placeholder) if p.this}
+
+
+def bind(sql: str, params: dict[str, object] | None) -> dict[str, object]:
+    """The values of the parameters `sql` uses (engines refuse values a query does not ask for)."""
+    wanted = parameters(sql) if params else set()
+    missing = wanted - set(params or {})
+    if missing:
+        raise SqlError(f"no value for parameter(s) {', '.join(sorted(missing))}")
+    return {k: v for k, v in (params or {}).items() if k in wanted}
+
+
 def compile_sql(sql: str, engine: str = "duckdb") -> str:
     """The query for `engine`: DuckDB's text as written (checked), Spark SQL compiled from it."""
     if engine not in ENGINES:
