@@ -88,6 +88,10 @@ class Context:
 
             self.engine = DuckDBEngine(self.store.con)
 
+    def events_bound(self) -> str:
+        """The events inside the window, with its bounds as parameters (`window.params`)."""
+        return f"(SELECT * FROM events WHERE ts IS NOT NULL AND {self.window.bound()})"
+
     def events_sql(self) -> str:
         return f"(SELECT * FROM events WHERE ts IS NOT NULL AND {self.window.where()})"
 
@@ -112,6 +116,10 @@ class Detector:
 
     def run(self, ctx: Context) -> DetectorOutput:
         raise NotImplementedError(f"{type(self).__name__}.run")
+
+    def queries(self, ctx: Context) -> dict[str, str]:
+        """Every SQL text `run` sends to the engine, by name (DuckDB's dialect; for review snapshots)."""
+        return {}
 
     def refine(self, ctx: Context, rejected: list[Signal]) -> None:
         """Raise first-pass p-values where an exact computation says so (default: nothing to refine)."""

@@ -22,6 +22,7 @@ import numpy as np
 
 from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
 from tiewatch.detect.naming import Names, day
+from tiewatch.detect.sqltime import days_between, minus_days, plus_hours
 from tiewatch.detect.ties import KIND_WEIGHTS, weight_case
 
 FAMILY = "coincidence"
@@ -39,13 +40,15 @@ class CoincidenceDetector(Detector):
     families = ("coincidence",)
     name = "coincidence"
 
+    def queries(self, ctx: Context) -> dict[str, str]:
+        return {"candidates": self._sql(ctx)}
+
     def _sql(self, ctx: Context) -> str:
-        d = ctx.dialect
         kinds = ", ".join(f"'{k}'" for k in KIND_WEIGHTS)
         return f"""
-        WITH ev AS {ctx.events_sql()},
-        nw AS (SELECT id, ts, title, url, subjects FROM news WHERE {ctx.window.where()}),
-        ns AS (SELECT n.id AS news_id, n.ts AS news_ts, {d.unnest_subjects('n')} AS subject FROM nw n),
+        WITH ev AS {ctx.events_bound()},
+        nw AS (SELECT id, ts, title, url, subjects FROM news WHERE {ctx.window.bound()}),
+        ns AS (SELECT n.id AS news_id, n.ts AS news_ts, unnest(n.subjects) AS subject FROM nw n),
         edges AS (
             SELECT platform, actor AS x, target AS s, ts, kind, 0 AS inbound FROM ev
             WHERE kind IN ({kinds}) AND target IS NOT NULL AND actor <> target
@@ -57,15 +60,15 @@ class CoincidenceDetector(Detector):
                    sum(CASE WHEN e.inbound = 0 THEN 1 ELSE 0 END) AS out_n,
                    sum(CASE WHEN e.inbound = 1 THEN 1 ELSE 0 END) AS in_n
             FROM ns JOIN edges e ON e.s = ns.subject AND e.ts < ns.news_ts
-                 AND e.ts >= {d.minus_days('ns.news_ts', TIE_LOOKBACK_DAYS)}
+                 AND e.ts >= {minus_days('ns.news_ts', TIE_LOOKBACK_DAYS)}
             GROUP BY ns.news_id, e.platform, e.x, ns.subject),
         top_ties AS (
             SELECT news_id, platform, x, subject, tie_was, 0 AS shared FROM (
                 SELECT *, row_number() OVER (PARTITION BY news_id, subject ORDER BY tie_was DESC, x) AS r
                 FROM tie WHERE out_n > 0 AND in_n > 0) WHERE r <= {TOP_TIES}),
         earlier AS (
-            SELECT ns.news_id, ns.subject, {d.unnest_subjects('n2')} AS x
-            FROM ns JOIN nw n2 ON n2.ts < ns.news_ts AND {d.list_contains('n2.subjects', 'ns.subject')}),
+            SELECT ns.news_id, ns.subject, unnest(n2.subjects) AS x
+            FROM ns JOIN nw n2 ON n2.ts < ns.news_ts AND list_contains(n2.subjects, ns.subject)),
         shared AS (
             SELECT DISTINCT er.news_id, a.platform, er.x, er.subject, coalesce(t.tie_was, 0) AS tie_was, 1 AS shared
             FROM earlier er JOIN accounts a ON a.account = er.x
@@ -75,9 +78,9 @@ class CoincidenceDetector(Detector):
         cand0 AS (SELECT * FROM top_ties UNION ALL SELECT * FROM shared),
         cand AS (
             SELECT c.news_id, c.platform, c.x, max(c.tie_was) AS tie_was, max(c.shared) AS shared,
-                   {d.arg_min('c.subject', '-(c.tie_was + 1000000 * c.shared)')} AS via
+                   min_by(c.subject, -(c.tie_was + 1000000 * c.shared)) AS via
             FROM cand0 c JOIN nw n ON n.id = c.news_id
-            WHERE NOT {d.list_contains('n.subjects', 'c.x')}
+            WHERE NOT list_contains(n.subjects, c.x)
             GROUP BY c.news_id, c.platform, c.x),
         first_seen AS (SELECT platform, actor, min(ts) AS first_ts FROM ev GROUP BY platform, actor),
         content AS (SELECT platform, actor, kind, ts, id, text FROM ev WHERE kind IN ('post', 'story')),
@@ -85,19 +88,19 @@ class CoincidenceDetector(Detector):
             SELECT c.news_id, c.platform, c.x, ct.kind, count(*) AS items
             FROM cand c JOIN nw n ON n.id = c.news_id
             JOIN content ct ON ct.platform = c.platform AND ct.actor = c.x AND ct.ts < n.ts
-                 AND ct.ts >= {d.minus_days('n.ts', LOOKBACK_DAYS)}
+                 AND ct.ts >= {minus_days('n.ts', LOOKBACK_DAYS)}
             GROUP BY c.news_id, c.platform, c.x, ct.kind HAVING count(*) >= {MIN_ITEMS}),
         after_ AS (
             SELECT h.news_id, h.platform, h.x, h.kind, min(ct.ts) AS post_ts,
-                   {d.arg_min('ct.id', 'ct.ts')} AS post_id, {d.arg_min('ct.text', 'ct.ts')} AS post_text
+                   min_by(ct.id, ct.ts) AS post_id, min_by(ct.text, ct.ts) AS post_text
             FROM history h JOIN nw n ON n.id = h.news_id
             JOIN content ct ON ct.platform = h.platform AND ct.actor = h.x AND ct.kind = h.kind AND ct.ts > n.ts
-                 AND ct.ts <= {d.plus_hours('n.ts', WINDOW_HOURS)}
+                 AND ct.ts <= {plus_hours('n.ts', WINDOW_HOURS)}
             GROUP BY h.news_id, h.platform, h.x, h.kind)
         SELECT h.news_id, n.ts AS news_ts, n.title, n.url, h.platform, h.x, h.kind, h.items,
-               {d.days_between('n.ts', f"greatest(fs.first_ts, {d.minus_days('n.ts', LOOKBACK_DAYS)})")} AS span_days,
+               {days_between('n.ts', f"greatest(fs.first_ts, {minus_days('n.ts', LOOKBACK_DAYS)})")} AS span_days,
                c.tie_was, c.shared, c.via, a.post_ts, a.post_id, a.post_text,
-               {d.days_between('a.post_ts', 'n.ts')} AS delta_days
+               {days_between('a.post_ts', 'n.ts')} AS delta_days
         FROM history h JOIN cand c ON c.news_id = h.news_id AND c.platform = h.platform AND c.x = h.x
         JOIN nw n ON n.id = h.news_id
         JOIN first_seen fs ON fs.platform = h.platform AND fs.actor = h.x
@@ -105,9 +108,9 @@ class CoincidenceDetector(Detector):
         ORDER BY h.news_id, h.x, h.kind"""
 
     def run(self, ctx: Context) -> DetectorOutput:
-        if not ctx.store.scalar(f"SELECT count(*) FROM news WHERE {ctx.window.where()}"):
+        if not ctx.engine.scalar(f"SELECT count(*) FROM news WHERE {ctx.window.bound()}", ctx.window.params):
             return DetectorOutput([], {FAMILY: 0})
-        tbl = ctx.store.arrow(self._sql(ctx))
+        tbl = ctx.engine.arrow(self._sql(ctx), ctx.window.params)
         rows = tbl.to_pylist()
         if not rows:
             return DetectorOutput([], {FAMILY: 0})
