@@ -49,3 +49,32 @@ def p_threshold(signals: list[Signal], tests: dict[str, int], q: float, family: 
     if not kept:
         return 0.0
     return max((s.p_value or 0.0) / max(s.weight, 1e-300) for s in kept)
+
+
+def tarone_floor(p_min: np.ndarray, counts: np.ndarray, level: float) -> float:
+    """Tarone's filter for discrete tests, in the Benjamini–Hochberg form of Gilbert (2005).
+
+    A discrete test (a run of misses, a rank) has a smallest attainable p-value p_min that is known before
+    its p-value is seen. Tests that could never pass only dilute m. K is the smallest integer with
+    M(K) = #{tests with p_min <= level/K} <= K; the tests kept are those with p_min <= level/K, and only
+    they enter false-discovery control (m = M(K)). Selection uses p_min alone, never the p-values, so BH on
+    the kept tests controls the FDR as BH does. `counts[i]` tests share the value `p_min[i]`. Returns the
+    floor level/K (0 when no test is given).
+    """
+    if len(p_min) == 0 or counts.sum() == 0:
+        return 0.0
+    order = np.argsort(p_min)
+    pm, cum = p_min[order], np.cumsum(counts[order])
+
+    def m_of(k: int) -> int:
+        i = int(np.searchsorted(pm, level / k, side="right"))
+        return int(cum[i - 1]) if i else 0
+
+    lo, hi = 1, max(int(cum[-1]), 1)  # M(hi) <= hi always; M(k) - k decreases in k
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if m_of(mid) <= mid:
+            hi = mid
+        else:
+            lo = mid + 1
+    return level / lo

@@ -31,10 +31,12 @@ class DetectReport:
     counts: dict[str, int]
     tests: dict[str, int]
     fdr: float
+    untestable: dict[str, int] | None = None  # tests dropped by Tarone's filter: they could never pass
+
 
     def as_json(self) -> dict[str, object]:
         return {"signals": dict(self.counts), "total": sum(self.counts.values()), "tests": dict(self.tests),
-                "fdr": self.fdr}
+                "fdr": self.fdr, "untestable": dict(self.untestable or {})}
 
 
 def signal_id(s: Signal) -> str:
@@ -51,12 +53,14 @@ def detect(store: Store, *, since: datetime | None = None, until: datetime | Non
     ctx = Context(store=store, dialect=DUCKDB, window=Window(since, until), keep_p=fdr)
     candidates: list[Signal] = []
     tests: Counter[str] = Counter()
+    untestable: Counter[str] = Counter()
     runners = detectors()
     for det in runners:
         ctx.other_tests = dict(tests)
         out = det.run(ctx)  # type: ignore[attr-defined]
         candidates.extend(out.signals)
         tests.update(out.tests)
+        untestable.update(out.untestable)
     # Some detectors' first p-values are lower bounds that an expensive refinement can only raise. BH is
     # monotone (larger p-values never add rejections), so refining just the first pass's rejections and
     # running BH again gives exactly the result of refining everything.
@@ -75,7 +79,7 @@ def detect(store: Store, *, since: datetime | None = None, until: datetime | Non
             final = finalize(ctx, final, p_threshold(candidates, dict(tests), fdr, family))
     final = final + untested
     _store_signals(store, final)
-    return DetectReport(dict(Counter(s.kind for s in final)), dict(tests), fdr)
+    return DetectReport(dict(Counter(s.kind for s in final)), dict(tests), fdr, dict(untestable))
 
 
 def _store_signals(store: Store, signals: list[Signal]) -> None:
