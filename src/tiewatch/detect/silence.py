@@ -60,7 +60,7 @@ class SilenceDetector:
         prior = self._prior(ctx)
         self.prior = prior
         # Every test's smallest attainable p-value, then Tarone's filter: tests that can never pass leave m.
-        posts_pmin, posts_counts = self._posts_pmin(ctx, prior)
+        posts_pmin, posts_counts, posts_rho = self._posts_pmin(ctx, prior)
         renewal_pmin, renewal_counts = renewal_histogram(ctx)
         n_all = int(posts_counts.sum() + renewal_counts.sum())
         live = 1 + sum(1 for n in ctx.other_tests.values() if n > 0)
@@ -68,28 +68,37 @@ class SilenceDetector:
                              np.concatenate([posts_counts, renewal_counts]), ctx.keep_p / live)
         n_tests = int(posts_counts[posts_pmin <= floor].sum() + renewal_counts[renewal_pmin <= floor].sum())
         self.untestable = n_all - n_tests
-        tbl, p, post, hid = self._posts_pvalues(ctx, prior, floor)
+        # A priori weights (weighted BH): a posts-model test weighs -ln(1 - r), r = the pair's engagement rate
+        # before the gap (posterior mean), i.e. the evidence each missed post adds; renewal tests weigh the
+        # average; weights average 1 over the family's kept tests. Fixed before any gap is seen.
+        kept_posts = posts_pmin <= floor
+        n_kept_posts = int(posts_counts[kept_posts].sum())
+        rho_bar = float(posts_counts[kept_posts] @ posts_rho[kept_posts] / n_kept_posts) if n_kept_posts else 1.0
+        tbl, p, post, hid, w = self._posts_pvalues(ctx, prior, floor, rho_bar)
         renewal_p = renewal_candidates(ctx, ctx.keep_p, floor)
         rp = (renewal_p["at_least"].to_numpy() / renewal_p["pos"].to_numpy()).astype(float)
-        cap = screen_threshold(np.concatenate([p, rp]), n_tests, ctx)
-        keep = np.nonzero(p <= cap)[0]
+        cap = screen_threshold(np.concatenate([p / w, rp]), n_tests, ctx)
+        keep = np.nonzero(p / w <= cap)[0]
         rows = tbl.take(pa.array(keep, pa.int64())).to_pylist() if len(keep) else []
-        signals = [self._posts_signal(row, float(p[i]), prior, post[hid[i]]) for row, i in zip(rows, keep, strict=True)]
+        signals = [self._posts_signal(row, float(p[i]), prior, post[hid[i]], float(w[i]))
+                   for row, i in zip(rows, keep, strict=True)]
         renewal = self._renewal_signals(ctx, renewal_p.filter(pa.array(rp <= cap)), end)
         con.execute("DROP TABLE IF EXISTS tw_spacings")
         return DetectorOutput(signals + renewal, {FAMILY: n_tests}, {FAMILY: self.untestable})
 
-    def _posts_pmin(self, ctx: Context, prior: GridPrior) -> tuple[np.ndarray, np.ndarray]:
+    def _posts_pmin(self, ctx: Context, prior: GridPrior) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each posts-model test's smallest attainable p-value: the probability of missing every post B
-        published after the engaged one up to the end of the data (known before the gap is seen)."""
+        published after the engaged one up to the end of the data (known before the gap is seen); with
+        how many tests share it and their raw weight -ln(1 - posterior mean rate)."""
         h = ctx.store.arrow("SELECT e - 1 AS e1, n - 1 AS n1, kmax, count(*) AS tests FROM tw_gaps GROUP BY ALL")
         if h.num_rows == 0:
-            return np.zeros(0), np.zeros(0, np.int64)
+            return np.zeros(0), np.zeros(0, np.int64), np.zeros(0)
         e1, n1 = h["e1"].to_numpy().astype(float), h["n1"].to_numpy().astype(float)
         kmax = h["kmax"].to_numpy().astype(float)
         keys, inverse = np.unique(np.stack([e1, n1]), axis=1, return_inverse=True)
         post = prior.posterior(keys[0], keys[1])[inverse.ravel()]
-        return prior.run_probability(post, kmax), h["tests"].to_numpy().astype(np.int64)
+        rho = -np.log1p(-np.minimum(prior.mean(post), 0.999))
+        return prior.run_probability(post, kmax), h["tests"].to_numpy().astype(np.int64), rho
 
     # -- posts model --------------------------------------------------------------------------------
     def _posts_gaps_sql(self, ctx: Context, end: datetime) -> str:
@@ -139,22 +148,24 @@ class SilenceDetector:
         return fit_grid_prior(pairs["e1"].to_numpy().astype(float), pairs["n1"].to_numpy().astype(float),
                               pairs["pairs"].to_numpy().astype(float))
 
-    def _posts_pvalues(self, ctx: Context, prior: GridPrior,
-                       floor: float) -> tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray]:
-        """The gaps that could be significant, their exact p-values, the posteriors and each gap's posterior row."""
+    def _posts_pvalues(self, ctx: Context, prior: GridPrior, floor: float,
+                       rho_bar: float) -> tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The gaps that could be significant, their exact p-values, the posteriors, each gap's posterior
+        row and its weight."""
         # Posterior per distinct (engaged, seen) history; its mean bounds each gap's p-value from below
         # (Jensen: E[(1-p)^k] >= (1-E[p])^k), so gaps that cannot be significant are screened out in SQL.
         hist = ctx.store.arrow("SELECT DISTINCT e - 1 AS e1, n - 1 AS n1 FROM tw_gaps WHERE k >= 1")
         # Tests whose smallest attainable p-value is above Tarone's floor are not tests: same bound on kmax.
         e1, n1 = hist["e1"].to_numpy().astype(float), hist["n1"].to_numpy().astype(float)
         post = prior.posterior(e1, n1)
-        means = pa.table({"e1": hist["e1"], "n1": hist["n1"], "hid": np.arange(len(e1)),
-                          "pmean": prior.mean(post)})
+        pmean = prior.mean(post)
+        means = pa.table({"e1": hist["e1"], "n1": hist["n1"], "hid": np.arange(len(e1)), "pmean": pmean,
+                          "w": -np.log1p(-np.minimum(pmean, 0.999)) / rho_bar})
         ctx.store.con.register("tw_hist", means)
         try:
             tbl: pa.Table = ctx.store.arrow(f"""
-                SELECT g.*, h.hid FROM tw_gaps g JOIN tw_hist h ON h.e1 = g.e - 1 AND h.n1 = g.n - 1
-                WHERE g.k >= 1 AND power(1.0 - h.pmean, g.k) <= {ctx.keep_p}
+                SELECT g.*, h.hid, h.w FROM tw_gaps g JOIN tw_hist h ON h.e1 = g.e - 1 AND h.n1 = g.n - 1
+                WHERE g.k >= 1 AND power(1.0 - h.pmean, g.k) <= {ctx.keep_p} * h.w
                   AND power(1.0 - h.pmean, g.kmax) <= {floor!r}""")
         finally:
             ctx.store.con.unregister("tw_hist")
@@ -167,7 +178,8 @@ class SilenceDetector:
         if tbl.num_rows:  # exact smallest attainable p-value: tests above the floor are not tests
             p_min = prior.run_probability(post[hid], tbl["kmax"].to_numpy().astype(float))
             p = np.where(p_min <= floor, p, np.inf)
-        return tbl, p, post, hid
+        w = tbl["w"].to_numpy().astype(float) if tbl.num_rows else np.ones(0)
+        return tbl, p, post, hid, w
 
     def refine(self, ctx: Context, signals: list[Signal]) -> None:
         """Recount misses over the days A was active, for the posts-model silences that would pass false-discovery
@@ -220,7 +232,8 @@ class SilenceDetector:
             ctx.store.con.unregister("tw_cand")
         return [int(x) for x in counts["k_active"].to_pylist()]
 
-    def _posts_signal(self, row: dict[str, Any], p: float, prior: GridPrior, post: np.ndarray) -> Signal:
+    def _posts_signal(self, row: dict[str, Any], p: float, prior: GridPrior, post: np.ndarray,
+                      weight: float) -> Signal:
         a, b = row["a"], row["b"]
         open_ = row["next_ts"] is None
         start: datetime = row["start_ts"]
@@ -234,10 +247,10 @@ class SilenceDetector:
                   "open": open_, "rank_at_start": int(row["rank_at"]),
                   "resumed_by": row["next_id"], "resumed_kind": row["next_kind"],
                   "resumed_ts": row["next_ts"].isoformat() + "Z" if row["next_ts"] else None,
-                  "start_kind": row["start_kind"]}
+                  "start_kind": row["start_kind"], "weight": round(weight, 4)}
         return Signal(kind="silence", ts=None, start=start, end=row["next_ts"], subjects=[a, b],
                       score=float(-np.log10(max(p, 1e-300))), p_value=p, evidence=[row["start_id"]],
-                      detail=detail, platform=row["platform"], family=FAMILY)
+                      detail=detail, platform=row["platform"], family=FAMILY, weight=weight)
 
     def _posts_summary(self, s: Signal, names: Names) -> str:
         a, b = s.subjects
@@ -292,7 +305,7 @@ class SilenceDetector:
         for s in kept:
             if s.kind != "silence":
                 continue
-            s.ts = self._became_significant(ctx, s, p_star)
+            s.ts = self._became_significant(ctx, s, p_star * s.weight)
             if s.detail["model"] == "posts":
                 s.summary = self._posts_summary(s, names)
             if s.end is not None and s.detail.get("resumed_by"):
