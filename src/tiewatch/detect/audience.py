@@ -2,7 +2,8 @@
 
 Model: the daily change in followers (change between snapshots divided by the days between them) is the
 account's trend plus noise. Trend = median of the previous 28 daily changes; noise = a Student-t with 4
-degrees of freedom (heavy tails: follower counts jump) scaled to the interquartile range of those 28 changes.
+degrees of freedom (heavy tails: follower counts jump) scaled to the interquartile range of those 28 changes
+(to their standard deviation when the interquartile range is zero, and to at least one follower a day).
 Each day with at least 14 earlier changes is one two-sided test. After false-discovery control, consecutive
 significant days in the same direction merge into one episode with its start, end, total change, change in
 per cent and in units of the usual daily spread.
@@ -24,6 +25,12 @@ MIN_HISTORY = 14
 DF = 4
 FAMILY = "audience"
 IQR_PER_SCALE = 2 * float(stats.t.ppf(0.75, DF))  # IQR of a unit-scale t4
+SD_PER_SCALE = float(np.sqrt(DF / (DF - 2)))  # standard deviation of a unit-scale t4
+# When the trailing changes have no interquartile spread (a flat account, or one growing by exactly the same
+# amount every day), the scale comes from their standard deviation, and never falls below one follower a
+# day: counts are integers, so a smaller spread cannot be told from rounding. Without this floor such an
+# account could lose half its followers without raising anything.
+SPREAD_FLOOR = 1.0
 
 
 class AudienceDetector:
@@ -43,11 +50,15 @@ class AudienceDetector:
             FROM lagged WHERE prev_ts IS NOT NULL),
         trail AS (
             SELECT *, {d.median('rate')} OVER w AS trend, {d.quantile('rate', 0.25)} OVER w AS q1,
-                   {d.quantile('rate', 0.75)} OVER w AS q3, count(rate) OVER w AS n
+                   {d.quantile('rate', 0.75)} OVER w AS q3, count(rate) OVER w AS n,
+                   coalesce(stddev_samp(rate) OVER w, 0) AS sd
             FROM rates WINDOW w AS (PARTITION BY platform, account ORDER BY ts
-                                    ROWS BETWEEN {TRAILING} PRECEDING AND 1 PRECEDING))
-        SELECT *, (q3 - q1) / {IQR_PER_SCALE} AS scale, (rate - trend) / ((q3 - q1) / {IQR_PER_SCALE}) AS z
-        FROM trail WHERE n >= {MIN_HISTORY} AND q3 > q1"""
+                                    ROWS BETWEEN {TRAILING} PRECEDING AND 1 PRECEDING)),
+        scaled AS (  -- zero spread (a flat or perfectly steady account) still gets a scale: see SPREAD_FLOOR
+            SELECT *, greatest(CASE WHEN q3 > q1 THEN (q3 - q1) / {IQR_PER_SCALE} ELSE sd / {SD_PER_SCALE} END,
+                               {SPREAD_FLOOR}) AS scale
+            FROM trail WHERE n >= {MIN_HISTORY})
+        SELECT *, (rate - trend) / scale AS z FROM scaled"""
 
     def run(self, ctx: Context) -> DetectorOutput:
         n_tests = int(ctx.store.scalar(f"SELECT count(*) FROM ({self._sql(ctx)})"))

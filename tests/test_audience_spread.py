@@ -1,0 +1,45 @@
+"""Audience drops on accounts whose usual daily change has no spread at all."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from conftest import Cli
+
+
+def _metrics(path: Path, counts: list[int]) -> Path:
+    """One daily snapshot per count, from 1 January 2024."""
+    t0 = datetime(2024, 1, 1, 12)
+    rows = [{"ts": (t0 + timedelta(days=i)).isoformat() + "Z", "platform": "x", "account": "acct", "followers": c}
+            for i, c in enumerate(counts)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.mark.parametrize("name,counts", [
+    ("flat", [10_000] * 60 + [5_000] * 10),
+    ("steady growth", [10_000 + 10 * i for i in range(60)] + [5_000 + 10 * i for i in range(10)]),
+])
+def test_an_account_with_zero_spread_that_loses_half_its_followers_raises_a_drop(tmp_path: Path, name: str,
+                                                                                 counts: list[int]) -> None:
+    cli = Cli(tmp_path / "a.duckdb")
+    cli("ingest", str(_metrics(tmp_path / "metrics.jsonl", counts)), "--table", "metrics")
+    cli("detect")
+    drops = cli.json("signals", "--kind", "audience_drop")
+    assert len(drops) == 1, name
+    d = drops[0]["detail"]
+    assert d["followers_before"] == counts[59] and d["followers_after"] == counts[60]
+    assert d["change_pct"] < -45
+    assert drops[0]["start"].startswith("2024-02-29") and drops[0]["end"].startswith("2024-03-01")
+
+
+def test_a_flat_account_that_stays_flat_raises_nothing(tmp_path: Path) -> None:
+    cli = Cli(tmp_path / "a.duckdb")
+    cli("ingest", str(_metrics(tmp_path / "metrics.jsonl", [10_000] * 60 + [10_001, 10_000] * 5)), "--table",
+        "metrics")
+    cli("detect")
+    assert not [s for s in cli.json("signals") if s["kind"].startswith("audience")]
