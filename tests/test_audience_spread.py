@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import Cli
@@ -43,3 +44,22 @@ def test_a_flat_account_that_stays_flat_raises_nothing(tmp_path: Path) -> None:
         "metrics")
     cli("detect")
     assert not [s for s in cli.json("signals") if s["kind"].startswith("audience")]
+
+
+def test_a_change_of_trend_is_reported_as_an_untested_shift(tmp_path: Path) -> None:
+    """Growth of about 50 a day for 90 days, then a steady loss of about 40 a day, with daily noise of
+    ±80: no single day is an
+    outlier, but the trend changed; segmentation reports where, without a p-value."""
+    rng = np.random.default_rng(0)
+    counts = [20_000 + 50 * i + int(rng.integers(-80, 81)) for i in range(90)]
+    counts += [counts[-1] - 40 * (i + 1) + int(rng.integers(-80, 81)) for i in range(60)]
+    cli = Cli(tmp_path / "a.duckdb")
+    cli("ingest", str(_metrics(tmp_path / "metrics.jsonl", counts)), "--table", "metrics")
+    cli("detect")
+    shifts = cli.json("signals", "--kind", "audience_shift")
+    assert len(shifts) == 1
+    s = shifts[0]
+    assert s["p_value"] is None and s["q_value"] is None
+    assert abs((datetime.fromisoformat(s["end"].rstrip("Z")) - datetime(2024, 3, 31, 12)).days) <= 2
+    assert 40 < s["detail"]["trend_before_per_day"] < 60 and -50 < s["detail"]["trend_after_per_day"] < -30
+    assert "not a statistical test" in s["summary"]

@@ -11,14 +11,17 @@ per cent and in units of the usual daily spread.
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from scipy import stats
 
 from tiewatch.detect.base import Context, DetectorOutput, Signal
 from tiewatch.detect.naming import Names, day
+from tiewatch.detect.segments import change_points, fit_segments
 
 TRAILING = 28
 MIN_HISTORY = 14
@@ -74,7 +77,53 @@ class AudienceDetector:
                               score=float(-np.log10(max(p, 1e-300))), p_value=p,
                               evidence=[_metric_key(row["platform"], row["account"], row["ts"])],
                               detail=_day_detail(row), platform=row["platform"], family=FAMILY))
+        self.shifts = self._shifts(ctx)  # untested: added in finalize, beside the tested episodes
         return DetectorOutput(out, {FAMILY: n_tests})
+
+    def _shifts(self, ctx: Context) -> list[Signal]:
+        """Where each account's follower series changed level or trend (piecewise-linear segmentation, BIC
+        penalty: detect/segments.py). Not a test: these signals carry no p-value and are ranked by how far
+        the count 30 days on departs from the old trend."""
+        tbl = ctx.store.arrow(f"""
+            SELECT platform, account, ts, followers FROM metrics
+            WHERE followers IS NOT NULL AND {ctx.window.where()} ORDER BY platform, account, ts""")
+        if tbl.num_rows == 0:
+            return []
+        key = np.array([f"{p}\x00{a}" for p, a in zip(tbl["platform"].to_pylist(), tbl["account"].to_pylist(),
+                                                      strict=True)])
+        ts = tbl["ts"].to_pylist()
+        days = (tbl["ts"].cast(pa.int64()).to_numpy() / 86_400e6).astype(float)
+        y = tbl["followers"].to_numpy().astype(float)
+        starts = np.concatenate([[0], np.nonzero(key[1:] != key[:-1])[0] + 1, [len(key)]])
+        names = Names(ctx.store)
+        out: list[Signal] = []
+        for a, b in itertools.pairwise(starts):  # one account at a time, vectorised within
+            t, v = days[a:b], y[a:b]
+            cps = change_points(t, v)
+            if not cps:
+                continue
+            segs = fit_segments(t, v, cps)
+            platform, account = key[a].split("\x00", 1)
+            for left, right in itertools.pairwise(segs):
+                k = right.start
+                before = left.level + left.slope * (t[k] - t[left.start])
+                jump = right.level - before
+                month = jump + 30 * (right.slope - left.slope)
+                label = names.label(platform, account)
+                summary = (f"{label}'s follower count changed course around {day(ts[a + k])}: from "
+                           f"{left.slope:+,.0f} a day to {right.slope:+,.0f} a day, with a step of {jump:+,.0f} "
+                           f"(segmentation, not a statistical test).")
+                detail = {"model": "piecewise-linear segmentation, BIC penalty (not a test)",
+                          "followers_before": int(v[k - 1]), "followers_after": int(v[k]),
+                          "step": round(float(jump), 1), "trend_before_per_day": round(left.slope, 2),
+                          "trend_after_per_day": round(right.slope, 2), "change_in_30_days": round(float(month), 1),
+                          "segment_before": [ts[a + left.start].isoformat() + "Z", ts[a + k - 1].isoformat() + "Z"],
+                          "segment_after": [ts[a + k].isoformat() + "Z", ts[a + right.stop - 1].isoformat() + "Z"]}
+                out.append(Signal(kind="audience_shift", ts=ts[a + k], start=ts[a + k - 1], end=ts[a + k],
+                                  subjects=[account], score=abs(float(month)), p_value=None,
+                                  evidence=[_metric_key(platform, account, ts[a + k])], summary=summary,
+                                  detail=detail, platform=platform))
+        return out
 
     def finalize(self, ctx: Context, kept: list[Signal], p_star: float) -> list[Signal]:
         """Merge consecutive significant days of one account and direction into episodes."""
@@ -90,7 +139,13 @@ class AudienceDetector:
             else:
                 episodes.append([s])
         names = Names(ctx.store)
-        return others + [self._episode(group, names) for group in episodes]
+        found = [self._episode(group, names) for group in episodes]
+        # A shift found by segmentation at a tested drop or surge episode says nothing new.
+        spans = [(e.platform, e.subjects[0], e.start, e.end) for e in found]
+        shifts = [o for o in getattr(self, "shifts", []) if not any(
+            p == o.platform and a == o.subjects[0] and st is not None and en is not None and o.end is not None
+            and st <= o.end <= en for p, a, st, en in spans)]
+        return others + found + shifts
 
     def _episode(self, group: list[Signal], names: Names) -> Signal:
         first, last = group[0], group[-1]
