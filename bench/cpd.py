@@ -101,11 +101,17 @@ def pelt(x: np.ndarray) -> list[int]:
     return _ruptures(x, "pelt", 3.0)
 
 
+def as_counts(x: np.ndarray) -> np.ndarray:
+    """A series as follower counts: shifted and scaled to integers between one and two million."""
+    span = float(np.ptp(x)) or 1.0
+    counts: np.ndarray = np.round((x - x.min()) / span * 1_000_000 + 1_000_000).astype(np.int64)
+    return counts
+
+
 def tiewatch_audience(x: np.ndarray, fdr: float = 0.05) -> list[int]:
     """The series as one account's daily follower counts (scaled to integers), through `detect`; every
-    audience episode's first day is a change point (the index where the new level starts)."""
-    span = float(np.ptp(x)) or 1.0
-    counts = np.round((x - x.min()) / span * 1_000_000 + 1_000_000).astype(np.int64)
+    audience signal's first day is a change point (the index where the new level starts)."""
+    counts = as_counts(x)
     t0 = datetime(2000, 1, 1)
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "s.duckdb")
