@@ -199,7 +199,7 @@ def detect(since: str | None, until: str | None, fdr: float, as_json: bool, db: 
 
 @app.command()
 @click.option("--kind", default=None, help="Only this kind (silence, resumption, follow, unfollow, audience_drop, "
-                                            "audience_surge, audience_shift, coincidence).")
+                                            "audience_surge, audience_shift, platform_shift, coincidence).")
 @click.option("--account", default=None, help="Only signals naming this account.")
 @_time_option("--since", "Only signals from this time on.")
 @_time_option("--until", "Only signals before this time.")

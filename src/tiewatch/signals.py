@@ -13,7 +13,7 @@ from tiewatch.timefmt import iso
 SIGNAL_KEYS = ("id", "kind", "ts", "start", "end", "subjects", "score", "p_value", "q_value", "evidence",
                "summary", "detail")
 KINDS = ("silence", "resumption", "follow", "unfollow", "audience_drop", "audience_surge", "audience_shift",
-         "coincidence")
+         "platform_shift", "coincidence")
 
 
 def list_signals(store: Store, *, kind: str | None = None, account: str | None = None,

@@ -127,9 +127,9 @@ class AudienceDetector:
 
     def finalize(self, ctx: Context, kept: list[Signal], p_star: float) -> list[Signal]:
         """Merge consecutive significant days of one account and direction into episodes."""
-        days = sorted((s for s in kept if s.family == FAMILY),
-                      key=lambda s: (s.platform or "", s.subjects[0], s.detail["idx"]))
-        others = [s for s in kept if s.family != FAMILY]
+        mine = [s for s in kept if s.family == FAMILY and s.kind in ("audience_drop", "audience_surge")]
+        days = sorted(mine, key=lambda s: (s.platform or "", s.subjects[0], s.detail["idx"]))
+        others = [s for s in kept if not (s.family == FAMILY and s.kind in ("audience_drop", "audience_surge"))]
         episodes: list[list[Signal]] = []
         for s in days:
             last = episodes[-1][-1] if episodes else None

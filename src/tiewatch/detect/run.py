@@ -16,6 +16,7 @@ from tiewatch.detect.coincidence import CoincidenceDetector
 from tiewatch.detect.dialect import DUCKDB
 from tiewatch.detect.fdr import p_threshold, weighted_bh
 from tiewatch.detect.follows import FollowDetector
+from tiewatch.detect.platform import PlatformShiftDetector
 from tiewatch.detect.silence import SilenceDetector
 from tiewatch.errors import TiewatchError
 from tiewatch.store import Store
@@ -23,7 +24,7 @@ from tiewatch.store import Store
 
 def detectors() -> list[object]:
     # Silence runs last: it screens its many tests with a bound that uses the other families' test counts.
-    return [AudienceDetector(), CoincidenceDetector(), FollowDetector(), SilenceDetector()]
+    return [AudienceDetector(), PlatformShiftDetector(), CoincidenceDetector(), FollowDetector(), SilenceDetector()]
 
 
 @dataclass

@@ -11,7 +11,7 @@ from tiewatch.views.pair import PairView
 
 SIGNAL_COLORS = {"silence": "#d62728", "resumption": "#2ca02c", "coincidence": "#9467bd", "unfollow": "#8c564b",
                  "follow": "#17becf", "audience_drop": "#d62728", "audience_surge": "#2ca02c",
-                 "audience_shift": "#9467bd"}
+                 "audience_shift": "#9467bd", "platform_shift": "#7f7f7f"}
 
 
 def _signal_marks(signals: list[dict[str, Any]]) -> list[dict[str, Any]]:
