@@ -279,18 +279,24 @@ def section_posts(work: Path) -> str:
     rows.append(f"| 4 null scenarios (scenario generator, nothing planted) | – | {false} "
                 f"({1000 * false / n_tests:.3f} per 1,000 tests) | {n_tests / 4:,.0f} tested | | |")
     rec, prec = [], []
+    delay: dict[str, list[float]] = {}
     for seed, start in ((101, datetime(2019, 6, 1)), (202, datetime(2021, 2, 14)), (303, datetime(2022, 9, 9)),
                         (404, datetime(2023, 1, 1))):
         folder = generate(seed=seed, start=start).write(work / f"plot{seed}")
         db = work / f"plot{seed}.duckdb"
         cli(db, "ingest", str(folder))
         detect(db)
-        ev = evaluate_truth(json.loads(cli(db, "signals", "--json")), load_truth(folder / "truth.json"))
+        sig = json.loads(cli(db, "signals", "--json"))
+        ev = evaluate_truth(sig, load_truth(folder / "truth.json"))
+        for x in sig:
+            if "delay_days" in x["detail"] and x["kind"] in ("silence", "audience_drop", "audience_surge"):
+                delay.setdefault(x["kind"], []).append(float(x["detail"]["delay_days"]))
         rec.append(1 - len(ev.missed) / max(len(load_truth(folder / "truth.json")), 1))
         prec.append(ev.precision_of(("silence", "resumption", "audience_drop", "audience_surge")))
         db.unlink()
+    med = "; ".join(f"{k} {np.median(v):.1f} days" for k, v in sorted(delay.items()))
     rows.append(f"| 4 generated scenarios with the seed story (seeds 101–404) | recall {np.mean(rec):.2f} | "
-                f"precision {np.mean(prec):.2f} (statistical kinds) | | | |")
+                f"precision {np.mean(prec):.2f} (statistical kinds) | | | {med} |")
     head = ("| posts-model data | found | other statistical signals | silence tests (all) | testable (Tarone) | "
             "median delay |\n|---|---|---|---|---|---|")
     return head + "\n" + "\n".join(rows)

@@ -166,6 +166,8 @@ class AudienceDetector:
                    f"change of {first.detail['trend']:+,.0f} a day; that is {abs(spreads):,.0f} times the usual "
                    "daily spread.")
         detail = {"model": "trailing median/IQR, Student-t(4) noise", "days": len(group),
+                  # the first significant day is known at its snapshot: the delay after the last one before it
+                  "delay_days": round(((first.ts or end) - start).total_seconds() / 86400, 2),
                   "followers_before": before, "followers_after": after, "change": change,
                   "change_pct": round(pct, 2), "change_in_spreads": round(spreads, 1),
                   "usual_daily_change": round(first.detail["trend"], 1),

@@ -306,6 +306,8 @@ class SilenceDetector:
             if s.kind != "silence":
                 continue
             s.ts = self._became_significant(ctx, s, p_star * s.weight)
+            if s.ts is not None and s.start is not None:  # how long after the last engagement it was clear
+                s.detail["delay_days"] = round((s.ts - s.start).total_seconds() / 86400, 2)
             if s.detail["model"] == "posts":
                 s.summary = self._posts_summary(s, names)
             if s.end is not None and s.detail.get("resumed_by"):
@@ -322,7 +324,6 @@ class SilenceDetector:
                                           s.detail["gap_active_days"], max(p_star, s.p_value or 0.0))
             share = min(active_star / max(s.detail["gap_active_days"], 1), 1.0)
             when = s.start + timedelta(days=s.detail["gap_days"] * share)
-            s.detail["delay_days"] = round(s.detail["gap_days"] * share, 2)
             return when
         k = s.detail["misses"]
         rates = np.array([r for r, _ in s.detail["posterior"]])
