@@ -96,9 +96,14 @@ class SilenceDetector:
         e1, n1 = h["e1"].to_numpy().astype(float), h["n1"].to_numpy().astype(float)
         kmax = h["kmax"].to_numpy().astype(float)
         keys, inverse = np.unique(np.stack([e1, n1]), axis=1, return_inverse=True)
-        post = prior.posterior(keys[0], keys[1])[inverse.ravel()]
-        rho = -np.log1p(-np.minimum(prior.mean(post), 0.999))
-        return prior.run_probability(post, kmax), h["tests"].to_numpy().astype(np.int64), rho
+        inverse = inverse.ravel()
+        post = prior.posterior(keys[0], keys[1])  # one row per distinct history
+        rho = -np.log1p(-np.minimum(prior.mean(post), 0.999))[inverse]
+        p_min = np.empty(len(kmax))
+        for lo in range(0, len(kmax), 65_536):  # bounded memory: a (rows x grid) block at a time
+            sl = slice(lo, lo + 65_536)
+            p_min[sl] = prior.run_probability(post[inverse[sl]], kmax[sl])
+        return p_min, h["tests"].to_numpy().astype(np.int64), rho
 
     # -- posts model --------------------------------------------------------------------------------
     def _posts_gaps_sql(self, ctx: Context, end: datetime) -> str:
