@@ -44,11 +44,17 @@ def weighted_bh(signals: list[Signal], tests: dict[str, int], q: float) -> list[
 
 
 def p_threshold(signals: list[Signal], tests: dict[str, int], q: float, family: str) -> float:
-    """The largest raw p-value in `family` that weighted BH rejects at unit weight (for 'became significant')."""
-    kept = [s for s in signals if s.family == family and s.q_value is not None and s.q_value <= q]
-    if not kept:
+    """The largest raw p-value in `family` that weighted BH rejects at unit weight (for 'became significant').
+
+    Weighted BH with R rejections among m tests rejects p_i / w_i <= q R / m, so at unit test weight the
+    cutoff is the family weight times q R / m (the largest rejected p-value itself can be much smaller).
+    """
+    kept = [s for s in signals if s.p_value is not None and s.family is not None and s.q_value is not None
+            and s.q_value <= q]
+    if not any(s.family == family for s in kept):
         return 0.0
-    return max((s.p_value or 0.0) / max(s.weight, 1e-300) for s in kept)
+    m = sum(n for n in tests.values() if n > 0)
+    return min(family_weights(tests).get(family, 1.0) * q * len(kept) / m, 1.0)
 
 
 def tarone_floor(p_min: np.ndarray, counts: np.ndarray, level: float) -> float:
