@@ -111,3 +111,17 @@ def test_collegemsg_real_data_says_where_it_has_no_power(tmp_path: Path) -> None
     out = cli.json("detect")
     assert out["untestable"]["silence"] > 30_000  # at most 42 contact days per pair: no rank can pass
     assert json.loads(cli("signals", "--kind", "silence", "--json").stdout) == []
+
+
+def test_gaps_lists_the_longest_pauses_as_not_tested(tmp_path: Path) -> None:
+    t0 = 1_600_000_000
+    lines = ["src dst time"] + [f"a b {t0 + d * DAY}" for d in range(0, 20, 2)]
+    lines += [f"a b {t0 + 60 * DAY}"] + [f"a c {t0 + d * DAY + 60}" for d in range(70)]
+    path = tmp_path / "g.txt"
+    path.write_text("\n".join(lines) + "\n")
+    cli = Cli(tmp_path / "g.duckdb")
+    _ingest_messages(cli, path)
+    rows = cli.json("gaps")
+    top = rows[0]
+    assert top["subjects"] == ["a", "b"] and top["gap_active_days"] == 42 and top["tested"] is False
+    assert "Not a test" in cli("gaps").stdout

@@ -195,6 +195,9 @@ def detect(since: str | None, until: str | None, fdr: float, as_json: bool, db: 
     console().print(t)
     tests = ", ".join(f"{n:,} {k}" for k, n in report.tests.items())
     console().print(f"tests run: {tests or 'none'}")
+    if any((report.untestable or {}).values()):  # tests that could never be significant (Tarone)
+        untestable = ", ".join(f"{n:,} {k}" for k, n in (report.untestable or {}).items())
+        console().print(f"untestable (no power): {untestable}")
 
 
 @app.command()
@@ -433,3 +436,8 @@ def watch(source: str, url: str | None, collections: tuple[str, ...], dids: tupl
 
 def main() -> None:
     app(prog_name="tiewatch")
+
+
+from tiewatch.gapscli import gaps  # noqa: E402  (a command defined in its own module)
+
+app.add_command(gaps)

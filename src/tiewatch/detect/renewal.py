@@ -26,6 +26,7 @@ of contact per pair) no test can pass; the longest gaps are listed, ranked and l
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -136,9 +137,9 @@ def all_pvalues_sql(ctx: Context) -> str:
         GROUP BY x.platform, x.a, x.b, x.start_ts, x.g, x.pos, x.n_all"""
 
 
-def long_gaps(ctx: Context, limit: int = 50) -> list[dict[str, object]]:
+def long_gaps(ctx: Context, limit: int = 50) -> list[dict[str, Any]]:
     """The longest unusual gaps, NOT tested: each pair's longest spacing, ranked by its length over the
-    median of the pair's other spacings. For data where the renewal test has no power (few contact days
+    median of the pair's spacings. For data where the renewal test has no power (few contact days
     per pair) this is a reading list, not a set of discoveries; it carries no p-value."""
     rows = ctx.store.arrow(f"""
         WITH s AS (SELECT *, median(g) OVER (PARTITION BY platform, a, b) AS med FROM tw_spacings),
