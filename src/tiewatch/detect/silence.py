@@ -38,6 +38,11 @@ from tiewatch.detect.renewal import crossing_length, renewal_candidates, renewal
 
 POST_ENGAGEMENTS = ("like", "comment", "reply", "repost")
 REACTION_DAYS = 3.0  # posts younger than this at the end of the data are not counted as missed yet
+# A gap is a test only after A's 5th engagement with B. With fewer, the posterior rests on the prior, and a
+# liker who happened to like two posts in a row of an account with thousands of random likers looks like a
+# friend: once Tarone's filter leaves few tests, such p-values (~0.002) would pass. The rule uses only the
+# history before the gap, so filtering on it keeps the test valid; those gaps count as untestable.
+MIN_ENGAGED = 5
 FAMILY = "silence"
 PAST_TENSE = {"like": "liked", "comment": "commented on", "reply": "replied to", "repost": "reposted",
               "mention": "mentioned", "message": "messaged"}
@@ -103,6 +108,7 @@ class SilenceDetector:
         for lo in range(0, len(kmax), 65_536):  # bounded memory: a (rows x grid) block at a time
             sl = slice(lo, lo + 65_536)
             p_min[sl] = prior.run_probability(post[inverse[sl]], kmax[sl])
+        p_min = np.where(e1 + 1 >= MIN_ENGAGED, p_min, 1.0)  # too short a history: not a test (see MIN_ENGAGED)
         return p_min, h["tests"].to_numpy().astype(np.int64), rho
 
     # -- posts model --------------------------------------------------------------------------------
@@ -170,7 +176,7 @@ class SilenceDetector:
         try:
             tbl: pa.Table = ctx.store.arrow(f"""
                 SELECT g.*, h.hid, h.w FROM tw_gaps g JOIN tw_hist h ON h.e1 = g.e - 1 AND h.n1 = g.n - 1
-                WHERE g.k >= 1 AND power(1.0 - h.pmean, g.k) <= {ctx.keep_p} * h.w
+                WHERE g.k >= 1 AND g.e >= {MIN_ENGAGED} AND power(1.0 - h.pmean, g.k) <= {ctx.keep_p} * h.w
                   AND power(1.0 - h.pmean, g.kmax) <= {floor!r}""")
         finally:
             ctx.store.con.unregister("tw_hist")
