@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import COLLEGEMSG, SEED, Cli
+from conftest import SEED, Cli
 from tiewatch.detect.base import Signal
 from tiewatch.detect.engagement_prior import fit_grid_prior
 from tiewatch.detect.fdr import family_weights, weighted_bh
@@ -138,17 +138,6 @@ def test_a_pair_seen_twice_is_not_a_confident_silence(tmp_path: Path) -> None:
     cli("ingest", str(path))
     cli("detect")
     assert not [s for s in cli.json("signals", "--kind", "silence") if s["subjects"][:2] == ["a", "b"]]
-
-
-def test_collegemsg_detection_runs_end_to_end(tmp_path: Path) -> None:
-    cli = Cli(tmp_path / "college.duckdb")
-    cli("ingest", str(COLLEGEMSG), "--map", "actor=src", "--map", "target=dst", "--map", "ts=time",
-        "--set", "kind=message", "--set", "platform=collegemsg")
-    out = cli.json("detect")
-    assert out["tests"]["silence"] > 1000
-    signals = cli.json("signals", "--kind", "silence")
-    assert signals and all(s["detail"]["model"] == "renewal" for s in signals)
-    assert len(signals) < out["tests"]["silence"] * 0.2
 
 
 def test_weighted_bh_equals_bh_with_unit_weights() -> None:

@@ -58,13 +58,15 @@ class DetectSummary:
     counts: dict[str, int]
     tests: dict[str, int]
     fdr: float
+    untestable: dict[str, int] = field(default_factory=dict)  # tests that could never pass (Tarone's filter)
 
     @property
     def total(self) -> int:
         return sum(self.counts.values())
 
     def as_json(self) -> dict[str, Any]:
-        return {"signals": dict(self.counts), "total": self.total, "tests": dict(self.tests), "fdr": self.fdr}
+        return {"signals": dict(self.counts), "total": self.total, "tests": dict(self.tests), "fdr": self.fdr,
+                "untestable": dict(self.untestable)}
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,7 @@ class Tiewatch:
         from tiewatch.detect.run import detect
 
         report = detect(self.store, since=since, until=until, fdr=fdr, progress=progress)
-        return DetectSummary(dict(report.counts), dict(report.tests), report.fdr)
+        return DetectSummary(dict(report.counts), dict(report.tests), report.fdr, dict(report.untestable))
 
     # -- reading -------------------------------------------------------------------------------------
     def signals(self, *, kind: str | None = None, account: str | None = None, since: datetime | None = None,
@@ -278,6 +280,19 @@ class Tiewatch:
         from tiewatch.views.growth import growth_chart
 
         return save_chart(growth_chart(growth), Path(path))
+
+    def gaps(self, limit: int = 30) -> list[dict[str, Any]]:
+        """The longest unusual pauses between two accounts in message data, ranked by length over the pair's
+        median gap; NOT tested (where the renewal test has no power, this is what can honestly be shown)."""
+        from tiewatch.detect.base import Context, Window
+        from tiewatch.detect.dialect import DUCKDB
+        from tiewatch.detect.renewal import long_gaps, renewal_histogram
+
+        _check_limit(limit)
+        ctx = Context(store=self.store, dialect=DUCKDB, window=Window(), keep_p=0.05)
+        renewal_histogram(ctx)
+        rows: list[dict[str, Any]] = long_gaps(ctx, limit=limit)
+        return rows
 
     def report(self, out_dir: str | Path) -> Path:
         """Write one self-contained HTML report into `out_dir`; returns its path."""

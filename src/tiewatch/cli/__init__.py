@@ -162,6 +162,9 @@ def detect(since: str | None, until: str | None, fdr: float, as_json: bool, db: 
     console().print(t)
     tests = ", ".join(f"{n:,} {k}" for k, n in report.tests.items())
     text(f"tests run: {tests or 'none'}")
+    if any(report.untestable.values()):  # tests that could never be significant (Tarone)
+        untestable = ", ".join(f"{n:,} {k}" for k, n in report.untestable.items())
+        text(f"untestable (no power): {untestable}")
 
 
 @app.command()
@@ -386,10 +389,13 @@ def watch(source: str, url: str | None, collections: tuple[str, ...], dids: tupl
 
 
 from tiewatch.cli.followers import followers, growth  # noqa: E402  (registered after the core commands)
+from tiewatch.cli.gaps import gaps  # noqa: E402
 
 app.add_command(followers)
 app.add_command(growth)
+app.add_command(gaps)
 
 
 def main() -> None:
     app(prog_name="tiewatch")
+

@@ -2,7 +2,8 @@
 
 Model: the daily change in followers (change between snapshots divided by the days between them) is the
 account's trend plus noise. Trend = median of the previous 28 daily changes; noise = a Student-t with 4
-degrees of freedom (heavy tails: follower counts jump) scaled to the interquartile range of those 28 changes.
+degrees of freedom (heavy tails: follower counts jump) scaled to the interquartile range of those 28 changes
+(to their standard deviation when the interquartile range is zero, and to at least one follower a day).
 Each day with at least 14 earlier changes is one two-sided test. After false-discovery control, consecutive
 significant days in the same direction merge into one episode with its start, end, total change, change in
 per cent and in units of the usual daily spread.
@@ -10,24 +11,36 @@ per cent and in units of the usual daily spread.
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from scipy import stats
 
 from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
 from tiewatch.detect.naming import Names, day
+from tiewatch.detect.segments import change_points, fit_segments
 
 TRAILING = 28
 MIN_HISTORY = 14
 DF = 4
 FAMILY = "audience"
 IQR_PER_SCALE = 2 * float(stats.t.ppf(0.75, DF))  # IQR of a unit-scale t4
+SD_PER_SCALE = float(np.sqrt(DF / (DF - 2)))  # standard deviation of a unit-scale t4
+# When the trailing changes have no interquartile spread (a flat account, or one growing by exactly the same
+# amount every day), the scale comes from their standard deviation, and never falls below one follower a
+# day: counts are integers, so a smaller spread cannot be told from rounding. Without this floor such an
+# account could lose half its followers without raising anything.
+SPREAD_FLOOR = 1.0
 
 
 class AudienceDetector(Detector):
-    kinds = ("audience_drop", "audience_surge")
+    """Audience drops and surges (tested), the platform-wide shifts they add up to (tested, same family:
+    detect/platform.py), and where a follower series changed course (segmentation, untested)."""
+
+    kinds = ("audience_drop", "audience_surge", "audience_shift", "platform_shift")
     families = ("audience",)
     name = "audience"
 
@@ -45,11 +58,15 @@ class AudienceDetector(Detector):
             FROM lagged WHERE prev_ts IS NOT NULL),
         trail AS (
             SELECT *, {d.median('rate')} OVER w AS trend, {d.quantile('rate', 0.25)} OVER w AS q1,
-                   {d.quantile('rate', 0.75)} OVER w AS q3, count(rate) OVER w AS n
+                   {d.quantile('rate', 0.75)} OVER w AS q3, count(rate) OVER w AS n,
+                   coalesce(stddev_samp(rate) OVER w, 0) AS sd
             FROM rates WINDOW w AS (PARTITION BY platform, account ORDER BY ts
-                                    ROWS BETWEEN {TRAILING} PRECEDING AND 1 PRECEDING))
-        SELECT *, (q3 - q1) / {IQR_PER_SCALE} AS scale, (rate - trend) / ((q3 - q1) / {IQR_PER_SCALE}) AS z
-        FROM trail WHERE n >= {MIN_HISTORY} AND q3 > q1"""
+                                    ROWS BETWEEN {TRAILING} PRECEDING AND 1 PRECEDING)),
+        scaled AS (  -- zero spread (a flat or perfectly steady account) still gets a scale: see SPREAD_FLOOR
+            SELECT *, greatest(CASE WHEN q3 > q1 THEN (q3 - q1) / {IQR_PER_SCALE} ELSE sd / {SD_PER_SCALE} END,
+                               {SPREAD_FLOOR}) AS scale
+            FROM trail WHERE n >= {MIN_HISTORY})
+        SELECT *, (rate - trend) / scale AS z FROM scaled"""
 
     def run(self, ctx: Context) -> DetectorOutput:
         n_tests = int(ctx.store.scalar(f"SELECT count(*) FROM ({self._sql(ctx)})"))
@@ -65,13 +82,62 @@ class AudienceDetector(Detector):
                               score=float(-np.log10(max(p, 1e-300))), p_value=p,
                               evidence=[_metric_key(row["platform"], row["account"], row["ts"])],
                               detail=_day_detail(row), platform=row["platform"], family=FAMILY))
-        return DetectorOutput(out, {FAMILY: n_tests})
+        self.shifts = self._shifts(ctx)  # untested: added in finalize, beside the tested episodes
+        from tiewatch.detect.platform import PlatformShift
+
+        shared = PlatformShift().run(ctx)
+        return DetectorOutput(out + shared.signals, {FAMILY: n_tests + shared.tests.get(FAMILY, 0)})
+
+    def _shifts(self, ctx: Context) -> list[Signal]:
+        """Where each account's follower series changed level or trend (piecewise-linear segmentation, BIC
+        penalty: detect/segments.py). Not a test: these signals carry no p-value and are ranked by how far
+        the count 30 days on departs from the old trend."""
+        tbl = ctx.store.arrow(f"""
+            SELECT platform, account, ts, followers FROM metrics
+            WHERE followers IS NOT NULL AND {ctx.window.where()} ORDER BY platform, account, ts""")
+        if tbl.num_rows == 0:
+            return []
+        key = np.array([f"{p}\x00{a}" for p, a in zip(tbl["platform"].to_pylist(), tbl["account"].to_pylist(),
+                                                      strict=True)])
+        ts = tbl["ts"].to_pylist()
+        days = (tbl["ts"].cast(pa.int64()).to_numpy() / 86_400e6).astype(float)
+        y = tbl["followers"].to_numpy().astype(float)
+        starts = np.concatenate([[0], np.nonzero(key[1:] != key[:-1])[0] + 1, [len(key)]])
+        names = Names(ctx.store)
+        out: list[Signal] = []
+        for a, b in itertools.pairwise(starts):  # one account at a time, vectorised within
+            t, v = days[a:b], y[a:b]
+            cps = change_points(t, v)
+            if not cps:
+                continue
+            segs = fit_segments(t, v, cps)
+            platform, account = key[a].split("\x00", 1)
+            for left, right in itertools.pairwise(segs):
+                k = right.start
+                before = left.level + left.slope * (t[k] - t[left.start])
+                jump = right.level - before
+                month = jump + 30 * (right.slope - left.slope)
+                label = names.label(platform, account)
+                summary = (f"{label}'s follower count changed course around {day(ts[a + k])}: from "
+                           f"{left.slope:+,.0f} a day to {right.slope:+,.0f} a day, with a step of {jump:+,.0f} "
+                           f"(segmentation, not a statistical test).")
+                detail = {"model": "piecewise-linear segmentation, BIC penalty (not a test)",
+                          "followers_before": int(v[k - 1]), "followers_after": int(v[k]),
+                          "step": round(float(jump), 1), "trend_before_per_day": round(left.slope, 2),
+                          "trend_after_per_day": round(right.slope, 2), "change_in_30_days": round(float(month), 1),
+                          "segment_before": [ts[a + left.start].isoformat() + "Z", ts[a + k - 1].isoformat() + "Z"],
+                          "segment_after": [ts[a + k].isoformat() + "Z", ts[a + right.stop - 1].isoformat() + "Z"]}
+                out.append(Signal(kind="audience_shift", ts=ts[a + k], start=ts[a + k - 1], end=ts[a + k],
+                                  subjects=[account], score=abs(float(month)), p_value=None,
+                                  evidence=[_metric_key(platform, account, ts[a + k])], summary=summary,
+                                  detail=detail, platform=platform))
+        return out
 
     def finalize(self, ctx: Context, kept: list[Signal], p_star: float) -> list[Signal]:
         """Merge consecutive significant days of one account and direction into episodes."""
-        days = sorted((s for s in kept if s.family == FAMILY),
-                      key=lambda s: (s.platform or "", s.subjects[0], s.detail["idx"]))
-        others = [s for s in kept if s.family != FAMILY]
+        mine = [s for s in kept if s.family == FAMILY and s.kind in ("audience_drop", "audience_surge")]
+        days = sorted(mine, key=lambda s: (s.platform or "", s.subjects[0], s.detail["idx"]))
+        others = [s for s in kept if not (s.family == FAMILY and s.kind in ("audience_drop", "audience_surge"))]
         episodes: list[list[Signal]] = []
         for s in days:
             last = episodes[-1][-1] if episodes else None
@@ -81,7 +147,15 @@ class AudienceDetector(Detector):
             else:
                 episodes.append([s])
         names = Names(ctx.store)
-        return others + [self._episode(group, names) for group in episodes]
+        found = [self._episode(group, names) for group in episodes]
+        # A shift found by segmentation at a tested drop or surge episode says nothing new.
+        spans = [(e.platform, e.subjects[0], e.start, e.end) for e in found]
+        shifts = [o for o in getattr(self, "shifts", []) if not any(
+            p == o.platform and a == o.subjects[0] and st is not None and en is not None and o.end is not None
+            and st <= o.end <= en for p, a, st, en in spans)]
+        from tiewatch.detect.platform import PlatformShift
+
+        return PlatformShift().finalize(ctx, others + found + shifts)
 
     def _episode(self, group: list[Signal], names: Names) -> Signal:
         first, last = group[0], group[-1]
@@ -102,6 +176,8 @@ class AudienceDetector(Detector):
                    f"change of {first.detail['trend']:+,.0f} a day; that is {abs(spreads):,.0f} times the usual "
                    "daily spread.")
         detail = {"model": "trailing median/IQR, Student-t(4) noise", "days": len(group),
+                  # the first significant day is known at its snapshot: the delay after the last one before it
+                  "delay_days": round(((first.ts or end) - start).total_seconds() / 86400, 2),
                   "followers_before": before, "followers_after": after, "change": change,
                   "change_pct": round(pct, 2), "change_in_spreads": round(spreads, 1),
                   "usual_daily_change": round(first.detail["trend"], 1),

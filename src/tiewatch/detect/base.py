@@ -41,6 +41,7 @@ class DetectorOutput:
 
     signals: list[Signal]
     tests: dict[str, int]  # family -> number of tests, including those whose p-value was too large to keep
+    untestable: dict[str, int] = field(default_factory=dict)  # family -> tests that could never pass (Tarone)
 
 
 @dataclass(frozen=True)

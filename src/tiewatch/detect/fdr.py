@@ -44,8 +44,43 @@ def weighted_bh(signals: list[Signal], tests: dict[str, int], q: float) -> list[
 
 
 def p_threshold(signals: list[Signal], tests: dict[str, int], q: float, family: str) -> float:
-    """The largest raw p-value in `family` that weighted BH rejects at unit weight (for 'became significant')."""
-    kept = [s for s in signals if s.family == family and s.q_value is not None and s.q_value <= q]
-    if not kept:
+    """The largest raw p-value in `family` that weighted BH rejects at unit weight (for 'became significant').
+
+    Weighted BH with R rejections among m tests rejects p_i / w_i <= q R / m, so at unit test weight the
+    cutoff is the family weight times q R / m (the largest rejected p-value itself can be much smaller).
+    """
+    kept = [s for s in signals if s.p_value is not None and s.family is not None and s.q_value is not None
+            and s.q_value <= q]
+    if not any(s.family == family for s in kept):
         return 0.0
-    return max((s.p_value or 0.0) / max(s.weight, 1e-300) for s in kept)
+    m = sum(n for n in tests.values() if n > 0)
+    return min(family_weights(tests).get(family, 1.0) * q * len(kept) / m, 1.0)
+
+
+def tarone_floor(p_min: np.ndarray, counts: np.ndarray, level: float) -> float:
+    """Tarone's filter for discrete tests, in the Benjamini–Hochberg form of Gilbert (2005).
+
+    A discrete test (a run of misses, a rank) has a smallest attainable p-value p_min that is known before
+    its p-value is seen. Tests that could never pass only dilute m. K is the smallest integer with
+    M(K) = #{tests with p_min <= level/K} <= K; the tests kept are those with p_min <= level/K, and only
+    they enter false-discovery control (m = M(K)). Selection uses p_min alone, never the p-values, so BH on
+    the kept tests controls the FDR as BH does. `counts[i]` tests share the value `p_min[i]`. Returns the
+    floor level/K (0 when no test is given).
+    """
+    if len(p_min) == 0 or counts.sum() == 0:
+        return 0.0
+    order = np.argsort(p_min)
+    pm, cum = p_min[order], np.cumsum(counts[order])
+
+    def m_of(k: int) -> int:
+        i = int(np.searchsorted(pm, level / k, side="right"))
+        return int(cum[i - 1]) if i else 0
+
+    lo, hi = 1, max(int(cum[-1]), 1)  # M(hi) <= hi always; M(k) - k decreases in k
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if m_of(mid) <= mid:
+            hi = mid
+        else:
+            lo = mid + 1
+    return level / lo

@@ -36,9 +36,9 @@ class DetectorEntry:
 
 
 REGISTRY: tuple[DetectorEntry, ...] = (
-    DetectorEntry("audience", ("audience_drop", "audience_surge"), ("audience",),
+    DetectorEntry("audience", ("audience_drop", "audience_surge", "audience_shift", "platform_shift"), ("audience",),
                   "tiewatch.detect.audience:AudienceDetector",
-                  "an account's follower count moves far outside its own trend"),
+                  "an account's follower count moves far outside its own trend, or many accounts' move together"),
     DetectorEntry("coincidence", ("coincidence",), ("coincidence",),
                   "tiewatch.detect.coincidence:CoincidenceDetector",
                   "an account posts right after news about someone it is (or was) tied to"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import pyarrow as pa
@@ -24,10 +24,11 @@ class DetectReport:
     counts: dict[str, int]
     tests: dict[str, int]
     fdr: float
+    untestable: dict[str, int] = field(default_factory=dict)  # tests dropped by Tarone's filter: never passable
 
     def as_json(self) -> dict[str, object]:
         return {"signals": dict(self.counts), "total": sum(self.counts.values()), "tests": dict(self.tests),
-                "fdr": self.fdr}
+                "fdr": self.fdr, "untestable": dict(self.untestable)}
 
 
 def signal_id(s: Signal) -> str:
@@ -47,6 +48,7 @@ def detect(store: Store, *, since: datetime | None = None, until: datetime | Non
     runners = only if only is not None else detectors()
     found: list[list[Signal]] = []
     tests: Counter[str] = Counter()
+    untestable: Counter[str] = Counter()
     for i, det in enumerate(runners):
         if progress is not None:
             progress(ProgressEvent("detect", det.name, i, len(runners)))
@@ -54,6 +56,7 @@ def detect(store: Store, *, since: datetime | None = None, until: datetime | Non
         out = det.run(ctx)
         found.append(out.signals)
         tests.update(out.tests)
+        untestable.update(out.untestable)
     candidates = [s for mine in found for s in mine]
     # Some detectors' first p-values are lower bounds that an expensive refinement can only raise. BH is
     # monotone (larger p-values never add rejections), so refining just the first pass's rejections and
@@ -66,12 +69,12 @@ def detect(store: Store, *, since: datetime | None = None, until: datetime | Non
     for det, mine in zip(runners, found, strict=True):
         passed = [s for s in mine if id(s) in kept]
         p_star = max((p_threshold(candidates, dict(tests), fdr, f) for f in det.families), default=0.0)
-        final += det.finalize(ctx, passed, p_star) if passed else []
+        final += det.finalize(ctx, passed, p_star)
         final += [s for s in mine if s.p_value is None]  # facts, not tests: stored as they are
     _store_signals(store, final)
     if progress is not None:
         progress(ProgressEvent("detect", "done", len(runners), len(runners)))
-    return DetectReport(dict(Counter(s.kind for s in final)), dict(tests), fdr)
+    return DetectReport(dict(Counter(s.kind for s in final)), dict(tests), fdr, dict(untestable))
 
 
 def _store_signals(store: Store, signals: list[Signal]) -> None:

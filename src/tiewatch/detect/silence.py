@@ -14,9 +14,9 @@ Two models, chosen per pair:
 * **Renewal model** (B's posts are not in the data: messages, mentions). A's interactions with B are
   reduced to days of contact (a conversation of fifty messages is one day, so bursts do not make ordinary
   pauses look long), and gaps are counted in A's *active* days (days A did anything at all), so an account
-  that left the platform is dormant, not silent on B. Gaps are log-normal with unknown mean and variance;
-  the predictive distribution of the next log-gap given the n earlier ones is Student-t with n−1 degrees
-  of freedom. Needs 5 earlier gaps.
+  that left the platform is dormant, not silent on B. Under the null the pair's gaps are exchangeable and
+  a gap's p-value is its rank among them (detect/renewal.py): exact, and without power for pairs with few
+  gaps, which Tarone's filter then drops from the false-discovery count.
 
 start = A's last engagement before the silence; ts = when the run of misses became significant at the run's
 false-discovery threshold; end = the resumption, or null while the silence lasts.
@@ -29,16 +29,20 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from scipy import stats
 
 from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
 from tiewatch.detect.engagement_prior import GridPrior, fit_grid_prior
+from tiewatch.detect.fdr import tarone_floor
 from tiewatch.detect.naming import Names, day
+from tiewatch.detect.renewal import crossing_length, renewal_candidates, renewal_histogram
 
 POST_ENGAGEMENTS = ("like", "comment", "reply", "repost")
-RENEWAL_KINDS = ("like", "comment", "reply", "repost", "mention", "message")
 REACTION_DAYS = 3.0  # posts younger than this at the end of the data are not counted as missed yet
-MIN_RENEWAL_GAPS = 5
+# A gap is a test only after A's 5th engagement with B. With fewer, the posterior rests on the prior, and a
+# liker who happened to like two posts in a row of an account with thousands of random likers looks like a
+# friend: once Tarone's filter leaves few tests, such p-values (~0.002) would pass. The rule uses only the
+# history before the gap, so filtering on it keeps the test valid; those gaps count as untestable.
+MIN_ENGAGED = 5
 FAMILY = "silence"
 PAST_TENSE = {"like": "liked", "comment": "commented on", "reply": "replied to", "repost": "reposted",
               "mention": "mentioned", "message": "messaged"}
@@ -62,15 +66,52 @@ class SilenceDetector(Detector):
         con.execute(f"CREATE OR REPLACE TEMP TABLE tw_gaps AS {self._posts_gaps_sql(ctx, end)}")
         prior = self._prior(ctx)
         self.prior = prior
-        n_posts_tests = int(ctx.store.scalar("SELECT count(*) FROM tw_gaps"))
-        tbl, p, post, hid = self._posts_pvalues(ctx, prior)
-        renewal_tests, renewal = self._renewal(ctx, end)
-        n_tests = n_posts_tests + renewal_tests
-        cap = screen_threshold(np.concatenate([p, [s.p_value or 1.0 for s in renewal]]), n_tests, ctx)
-        keep = np.nonzero(p <= cap)[0]
+        # Every test's smallest attainable p-value, then Tarone's filter: tests that can never pass leave m.
+        posts_pmin, posts_counts, posts_rho = self._posts_pmin(ctx, prior)
+        renewal_pmin, renewal_counts = renewal_histogram(ctx)
+        n_all = int(posts_counts.sum() + renewal_counts.sum())
+        live = 1 + sum(1 for n in ctx.other_tests.values() if n > 0)
+        floor = tarone_floor(np.concatenate([posts_pmin, renewal_pmin]),
+                             np.concatenate([posts_counts, renewal_counts]), ctx.keep_p / live)
+        n_tests = int(posts_counts[posts_pmin <= floor].sum() + renewal_counts[renewal_pmin <= floor].sum())
+        self.untestable = n_all - n_tests
+        # A priori weights (weighted BH): a posts-model test weighs -ln(1 - r), r = the pair's engagement rate
+        # before the gap (posterior mean), i.e. the evidence each missed post adds; renewal tests weigh the
+        # average; weights average 1 over the family's kept tests. Fixed before any gap is seen.
+        kept_posts = posts_pmin <= floor
+        n_kept_posts = int(posts_counts[kept_posts].sum())
+        rho_bar = float(posts_counts[kept_posts] @ posts_rho[kept_posts] / n_kept_posts) if n_kept_posts else 1.0
+        tbl, p, post, hid, w = self._posts_pvalues(ctx, prior, floor, rho_bar)
+        renewal_p = renewal_candidates(ctx, ctx.keep_p, floor)
+        rp = (renewal_p["at_least"].to_numpy() / renewal_p["pos"].to_numpy()).astype(float)
+        cap = screen_threshold(np.concatenate([p / w, rp]), n_tests, ctx)
+        keep = np.nonzero(p / w <= cap)[0]
         rows = tbl.take(pa.array(keep, pa.int64())).to_pylist() if len(keep) else []
-        signals = [self._posts_signal(row, float(p[i]), prior, post[hid[i]]) for row, i in zip(rows, keep, strict=True)]
-        return DetectorOutput(signals + [s for s in renewal if (s.p_value or 1.0) <= cap], {FAMILY: n_tests})
+        signals = [self._posts_signal(row, float(p[i]), prior, post[hid[i]], float(w[i]))
+                   for row, i in zip(rows, keep, strict=True)]
+        renewal = self._renewal_signals(ctx, renewal_p.filter(pa.array(rp <= cap)), end)
+        con.execute("DROP TABLE IF EXISTS tw_spacings")
+        return DetectorOutput(signals + renewal, {FAMILY: n_tests}, {FAMILY: self.untestable})
+
+    def _posts_pmin(self, ctx: Context, prior: GridPrior) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each posts-model test's smallest attainable p-value: the probability of missing every post B
+        published after the engaged one up to the end of the data (known before the gap is seen); with
+        how many tests share it and their raw weight -ln(1 - posterior mean rate)."""
+        h = ctx.store.arrow("SELECT e - 1 AS e1, n - 1 AS n1, kmax, count(*) AS tests FROM tw_gaps GROUP BY ALL")
+        if h.num_rows == 0:
+            return np.zeros(0), np.zeros(0, np.int64), np.zeros(0)
+        e1, n1 = h["e1"].to_numpy().astype(float), h["n1"].to_numpy().astype(float)
+        kmax = h["kmax"].to_numpy().astype(float)
+        keys, inverse = np.unique(np.stack([e1, n1]), axis=1, return_inverse=True)
+        inverse = inverse.ravel()
+        post = prior.posterior(keys[0], keys[1])  # one row per distinct history
+        rho = -np.log1p(-np.minimum(prior.mean(post), 0.999))[inverse]
+        p_min = np.empty(len(kmax))
+        for lo in range(0, len(kmax), 65_536):  # bounded memory: a (rows x grid) block at a time
+            sl = slice(lo, lo + 65_536)
+            p_min[sl] = prior.run_probability(post[inverse[sl]], kmax[sl])
+        p_min = np.where(e1 + 1 >= MIN_ENGAGED, p_min, 1.0)  # too short a history: not a test (see MIN_ENGAGED)
+        return p_min, h["tests"].to_numpy().astype(np.int64), rho
 
     # -- posts model --------------------------------------------------------------------------------
     def _posts_gaps_sql(self, ctx: Context, end: datetime) -> str:
@@ -107,6 +148,7 @@ class SilenceDetector(Detector):
                s.prank - s.first_prank + 1 AS n, s.prank AS rank_at,
                CASE WHEN s.next_prank IS NULL THEN greatest(coalesce(se.open_rank, 0) - s.prank, 0)
                     ELSE s.next_prank - s.prank - 1 END AS k,
+               greatest(coalesce(se.open_rank, 0) - s.prank, s.next_prank - s.prank - 1, 0) AS kmax,
                s.next_ts, s.next_id, s.next_kind
         FROM seq s LEFT JOIN seen_by_end se ON se.platform = s.platform AND se.author = s.b
         WHERE s.next_prank IS NULL OR s.next_prank <> s.prank"""
@@ -119,21 +161,25 @@ class SilenceDetector(Detector):
         return fit_grid_prior(pairs["e1"].to_numpy().astype(float), pairs["n1"].to_numpy().astype(float),
                               pairs["pairs"].to_numpy().astype(float))
 
-    def _posts_pvalues(self, ctx: Context,
-                       prior: GridPrior) -> tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray]:
-        """The gaps that could be significant, their exact p-values, the posteriors and each gap's posterior row."""
+    def _posts_pvalues(self, ctx: Context, prior: GridPrior, floor: float,
+                       rho_bar: float) -> tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The gaps that could be significant, their exact p-values, the posteriors, each gap's posterior
+        row and its weight."""
         # Posterior per distinct (engaged, seen) history; its mean bounds each gap's p-value from below
         # (Jensen: E[(1-p)^k] >= (1-E[p])^k), so gaps that cannot be significant are screened out in SQL.
         hist = ctx.store.arrow("SELECT DISTINCT e - 1 AS e1, n - 1 AS n1 FROM tw_gaps WHERE k >= 1")
+        # Tests whose smallest attainable p-value is above Tarone's floor are not tests: same bound on kmax.
         e1, n1 = hist["e1"].to_numpy().astype(float), hist["n1"].to_numpy().astype(float)
         post = prior.posterior(e1, n1)
-        means = pa.table({"e1": hist["e1"], "n1": hist["n1"], "hid": np.arange(len(e1)),
-                          "pmean": prior.mean(post)})
+        pmean = prior.mean(post)
+        means = pa.table({"e1": hist["e1"], "n1": hist["n1"], "hid": np.arange(len(e1)), "pmean": pmean,
+                          "w": -np.log1p(-np.minimum(pmean, 0.999)) / rho_bar})
         ctx.store.con.register("tw_hist", means)
         try:
             tbl: pa.Table = ctx.store.arrow(f"""
-                SELECT g.*, h.hid FROM tw_gaps g JOIN tw_hist h ON h.e1 = g.e - 1 AND h.n1 = g.n - 1
-                WHERE g.k >= 1 AND power(1.0 - h.pmean, g.k) <= {ctx.keep_p}""")
+                SELECT g.*, h.hid, h.w FROM tw_gaps g JOIN tw_hist h ON h.e1 = g.e - 1 AND h.n1 = g.n - 1
+                WHERE g.k >= 1 AND g.e >= {MIN_ENGAGED} AND power(1.0 - h.pmean, g.k) <= {ctx.keep_p} * h.w
+                  AND power(1.0 - h.pmean, g.kmax) <= {floor!r}""")
         finally:
             ctx.store.con.unregister("tw_hist")
         hid = tbl["hid"].to_numpy().astype(np.int64)
@@ -142,7 +188,11 @@ class SilenceDetector(Detector):
         key = hid * (int(k.max()) + 1 if len(k) else 1) + k.astype(np.int64)
         _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
         p = prior.run_probability(post[hid[first]], k[first])[inverse] if tbl.num_rows else np.zeros(0)
-        return tbl, p, post, hid
+        if tbl.num_rows:  # exact smallest attainable p-value: tests above the floor are not tests
+            p_min = prior.run_probability(post[hid], tbl["kmax"].to_numpy().astype(float))
+            p = np.where(p_min <= floor, p, np.inf)
+        w = tbl["w"].to_numpy().astype(float) if tbl.num_rows else np.ones(0)
+        return tbl, p, post, hid, w
 
     def refine(self, ctx: Context, signals: list[Signal]) -> None:
         """Recount misses over the days A was active, for the posts-model silences that would pass false-discovery
@@ -195,7 +245,8 @@ class SilenceDetector(Detector):
             ctx.store.con.unregister("tw_cand")
         return [int(x) for x in counts["k_active"].to_pylist()]
 
-    def _posts_signal(self, row: dict[str, Any], p: float, prior: GridPrior, post: np.ndarray) -> Signal:
+    def _posts_signal(self, row: dict[str, Any], p: float, prior: GridPrior, post: np.ndarray,
+                      weight: float) -> Signal:
         a, b = row["a"], row["b"]
         open_ = row["next_ts"] is None
         start: datetime = row["start_ts"]
@@ -209,10 +260,10 @@ class SilenceDetector(Detector):
                   "open": open_, "rank_at_start": int(row["rank_at"]),
                   "resumed_by": row["next_id"], "resumed_kind": row["next_kind"],
                   "resumed_ts": row["next_ts"].isoformat() + "Z" if row["next_ts"] else None,
-                  "start_kind": row["start_kind"]}
+                  "start_kind": row["start_kind"], "weight": round(weight, 4)}
         return Signal(kind="silence", ts=None, start=start, end=row["next_ts"], subjects=[a, b],
                       score=float(-np.log10(max(p, 1e-300))), p_value=p, evidence=[row["start_id"]],
-                      detail=detail, platform=row["platform"], family=FAMILY)
+                      detail=detail, platform=row["platform"], family=FAMILY, weight=weight)
 
     def _posts_summary(self, s: Signal, names: Names) -> str:
         a, b = s.subjects
@@ -228,94 +279,36 @@ class SilenceDetector(Detector):
                 f"{day(s.end)} ({dt['days']:.0f} days); before that {la} had engaged with {dt['engaged_before']} "
                 f"of {lb}'s {dt['posts_before']} posts.")
 
-    # -- renewal model ------------------------------------------------------------------------------
-    def _renewal(self, ctx: Context, end: datetime) -> tuple[int, list[Signal]]:
-        d = ctx.dialect
-        has_pairs = ctx.store.scalar(f"""
-            WITH ev AS {ctx.events_sql()}
-            SELECT count(*) FROM (SELECT 1 FROM ev e WHERE e.kind IN ({_in(RENEWAL_KINDS)}) AND e.target IS NOT NULL
-                  AND NOT EXISTS (SELECT 1 FROM ev p WHERE p.kind = 'post' AND p.platform = e.platform
-                                  AND p.actor = e.target) LIMIT 1)""")
-        if not has_pairs:
-            return 0, []  # every target publishes posts: the posts model covers them all
-        gap = "ln(greatest(ar - prev_ar, 1))"
-        base = f"""
-            WITH ev AS {ctx.events_sql()},
-            with_posts AS (SELECT DISTINCT platform, actor FROM ev WHERE kind = 'post'),
-            a_days AS (SELECT platform, actor, {d.day('ts')} AS day_ FROM ev GROUP BY platform, actor, {d.day('ts')}),
-            a_rank AS (SELECT platform, actor, day_,
-                              row_number() OVER (PARTITION BY platform, actor ORDER BY day_) AS ar FROM a_days),
-            a_last AS (SELECT platform, actor, max(ar) AS ar_end FROM a_rank GROUP BY platform, actor),
-            active AS (
-                SELECT e.platform, e.actor AS a, e.target AS b, {d.day('e.ts')} AS day_,
-                       min(e.ts) AS ts, {d.arg_min('e.id', 'e.ts')} AS id, {d.arg_min('e.kind', 'e.ts')} AS kind
-                FROM ev e LEFT JOIN with_posts wp ON wp.platform = e.platform AND wp.actor = e.target
-                WHERE e.kind IN ({_in(RENEWAL_KINDS)}) AND e.target IS NOT NULL AND e.actor <> e.target
-                  AND wp.actor IS NULL
-                GROUP BY e.platform, e.actor, e.target, {d.day('e.ts')}),
-            pe AS (
-                SELECT x.platform, x.a, x.b, x.ts, x.id, x.kind, r.ar,
-                       lag(x.ts) OVER w AS prev_ts, lag(x.id) OVER w AS prev_id, lag(r.ar) OVER w AS prev_ar
-                FROM active x JOIN a_rank r ON r.platform = x.platform AND r.actor = x.a AND r.day_ = x.day_
-                WINDOW w AS (PARTITION BY x.platform, x.a, x.b ORDER BY x.ts, x.id)),
-            g AS (SELECT *, {gap} AS lg FROM pe WHERE prev_ts IS NOT NULL),
-            st AS (
-                SELECT *, count(lg) OVER w AS n, avg(lg) OVER w AS mu, stddev_samp(lg) OVER w AS sd
-                FROM g WINDOW w AS (PARTITION BY platform, a, b ORDER BY ts, id
-                                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)),
-            closed AS (
-                SELECT platform, a, b, prev_ts AS start_ts, prev_id AS start_id, ts AS next_ts, id AS next_id,
-                       kind AS next_kind, lg, n, mu, sd FROM st WHERE n >= {MIN_RENEWAL_GAPS} AND sd > 0),
-            last_ AS (
-                SELECT platform, a, b, max(ts) AS start_ts, {d.arg_min('id', '-' + d.epoch('ts'))} AS start_id,
-                       max(ar) AS ar, count(lg) AS n, avg(lg) AS mu, stddev_samp(lg) AS sd
-                FROM (SELECT *, CASE WHEN prev_ts IS NOT NULL THEN {gap} END AS lg FROM pe) x
-                GROUP BY platform, a, b),
-            open_ AS (
-                SELECT l.platform, a, b, start_ts, start_id, CAST(NULL AS TIMESTAMP) AS next_ts, NULL AS next_id,
-                       NULL AS next_kind,
-                       ln(greatest(al.ar_end - l.ar, 1)) AS lg, n, mu, sd
-                FROM last_ l JOIN a_last al ON al.platform = l.platform AND al.actor = l.a
-                WHERE n >= {MIN_RENEWAL_GAPS} AND sd > 0 AND al.ar_end > l.ar),
-            tests AS (SELECT * FROM closed UNION ALL SELECT * FROM open_)
-            SELECT *, (lg - mu) / (sd * sqrt(1.0 + 1.0 / n)) AS t FROM tests"""
-        z = float(stats.norm.isf(ctx.keep_p))  # Student-t tails are heavier: t >= z screens nothing away
-        ctx.store.con.execute(f"CREATE OR REPLACE TEMP TABLE tw_renewal AS SELECT * FROM ({base})")
-        n_tests = int(ctx.store.scalar("SELECT count(*) FROM tw_renewal"))
-        tbl = ctx.store.arrow(f"SELECT * FROM tw_renewal WHERE t >= {z}")
-        ctx.store.con.execute("DROP TABLE tw_renewal")
-        if tbl.num_rows == 0:
-            return n_tests, []
-        t = tbl["t"].to_numpy()
-        df = tbl["n"].to_numpy().astype(float) - 1
-        p = stats.t.sf(t, df)
+    # -- renewal model (detect/renewal.py) ----------------------------------------------------------
+    def _renewal_signals(self, ctx: Context, tbl: pa.Table, end: datetime) -> list[Signal]:
         names = Names(ctx.store)
         out = []
-        for row, pv in zip(tbl.to_pylist(), p, strict=True):
-            if pv > ctx.keep_p:
-                continue
+        for row in tbl.to_pylist():
+            pv = row["at_least"] / row["pos"]
             la, lb = names.label(row["platform"], row["a"]), names.label(row["platform"], row["b"])
             start = row["start_ts"]
             days = ((row["next_ts"] or end) - start).total_seconds() / 86400
-            typical = float(np.exp(row["mu"]))
-            active = round(float(np.exp(row["lg"])))
-            detail = {"model": "renewal", "gap_days": round(days, 2), "gap_active_days": active,
-                      "typical_gap_active_days": round(typical, 3),
-                      "log_mu": float(row["mu"]), "log_scale": float(row["sd"] * np.sqrt(1 + 1 / row["n"])),
-                      "earlier_gaps": int(row["n"]), "t": round(float(row["t"]), 3), "open": row["next_ts"] is None,
+            earlier = [int(x) for x in row["earlier"]]
+            typical = float(row["typical"])
+            detail = {"model": "renewal", "gap_days": round(days, 2), "gap_active_days": int(row["g"]),
+                      "typical_gap_active_days": round(typical, 3), "earlier_gaps": int(row["pos"]) - 1,
+                      "at_least_as_long": int(row["at_least"]) - 1, "longest_earlier": earlier,
+                      "open": row["next_ts"] is None,
                       "resumed_by": row["next_id"], "resumed_kind": row["next_kind"],
                       "resumed_ts": row["next_ts"].isoformat() + "Z" if row["next_ts"] else None}
-            when = f"until {day(row['next_ts'])}" if row["next_ts"] else "since"
-            summary = (f"{la} did not interact with {lb} for {days:.0f} days ({when} {day(start)}"
+            summary = (f"{la} did not interact with {lb} for {days:.0f} days (since {day(start)}"
                        if row["next_ts"] is None else
-                       f"{la} did not interact with {lb} for {days:.0f} days (from {day(start)} {when}")
-            summary += (f"), {round(float(np.exp(row['lg'])))} of {la}'s active days; the typical gap over "
-                        f"{int(row['n'])} earlier ones was {typical:.1f} active days.")
+                       f"{la} did not interact with {lb} for {days:.0f} days (from {day(start)} "
+                       f"until {day(row['next_ts'])}")
+            longer = int(row["at_least"]) - 1
+            rank = "longer than all" if longer == 0 else f"matched or exceeded by only {longer} of the"
+            summary += (f"), {int(row['g'])} of {la}'s active days: {rank} {int(row['pos']) - 1} earlier gaps, "
+                        f"typically {typical:.0f} active days.")
             out.append(Signal(kind="silence", ts=None, start=start, end=row["next_ts"],
                               subjects=[row["a"], row["b"]], score=float(-np.log10(max(pv, 1e-300))),
                               p_value=float(pv), evidence=[row["start_id"]], summary=summary, detail=detail,
                               platform=row["platform"], family=FAMILY))
-        return n_tests, out
+        return out
 
     # -- after false-discovery control --------------------------------------------------------------
     def finalize(self, ctx: Context, kept: list[Signal], p_star: float) -> list[Signal]:
@@ -325,7 +318,9 @@ class SilenceDetector(Detector):
         for s in kept:
             if s.kind != "silence":
                 continue
-            s.ts = self._became_significant(ctx, s, p_star)
+            s.ts = self._became_significant(ctx, s, p_star * s.weight)
+            if s.ts is not None and s.start is not None:  # how long after the last engagement it was clear
+                s.detail["delay_days"] = round((s.ts - s.start).total_seconds() / 86400, 2)
             if s.detail["model"] == "posts":
                 s.summary = self._posts_summary(s, names)
             if s.end is not None and s.detail.get("resumed_by"):
@@ -336,13 +331,13 @@ class SilenceDetector(Detector):
         if s.start is None:
             return None
         if s.detail["model"] == "renewal":
-            # The gap crosses the threshold once ln(active days) exceeds mu + t*·scale; active days are
-            # mapped back to calendar time in proportion over the gap.
-            df = max(s.detail["earlier_gaps"] - 1, 1)
-            t_star = float(stats.t.isf(max(p_star, s.p_value or 0.0), df))
-            active_star = float(np.exp(s.detail["log_mu"] + t_star * s.detail["log_scale"]))
+            # The rank p-value reaches p* once the running gap outlasts enough of the pair's other gaps;
+            # active days are mapped back to calendar time in proportion over the gap.
+            active_star = crossing_length(s.detail["longest_earlier"], s.detail["earlier_gaps"] + 1,
+                                          s.detail["gap_active_days"], max(p_star, s.p_value or 0.0))
             share = min(active_star / max(s.detail["gap_active_days"], 1), 1.0)
-            return s.start + timedelta(days=s.detail["gap_days"] * share)
+            when = s.start + timedelta(days=s.detail["gap_days"] * share)
+            return when
         k = s.detail["misses"]
         rates = np.array([r for r, _ in s.detail["posterior"]])
         mass = np.array([w for _, w in s.detail["posterior"]])

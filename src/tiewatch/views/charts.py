@@ -10,7 +10,8 @@ from tiewatch.views.account import AccountView
 from tiewatch.views.pair import PairView
 
 SIGNAL_COLORS = {"silence": "#d62728", "resumption": "#2ca02c", "coincidence": "#9467bd", "unfollow": "#8c564b",
-                 "follow": "#17becf", "audience_drop": "#d62728", "audience_surge": "#2ca02c"}
+                 "follow": "#17becf", "audience_drop": "#d62728", "audience_surge": "#2ca02c",
+                 "audience_shift": "#9467bd", "platform_shift": "#7f7f7f"}
 
 
 def _signal_marks(signals: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,0 +1,99 @@
+"""platform_shift: many accounts' audiences moved on the same day (a purge, a bug, a camp reacting to news).
+
+Model: each account's daily follower change is tested by the audience model (detect/audience.py); under
+the null that accounts move independently, each account observed on a day is "moving down" (its two-sided
+day test has p ≤ α0 and the change is negative) with probability at most α0, so the number X of accounts
+moving down that day among the N observed is at most Binomial(N, α0), and p = P(X' ≥ X). The same for
+moving up. Each day and direction with at least MIN_ACCOUNTS observed accounts is one test in the audience
+family, under the run's false-discovery control: a shared cause is reported because a test says the
+coincidence is unlikely, not because a count passed a threshold.
+
+A significant day becomes one platform_shift signal naming the accounts (`detail.cohort`); the personal
+drops or surges of those accounts on that day get `detail.cohort` (the other accounts) and
+`detail.platform_shift` (the day), and their summaries say they moved with the others.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+from scipy import stats
+
+from tiewatch.detect.audience import DF, FAMILY, AudienceDetector
+from tiewatch.detect.base import Context, DetectorOutput, Signal
+from tiewatch.detect.naming import Names, day
+
+ALPHA0 = 0.01  # an account "moves" on a day when its own day test has p <= ALPHA0
+MIN_ACCOUNTS = 3
+
+
+class PlatformShift:
+    """The platform-wide test, run by the audience detector inside its own family (not a detector of its own:
+    its finalize names the cohort on the audience detector's signals)."""
+
+    def run(self, ctx: Context) -> DetectorOutput:
+        z0 = float(stats.t.isf(ALPHA0 / 2, DF))
+        d = ctx.dialect
+        tbl = ctx.store.arrow(f"""
+            SELECT platform, {d.day('ts')} AS day_, count(*) AS n,
+                   count(*) FILTER (WHERE z <= -{z0}) AS down, count(*) FILTER (WHERE z >= {z0}) AS up,
+                   list(account ORDER BY z) FILTER (WHERE z <= -{z0}) AS down_accounts,
+                   list(account ORDER BY z DESC) FILTER (WHERE z >= {z0}) AS up_accounts
+            FROM ({AudienceDetector()._sql(ctx)}) GROUP BY platform, {d.day('ts')}
+            HAVING count(*) >= {MIN_ACCOUNTS}""")
+        n_tests = 2 * tbl.num_rows
+        if tbl.num_rows == 0:
+            return DetectorOutput([], {FAMILY: 0})
+        n = tbl["n"].to_numpy()
+        out: list[Signal] = []
+        for direction in ("down", "up"):
+            x = tbl[direction].to_numpy()
+            p = stats.binom.sf(x - 1, n, ALPHA0)
+            for i in np.nonzero((p <= ctx.keep_p) & (x >= 2))[0]:
+                accounts = tbl[f"{direction}_accounts"][int(i)].as_py() or []
+                when: datetime = _as_datetime(tbl["day_"][int(i)].as_py())
+                pv = float(p[i])
+                detail = {"direction": direction, "accounts_moved": int(x[i]), "accounts_observed": int(n[i]),
+                          "expected_by_chance": round(float(n[i]) * ALPHA0, 2), "account_level": ALPHA0,
+                          "cohort": accounts}
+                out.append(Signal(kind="platform_shift", ts=when, start=when, end=when + timedelta(days=1),
+                                  subjects=list(accounts), score=float(-np.log10(max(pv, 1e-300))), p_value=pv,
+                                  evidence=[f"metrics:{tbl['platform'][int(i)].as_py()}:{a}:{when.date()}"
+                                            for a in accounts],
+                                  detail=detail, platform=tbl["platform"][int(i)].as_py(), family=FAMILY))
+        return DetectorOutput(out, {FAMILY: n_tests})
+
+    def finalize(self, ctx: Context, kept: list[Signal]) -> list[Signal]:
+        """Name the shared cause: the shift's summary, and the cohort on each personal signal of that day."""
+        names = Names(ctx.store)
+        shifts = [s for s in kept if s.kind == "platform_shift"]
+        for s in shifts:
+            dt = s.detail
+            verb = "lost" if dt["direction"] == "down" else "gained"
+            shown = ", ".join(names.label(s.platform or "", a) for a in dt["cohort"][:8])
+            more = f" and {len(dt['cohort']) - 8} more" if len(dt["cohort"]) > 8 else ""
+            s.summary = (f"On {day(s.start)}, {dt['accounts_moved']} of the {dt['accounts_observed']} accounts "
+                         f"followed on {s.platform} {verb} followers far outside their own trend at once "
+                         f"(about {dt['expected_by_chance']:g} would by chance): a platform-wide shift, not "
+                         f"{dt['accounts_moved']} personal changes. Accounts: {shown}{more}.")
+            kind = "audience_drop" if dt["direction"] == "down" else "audience_surge"
+            for o in kept:
+                if (o.kind == kind and o.platform == s.platform and o.subjects[0] in dt["cohort"]
+                        and o.start is not None and o.end is not None and s.start is not None
+                        and o.start <= s.start + timedelta(days=1) and s.start <= o.end):
+                    o.detail["cohort"] = [a for a in dt["cohort"] if a != o.subjects[0]]
+                    o.detail["platform_shift"] = day(s.start)
+                    o.summary += (f" It moved the same day as {len(o.detail['cohort'])} other accounts "
+                                  "(a platform-wide shift).")
+        return kept
+
+
+def _as_datetime(value: object) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    from datetime import date
+
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    raise TypeError(f"not a day: {value!r}")
