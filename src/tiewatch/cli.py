@@ -460,5 +460,10 @@ def watch(source: str, url: str | None, collections: tuple[str, ...], dids: tupl
                    f"{stats.result.rejected:,} rejected; {stats.reconnects} reconnects")
 
 
+from tiewatch.web.cli import serve  # noqa: E402  (the web command lives in its own module)
+
+app.add_command(serve)
+
+
 def main() -> None:
     app(prog_name="tiewatch")
