@@ -266,11 +266,15 @@ class Tiewatch:
 
         return build_article(self.store, a, b, since)
 
-    def report(self, out_dir: str | Path) -> Path:
-        """Write one self-contained HTML report into `out_dir`; returns its path."""
+    def report(self, out_dir: str | Path, *, account: str | None = None, since: datetime | None = None,
+               limit: int | None = 200, tz: str = "UTC", progress: ProgressCallback | None = None) -> Path:
+        """Export the web pages (feed, signals, pairs, accounts, briefs) as static files into `out_dir`, for
+        the `limit` most significant signals (about `account`, from `since`); returns its index.html."""
         from tiewatch.views.report import write_report
 
-        return write_report(self.store, Path(out_dir))
+        _check_limit(limit)
+        return write_report(self.store, Path(out_dir), account=account, since=since, limit=limit, tz=tz,
+                            progress=progress)
 
     def chart(self, view: Any, path: str | Path) -> Path:
         """Draw a pair or account view to `path` (.svg, .png or .html, chosen by the suffix)."""

@@ -90,21 +90,28 @@ def feed(store: Store, *, kind: str | None = None, account: str | None = None, s
     more = len(rows) > limit
     rows = rows[:limit]
     out = [to_json(dict(zip(SIGNAL_KEYS, r[:len(SIGNAL_KEYS)], strict=True))) for r in rows]
-    _name_subjects(store, out)
+    name_subjects(store, out)
     token = _encode(list(rows[-1][len(SIGNAL_KEYS):])) if more and rows else None
     return out, token
 
 
-def _name_subjects(store: Store, signals: list[dict[str, Any]]) -> None:
+def display_names(store: Store, handles: list[str]) -> list[str | None]:
+    """Each handle's display name, or None when none is stored."""
+    wanted = sorted(set(handles))
+    names: dict[str, str] = {}
+    if wanted:
+        names = dict(store.con.execute("SELECT account, any_value(name) FROM accounts WHERE account IN "
+                                       f"({', '.join('?' * len(wanted))}) AND name IS NOT NULL GROUP BY account",
+                                       wanted).fetchall())
+    return [names.get(h) for h in handles]
+
+
+def name_subjects(store: Store, signals: list[dict[str, Any]]) -> None:
     """Add `names`: each subject's display name (or its handle), so pages never show handles alone."""
     handles = sorted({h for s in signals for h in s["subjects"]})
-    names: dict[str, str] = {}
-    if handles:
-        names = dict(store.con.execute("SELECT account, any_value(name) FROM accounts WHERE account IN "
-                                       f"({', '.join('?' * len(handles))}) AND name IS NOT NULL GROUP BY account",
-                                       handles).fetchall())
+    names = dict(zip(handles, display_names(store, handles), strict=True))
     for s in signals:
-        s["names"] = [names.get(h, h) for h in s["subjects"]]
+        s["names"] = [names.get(h) or h for h in s["subjects"]]
 
 
 def feed_state(store: Store) -> tuple[int, int]:
@@ -125,7 +132,7 @@ def signals_by_id(store: Store, ids: list[str]) -> list[dict[str, Any]]:
     rows = store.con.execute(f"SELECT {cols} FROM signals WHERE id IN ({', '.join('?' * len(ids))}) "
                              f"ORDER BY {_WHEN} DESC, id DESC", ids).fetchall()
     out = [to_json(dict(zip(SIGNAL_KEYS, r, strict=True))) for r in rows]
-    _name_subjects(store, out)
+    name_subjects(store, out)
     return out
 
 

@@ -74,7 +74,7 @@ class Links:
 
 def slug(*parts: str) -> str:
     """A file name for a page of the export: readable, safe on every file system, unique by a short hash."""
-    text = "--".join(parts)
+    text = "--".join(p for p in parts if p)
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:60].strip("._") or "x"
     return f"{safe}-{hashlib.sha1(text.encode()).hexdigest()[:8]}"
 
@@ -111,7 +111,7 @@ class ExportLinks(Links):
         return self._file(f"brief-{slug(a, b or '')}.html")
 
     def brief_download(self, a: str, b: str | None, fmt: str) -> str:
-        return self._file(f"brief-{slug(a, b or '')}.{fmt}")
+        return self._file(f"brief-{slug(a, b or '')}" + (".md" if fmt == "md" else ".article.html"))
 
     def page(self, name: str) -> str:
         return "index.html"

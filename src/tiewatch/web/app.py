@@ -44,8 +44,8 @@ from tiewatch.errors import InvalidInput, StoreBusy, TiewatchError, http_status
 from tiewatch.progress import ProgressCallback, ProgressEvent
 from tiewatch.signals import KINDS
 from tiewatch.timefmt import parse_user_time
+from tiewatch.views import context
 from tiewatch.views.pages import STATIC, Links, Renderer, zone
-from tiewatch.web import context
 
 PROBLEM = "application/problem+json"
 WRITE_WAIT_S = 600.0  # a write waits this long for the one before it, then answers 503 busy
@@ -295,7 +295,7 @@ def create_app(db: Path, *, tz: str = "UTC", token: str | None = None, host: str
     def api_signal(signal_id: str) -> Response:
         """One signal with its evidence resolved to the stored events, news and metric rows."""
         with server.read() as tw:
-            page = context.signal_page(tw, signal_id)
+            page = context.signal_page(tw.store, signal_id)
         return json_response({"signal": page["s"], "evidence": page["ev"]})
 
     @app.get("/api/accounts", tags=["accounts"], responses=PROBLEMS, dependencies=[Read])
@@ -451,7 +451,7 @@ def create_app(db: Path, *, tz: str = "UTC", token: str | None = None, host: str
     @app.get("/signals/{signal_id}", include_in_schema=False, dependencies=[Read])
     def signal_html(signal_id: str) -> HTMLResponse:
         with server.read() as tw:
-            return page("signal.html", **context.signal_page(tw, signal_id))
+            return page("signal.html", **context.signal_page(tw.store, signal_id))
 
     @app.get("/accounts", include_in_schema=False, dependencies=[Read])
     def accounts_html(q: str | None = None) -> HTMLResponse:
@@ -461,17 +461,18 @@ def create_app(db: Path, *, tz: str = "UTC", token: str | None = None, host: str
     @app.get("/accounts/{name}", include_in_schema=False, dependencies=[Read])
     def account_html(name: str) -> HTMLResponse:
         with server.read() as tw:
-            return page("account.html", **context.account_page(tw, name))
+            return page("account.html", **context.account_page(tw.store, name))
 
     @app.get("/pairs/{a}/{b}", include_in_schema=False, dependencies=[Read])
     def pair_html(a: str, b: str, bucket: Literal["week", "month"] = "month") -> HTMLResponse:
         with server.read() as tw:
-            return page("pair.html", **context.pair_page(tw, a, b, bucket=bucket))
+            return page("pair.html", **context.pair_page(tw.store, a, b, bucket=bucket))
 
     @app.get("/briefs/{a}", include_in_schema=False, dependencies=[Read])
     def brief_html(a: str, b: str | None = None, since: str | None = None) -> HTMLResponse:
         with server.read() as tw:
-            return page("brief.html", **context.brief_page(tw, a, b or None, parse_user_time(since or None, "since")))
+            ctx = context.brief_page(tw.store, a, b or None, parse_user_time(since or None, "since"))
+        return page("brief.html", **ctx)
 
     @app.get("/upload", include_in_schema=False, dependencies=[Read])
     def upload_html() -> HTMLResponse:
