@@ -4,7 +4,11 @@ facts. No SQL here either."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,14 +23,36 @@ from tiewatch.views.charts import account_chart, pair_chart
 from tiewatch.views.pages import KIND_LABELS, Renderer
 from tiewatch.views.pair import pair_view
 
+SPEC_CACHE_SIZE = 256
+_specs: OrderedDict[str, dict[str, Any]] = OrderedDict()
+_specs_lock = threading.Lock()
 
-def chart_data(chart: Any, chart_id: str, *, svg: bool) -> dict[str, Any]:
+
+def _spec(view: Any, build: Callable[[Any], Any]) -> dict[str, Any]:
+    """The chart's Vega-Lite spec, memoised on the view's data: building a chart with Altair costs about half a
+    second of Python, while the data behind it (a few hundred rows) is cheap to fetch and to hash. Any change
+    of the data gives another key, so a cached spec is never stale."""
+    key = hashlib.sha256((build.__name__ + json.dumps(view.as_json(), sort_keys=True, default=str)).encode()
+                         ).hexdigest()
+    with _specs_lock:
+        if key in _specs:
+            _specs.move_to_end(key)
+            return _specs[key]
+    spec: dict[str, Any] = build(view).to_dict()
+    with _specs_lock:
+        _specs[key] = spec
+        while len(_specs) > SPEC_CACHE_SIZE:
+            _specs.popitem(last=False)
+    return spec
+
+
+def chart_data(view: Any, build: Callable[[Any], Any], chart_id: str, *, svg: bool) -> dict[str, Any]:
     """A chart for a page: its Vega-Lite spec (drawn in the browser) or, for the export, rendered SVG."""
     if svg:
         from tiewatch.views.charts import chart_svg
 
-        return {"id": chart_id, "spec": None, "svg": chart_svg(chart)}
-    return {"id": chart_id, "spec": chart.to_dict(), "svg": None}
+        return {"id": chart_id, "spec": None, "svg": chart_svg(build(view))}
+    return {"id": chart_id, "spec": _spec(view, build), "svg": None}
 
 
 def account_page(store: Store, name: str, *, svg: bool = False) -> dict[str, Any]:
@@ -34,7 +60,7 @@ def account_page(store: Store, name: str, *, svg: bool = False) -> dict[str, Any
     acc = resolve(store, f"{view.account.platform}:{view.account.account}")
     signals, _ = explore.feed(store, account=f"{acc.platform}:{acc.account}", sort="newest", limit=100)
     return {"v": view, "g": explore.growth(store, acc), "follows": explore.follows(store, acc, 100),
-            "signals": signals, "chart_data": chart_data(account_chart(view), "account-chart", svg=svg)}
+            "signals": signals, "chart_data": chart_data(view, account_chart, "account-chart", svg=svg)}
 
 
 def pair_page(store: Store, a: str, b: str, *, bucket: str = "month", svg: bool = False) -> dict[str, Any]:
@@ -43,7 +69,7 @@ def pair_page(store: Store, a: str, b: str, *, bucket: str = "month", svg: bool 
     refs = list(dict.fromkeys(ref for s in view.signals for ref in s["evidence"]))
     rows = explore.evidence(store, refs)["events"]
     return {"v": view, "signals": signals, "evidence": rows,
-            "chart_data": chart_data(pair_chart(view), "pair-chart", svg=svg)}
+            "chart_data": chart_data(view, pair_chart, "pair-chart", svg=svg)}
 
 
 def signal_page(store: Store, signal_id: str) -> dict[str, Any]:
