@@ -36,6 +36,26 @@ PAGES = {
 }
 
 
+CONTRAST = """() => {
+  const lum = (c) => { const [r, g, b] = c.match(/[\\d.]+/g).slice(0, 3).map(Number).map((v) => {
+    v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const bg = (el) => { for (; el; el = el.parentElement) { const c = getComputedStyle(el).backgroundColor;
+    const m = c.match(/[\\d.]+/g); if (m && (m.length < 4 || +m[3] > 0.5)) return c; } return "rgb(255,255,255)"; };
+  const bad = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const own = Array.from(el.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (el.closest("svg, script, style") || !own) continue;
+    const s = getComputedStyle(el);
+    if (s.display === "none" || s.visibility === "hidden") continue;
+    const a = lum(s.color), b = lum(bg(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) bad.push(`${el.tagName} ${ratio.toFixed(2)} ${el.textContent.trim().slice(0, 40)}`);
+  }
+  return bad;
+}"""
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if CHROMIUM is None:
@@ -111,6 +131,8 @@ def test_every_page_renders_offline_accessibly(browser: Any, server: LiveServer,
                 assert "Han So-hee departs for the Cannes Film Festival" in svg
                 assert page.locator("ol.news li").count() >= 5  # headlines listed under the chart too
         # nothing wider than the screen: readable at 375 px without sideways scrolling of the page
+        low = page.evaluate(CONTRAST)  # WCAG AA: text at least 4.5:1 against its background
+        assert not low, (name, low[:5])
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 1, (name, width, overflow)
         page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=name != "account")
