@@ -171,3 +171,21 @@ def test_hostile_names_are_text_on_every_page(hostile_db: Path) -> None:
                        for s in scripts), (url, scripts)
             shown += html.count("&lt;/script&gt;&lt;script&gt;alert(") + html.count("&lt;img src=x")
         assert shown > 10
+
+
+def test_hostile_names_are_text_in_the_export_and_the_pictures(hostile_db: Path, tmp_path: Path) -> None:
+    from conftest import Cli
+    from tiewatch.store import Store
+    from tiewatch.views.charts import chart_svg, pair_chart
+    from tiewatch.views.pair import pair_view
+
+    Cli(hostile_db)("report", "--out", str(tmp_path / "r"))
+    files = list((tmp_path / "r").glob("*.html"))
+    assert len(files) > 5
+    for page in files:
+        html = page.read_text()
+        for bad in ("<script>alert", "<img src=x", "<svg onload", "<style>body{display:none}", "<b>Bold</b>"):
+            assert bad not in html, (page.name, bad)
+    with Store(hostile_db, read_only=True) as store:
+        svg = chart_svg(pair_chart(pair_view(store, HOSTILE_CAST["star"][0], HOSTILE_CAST["friend"][0])))
+    assert "<script" not in svg and "<img" not in svg and "&lt;/script&gt;&lt;script&gt;alert" in svg

@@ -166,17 +166,15 @@ def evidence(store: Store, refs: list[str]) -> dict[str, list[dict[str, Any]]]:
     if plain:
         marks = ", ".join("?" * len(plain))
         ev = store.con.execute(
-            f"SELECT e.id, e.ts, e.ts_lo, e.ts_hi, e.platform, e.actor, e.kind, e.target, e.post, e.text, "
-            f"a.name, t.name FROM events e "
-            f"LEFT JOIN (SELECT platform, account, any_value(name) AS name FROM accounts GROUP BY ALL) a "
-            f"  ON a.platform = e.platform AND a.account = e.actor "
-            f"LEFT JOIN (SELECT platform, account, any_value(name) AS name FROM accounts GROUP BY ALL) t "
-            f"  ON t.platform = e.platform AND t.account = e.target "
-            f"WHERE e.id IN ({marks}) ORDER BY e.ts", plain).fetchall()
-        for i, ts, lo, hi, platform, actor, kind, target, post, text, aname, tname in ev:
+            "SELECT id, ts, ts_lo, ts_hi, platform, actor, kind, target, post, text FROM events "
+            f"WHERE id IN ({marks}) ORDER BY ts", plain).fetchall()
+        handles = sorted({h for r in ev for h in (r[5], r[7]) if h})
+        names = dict(zip(handles, display_names(store, handles), strict=True))
+        for i, ts, lo, hi, platform, actor, kind, target, post, text in ev:
             events.append({"id": i, "ts": iso(ts), "ts_lo": iso(lo), "ts_hi": iso(hi), "platform": platform,
-                           "actor": actor, "actor_name": aname or actor, "kind": kind, "target": target,
-                           "target_name": tname or target, "post": post, "text": text,
+                           "actor": actor, "actor_name": names.get(actor) or actor, "kind": kind,
+                           "target": target, "target_name": names.get(target) or target, "post": post,
+                           "text": text,
                            "url": post_url(platform, actor if kind in ("post", "story") else target, post)})
         news = [{"id": i, "ts": iso(ts), "title": t, "status": st, "url": u} for i, ts, t, st, u in
                 store.con.execute(f"SELECT id, ts, title, status, url FROM news WHERE id IN ({marks}) "
