@@ -102,6 +102,7 @@ def main() -> None:
                         raise SystemExit("the server did not start") from None
                     time.sleep(0.2)
             results = {}
+            load_before = os.getloadavg()[0]
             for name, path in ENDPOINTS.items():
                 asyncio.run(load(url, path, args.clients, min(args.clients * 2, args.requests)))  # warm up
                 start = time.perf_counter()
@@ -112,7 +113,8 @@ def main() -> None:
             server.wait(timeout=30)
     base50, base99, _ = results["static file"]
     print(f"\n{args.events:,} synthetic events + the seed story; {args.clients} concurrent clients, "
-          f"{args.requests} requests per endpoint")
+          f"{args.requests} requests per endpoint; load average {load_before:.1f} -> {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} cores")
     print(f"{'endpoint':<14} {'p50 ms':>9} {'p99 ms':>9} {'req/s':>8} {'p50 ratio':>10} {'p99 ratio':>10}")
     for name, (p50, p99, rate) in results.items():
         print(f"{name:<14} {p50:>9.1f} {p99:>9.1f} {rate:>8.0f} {p50 / base50:>10.1f} {p99 / base99:>10.1f}")
