@@ -8,6 +8,7 @@ under the plot (not only in tooltips, which PNG and SVG lose).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -225,11 +226,26 @@ def account_chart(view: AccountView) -> Any:
     return alt.vconcat(plot, listing) if listing is not None else plot
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def renderable(spec: Any) -> Any:
+    """The spec with control characters removed from every string: they are not allowed in SVG/XML, and the
+    renderer aborts the whole process on one (a BEL in a display name was enough)."""
+    if isinstance(spec, str):
+        return _CONTROL.sub("", spec)
+    if isinstance(spec, list):
+        return [renderable(x) for x in spec]
+    if isinstance(spec, dict):
+        return {k: renderable(v) for k, v in spec.items()}
+    return spec
+
+
 def save_chart(chart: Any, path: Path) -> Path:
     """Render a chart to .svg, .png or .html, offline."""
     import vl_convert as vlc
 
-    spec = chart.to_dict()
+    spec = renderable(chart.to_dict())
     suffix = path.suffix.lower()
     try:
         if suffix == ".svg":
@@ -248,4 +264,4 @@ def save_chart(chart: Any, path: Path) -> Path:
 def chart_svg(chart: Any) -> str:
     import vl_convert as vlc
 
-    return str(vlc.vegalite_to_svg(chart.to_dict()))
+    return str(vlc.vegalite_to_svg(renderable(chart.to_dict())))
