@@ -175,7 +175,8 @@ def evidence(store: Store, refs: list[str]) -> dict[str, list[dict[str, Any]]]:
                            "actor": actor, "actor_name": names.get(actor) or actor, "kind": kind,
                            "target": target, "target_name": names.get(target) or target, "post": post,
                            "text": text,
-                           "url": post_url(platform, actor if kind in ("post", "story") else target, post)})
+                           "url": None if kind == "story" else  # stories expire: no lasting address
+                           post_url(platform, actor if kind == "post" else target, post)})
         news = [{"id": i, "ts": iso(ts), "title": t, "status": st, "url": u} for i, ts, t, st, u in
                 store.con.execute(f"SELECT id, ts, title, status, url FROM news WHERE id IN ({marks}) "
                                   f"OR url IN ({marks}) ORDER BY ts", plain + plain).fetchall()]
