@@ -21,7 +21,7 @@ SIGNAL_COLORS = {"silence": "#d62728", "resumption": "#2ca02c", "coincidence": "
                  "follow": "#17becf", "audience_drop": "#d62728", "audience_surge": "#2ca02c"}
 DIRECTION_COLORS = ["#1f77b4", "#ff7f0e"]
 WIDTH = 760
-AXIS_FORMAT = "%b %Y"  # months always with their year
+AXIS_FORMAT = "%b %Y"  # months always with their year; time axes in UTC, as stored, whatever the viewer's zone
 LABEL_PX = 6.2  # approximate width of one character of an 11 px label, for lane assignment
 HEADLINE_CHARS = 90
 
@@ -110,7 +110,8 @@ def _signal_layers(signals: list[dict[str, Any]], lo: datetime, hi: datetime) ->
     lanes = _lanes(labels, lo, hi)
     layers: list[Any] = []
     kinds = sorted({x["kind"] for x in labels})
-    color = alt.Color("kind:N", title="signals", legend=alt.Legend(orient="bottom"),
+    color = alt.Color("kind:N", title="signals",
+                      legend=alt.Legend(orient="bottom", symbolOpacity=1, symbolType="square"),
                       scale=alt.Scale(domain=kinds, range=[SIGNAL_COLORS.get(k, "#444") for k in kinds]))
     if bands:
         layers.append(alt.Chart(alt.InlineData(values=bands)).mark_rect(opacity=0.15).encode(
@@ -156,7 +157,7 @@ def pair_chart(view: PairView) -> Any:
     hi = hi + step
     data = alt.InlineData(values=rows)
     x = alt.X("x0:T", title=None, axis=alt.Axis(format=AXIS_FORMAT, labelAngle=0, labelOverlap=True),
-              scale=alt.Scale(domain=[_iso(lo), _iso(hi)]))
+              scale=alt.Scale(type="utc", domain=[_iso(lo), _iso(hi)]))
     color = alt.Color("direction:N", title="bars: engagements; lines: relationship score",
                       legend=alt.Legend(orient="top", symbolType="square", direction="horizontal",
                                         titleLimit=500, labelLimit=300),
@@ -165,11 +166,12 @@ def pair_chart(view: PairView) -> Any:
     bars = alt.Chart(data).mark_rect(opacity=0.6).encode(
         x=x, x2="x1:T", y=alt.Y("engagements:Q", title=f"engagements per {view.bucket} (bars)"),
         y2=alt.datum(0), color=color,
-        tooltip=[alt.Tooltip("period:T", format=AXIS_FORMAT), "direction:N", "engagements:Q"]).add_params(zoom)
+        tooltip=[alt.Tooltip("period:T", format=AXIS_FORMAT, formatType="utc"), "direction:N", "engagements:Q"]
+    ).add_params(zoom)
     score = alt.Chart(data).mark_line(strokeWidth=2.5, point=True).encode(
         x=alt.X("mid:T"), y=alt.Y("tie:Q", title="relationship score, decayed (lines)"),
         color=color,
-        tooltip=[alt.Tooltip("period:T", format=AXIS_FORMAT), "direction:N",
+        tooltip=[alt.Tooltip("period:T", format=AXIS_FORMAT, formatType="utc"), "direction:N",
                  alt.Tooltip("tie:Q", title="relationship score", format=".1f")])
     main = alt.layer(bars, score).resolve_scale(y="independent")
     signal_layers = _signal_layers(view.signals, lo, hi)
@@ -188,11 +190,13 @@ def account_chart(view: AccountView) -> Any:
                                     "file (daily follower counts) to draw this picture.")
     lo, hi = _t(view.followers[0]["ts"]), _t(view.followers[-1]["ts"])
     assert lo is not None and hi is not None
-    x = alt.X("ts:T", title=None, axis=alt.Axis(format=AXIS_FORMAT, labelAngle=0, labelOverlap=True))
+    x = alt.X("ts:T", title=None, axis=alt.Axis(format=AXIS_FORMAT, labelAngle=0, labelOverlap=True),
+              scale=alt.Scale(type="utc"))
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
     base = alt.Chart(alt.InlineData(values=view.followers)).mark_line(color="#1f77b4").encode(
         x=x, y=alt.Y("followers:Q", title="followers", scale=alt.Scale(zero=False)),
-        tooltip=[alt.Tooltip("ts:T", title="day", format="%d %b %Y"), alt.Tooltip("followers:Q", format=",")]
+        tooltip=[alt.Tooltip("ts:T", title="day", format="%d %b %Y", formatType="utc"),
+                 alt.Tooltip("followers:Q", format=",")]
     ).add_params(zoom)
     layers: list[Any] = [base]
     episodes = []
@@ -210,7 +214,8 @@ def account_chart(view: AccountView) -> Any:
         for e in episodes:
             e["y"] = 10 + 14 * e["lane"]
         kinds = sorted({e["kind"] for e in episodes})
-        color = alt.Color("kind:N", title="audience signals", legend=alt.Legend(orient="bottom"),
+        color = alt.Color("kind:N", title="audience signals",
+                          legend=alt.Legend(orient="bottom", symbolOpacity=1, symbolType="square"),
                           scale=alt.Scale(domain=kinds, range=[SIGNAL_COLORS.get(k.replace(" ", "_"), "#444")
                                                                for k in kinds]))
         ep = alt.InlineData(values=episodes)
