@@ -37,11 +37,12 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_report_renders_offline(pages: Path, tmp_path: Path) -> None:
-    dom = _chromium(tmp_path, "--dump-dom", (pages / "report.html").as_uri()).stdout
-    assert dom.count("<svg") >= 2
+    pair = next(pages.glob("pair-songhyekyo--xeesoxee-*.html"))
+    dom = _chromium(tmp_path, "--dump-dom", pair.as_uri()).stdout
+    assert 'data-drawn="1"' in dom and "<svg" in dom  # the vendored vega-embed drew the chart from disk
     assert "resumption 2024-05-19" in dom and "Han So-hee" in dom
     shot = tmp_path / "report.png"
-    _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1100,1800", (pages / "report.html").as_uri())
+    _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1100,1800", (pages / "index.html").as_uri())
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 
 

@@ -26,7 +26,7 @@ def test_pair_chart_shows_silence_and_resumption(seed_cli: Cli, tmp_path: Path) 
     out = seed_cli.json("pair", "songhyekyo", "xeesoxee", "--chart", str(svg))
     text = svg.read_text()
     assert text.startswith("<svg") and "resumption 2024-05-19" in text and "silence 2023-10-23" in text
-    assert "Song Hye-kyo → Han So-hee" in text and "tie strength" in text
+    assert "Song Hye-kyo → Han So-hee" in text and "relationship score" in text
     kinds = {s["kind"] for s in out["signals"]}
     assert {"silence", "resumption"} <= kinds
     months = {p["period"][:7]: p for p in out["periods"]}
@@ -75,18 +75,38 @@ def test_brief_html_and_file_output(seed_cli: Cli, tmp_path: Path) -> None:
     assert page.startswith("<!doctype html>") and "Interesting" in page and "news.example/n-reveal" in page
 
 
-def test_report_is_one_offline_file(seed_cli: Cli, tmp_path: Path) -> None:
-    seed_cli("report", "--out", str(tmp_path / "r"))
-    page = (tmp_path / "r" / "report.html").read_text()
-    assert page.count("<svg") >= 2 and "resumption" in page and "audience_drop" in page
-    assert not re.search(r"(src|href)=[\"']https?://", page.split("<table")[0])
+def test_report_exports_the_pages(seed_cli: Cli, tmp_path: Path) -> None:
+    out = seed_cli("report", "--out", str(tmp_path / "r"), "--limit", "20", "--tz", "Asia/Seoul").stdout
+    assert "index.html" in out
+    folder = tmp_path / "r"
+    index = (folder / "index.html").read_text()
+    assert "Resumption" in index and "Song Hye-kyo" in index and "Audience drop" in index
+    hrefs = set(re.findall(r'href="([^"#]+)"', index))
+    local = {h for h in hrefs if not h.startswith(("http://", "https://"))}
+    assert local and all((folder / h).exists() for h in local), sorted(h for h in local if not (folder / h).exists())
+    pages = {p.name.split("-")[0] for p in folder.glob("*.html")}
+    assert pages >= {"index.html", "signal", "pair", "account", "brief"}
+    for page in folder.glob("*.html"):
+        text = page.read_text()
+        assert not re.search(r"<script[^>]+src=[\"']https?://", text), page  # nothing fetched from the network
+        assert "<link" not in text or "https://" not in text.split("<link")[1].split(">")[0]
+    assert (folder / "static" / "vega.js").stat().st_size > 100_000
+    md = next(folder.glob("brief-songhyekyo--xeesoxee-*.md")).read_text()
+    assert md.startswith("# Song Hye-kyo and Han So-hee") and "[^1]:" in md
+
+
+def test_report_for_one_account_since_a_date(seed_cli: Cli, tmp_path: Path) -> None:
+    seed_cli("report", "--out", str(tmp_path / "r"), "--account", "hyeri_0609", "--since", "2024-01-01")
+    index = (tmp_path / "r" / "index.html").read_text()
+    assert "about hyeri_0609" in index and "since 2024-01-01" in index
+    assert "Hyeri" in index
 
 
 def test_demo_end_to_end(tmp_path: Path) -> None:
     cli = Cli(tmp_path / "unused.duckdb")
     out = cli("demo", "--out", str(tmp_path / "demo")).stdout
     assert "Headline signals" in out and "resumption" in out and "Song Hye-kyo and Han So-hee" in out
-    assert (tmp_path / "demo" / "report.html").exists()
+    assert (tmp_path / "demo" / "index.html").exists()
     again = Cli(tmp_path / "demo" / "demo.duckdb").json("signals")
     from tiewatch.evaluate import evaluate, load_truth
 

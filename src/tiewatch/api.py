@@ -167,6 +167,12 @@ class Tiewatch:
     def close(self) -> None:
         self.store.close()
 
+    def cursor(self) -> Tiewatch:
+        """Another handle on this open database for another thread (a server: one per request)."""
+        other = Tiewatch.__new__(Tiewatch)
+        other.store = self.store.cursor()
+        return other
+
     def __enter__(self) -> Tiewatch:
         return self
 
@@ -294,11 +300,21 @@ class Tiewatch:
         rows: list[dict[str, Any]] = long_gaps(ctx, limit=limit)
         return rows
 
-    def report(self, out_dir: str | Path) -> Path:
-        """Write one self-contained HTML report into `out_dir`; returns its path."""
+    def article(self, a: str, b: str | None = None, *, since: datetime | None = None) -> Any:
+        """The brief as an article (`views.article.Article`): lede, chronology, numbered footnotes."""
+        from tiewatch.views.article import build_article
+
+        return build_article(self.store, a, b, since)
+
+    def report(self, out_dir: str | Path, *, account: str | None = None, since: datetime | None = None,
+               limit: int | None = 200, tz: str = "UTC", progress: ProgressCallback | None = None) -> Path:
+        """Export the web pages (feed, signals, pairs, accounts, briefs) as static files into `out_dir`, for
+        the `limit` most significant signals (about `account`, from `since`); returns its index.html."""
         from tiewatch.views.report import write_report
 
-        return write_report(self.store, Path(out_dir))
+        _check_limit(limit)
+        return write_report(self.store, Path(out_dir), account=account, since=since, limit=limit, tz=tz,
+                            progress=progress)
 
     def chart(self, view: Any, path: str | Path) -> Path:
         """Draw a pair or account view to `path` (.svg, .png or .html, chosen by the suffix)."""
@@ -318,6 +334,61 @@ class Tiewatch:
         return watch_jetstream(self.store, url or DEFAULT_URL, collections=list(collections or []),
                                dids=list(dids or []), batch_size=batch_size, max_events=max_events,
                                idle_exit=idle_exit, on_batch=on_batch, on_retry=on_retry)
+
+    # -- browsing (the web pages and the static export; `tiewatch.views.explore`) ---------------------
+    def feed(self, *, kind: str | None = None, account: str | None = None, since: datetime | None = None,
+             until: datetime | None = None, q: str | None = None, sort: str = "newest", limit: int = 50,
+             after: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of signals (JSON shape plus `names`) and the cursor of the next page, or None."""
+        from tiewatch.signals import KINDS
+        from tiewatch.views.explore import feed
+
+        if kind is not None and kind not in KINDS:
+            raise InvalidInput(f"kind {kind!r}: choose one of {', '.join(KINDS)}")
+        return feed(self.store, kind=kind, account=account, since=since, until=until, q=q, sort=sort,
+                    limit=limit, after=after)
+
+    def evidence(self, signal_id: str) -> dict[str, list[dict[str, Any]]]:
+        """The events (with post links), news and metric rows a signal's evidence names."""
+        from tiewatch.views.explore import evidence
+
+        return evidence(self.store, self.signal(signal_id).evidence)
+
+    def news(self, *, account: str | None = None, since: datetime | None = None, until: datetime | None = None,
+             q: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        from tiewatch.views.explore import news
+
+        return news(self.store, account=account, since=since, until=until, q=q, limit=limit)
+
+    def growth_table(self, account: str) -> dict[str, Any]:
+        """One account's Social Blade-style table (the web page's): recent counts with changes, day/week/month
+        changes, average, projections with intervals (from the same model as `growth`)."""
+        from tiewatch.views.explore import growth
+
+        return growth(self.store, resolve(self.store, account))
+
+    def follows(self, account: str, limit: int = 200) -> list[dict[str, Any]]:
+        """Follows and unfollows by or of an account, with their time intervals."""
+        from tiewatch.views.explore import follows
+
+        _check_limit(limit)
+        return follows(self.store, resolve(self.store, account), limit)
+
+    def feed_state(self) -> tuple[int, int]:
+        """A fingerprint of the stored signals that changes whenever they do (for live updates)."""
+        from tiewatch.views.explore import feed_state
+
+        return feed_state(self.store)
+
+    def signal_ids(self) -> set[str]:
+        from tiewatch.views.explore import signal_ids
+
+        return signal_ids(self.store)
+
+    def signals_by_id(self, ids: list[str]) -> list[dict[str, Any]]:
+        from tiewatch.views.explore import signals_by_id
+
+        return signals_by_id(self.store, ids)
 
     def stats(self) -> dict[str, Any]:
         """What the store holds: events by kind and platform, and the size of every other table."""

@@ -20,7 +20,7 @@ from tiewatch.views.report import write_report
 @dataclass
 class DemoResult:
     db: Path
-    report: Path
+    report: Path  # the exported pages' index.html
     detect: DetectReport
     headlines: list[dict[str, object]]
     brief: Brief

@@ -312,13 +312,20 @@ def brief(a: str, b: str | None, since: str | None, fmt: str, out: Path | None, 
 
 @app.command()
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("tiewatch-report"),
-              show_default=True, help="Folder for report.html.")
+              show_default=True, help="Folder for the pages (index.html is the feed).")
+@click.option("--account", default=None, help="Only signals naming this account.")
+@time_option("--since", "Only signals from this time on.")
+@click.option("--limit", default=200, show_default=True, type=click.IntRange(0), help="The most significant N signals.")
+@click.option("--tz", default="UTC", show_default=True, help="Time zone for dates on the pages (e.g. Asia/Seoul).")
 @db_option
 @user_errors
-def report(out_dir: Path, db: Path | None) -> None:
-    """One self-contained HTML file: signals feed, timelines of the top pairs, account charts."""
-    with open_db(db) as tw:
-        path = tw.report(out_dir)
+def report(out_dir: Path, account: str | None, since: str | None, limit: int, tz: str, db: Path | None) -> None:
+    """Export the web pages (feed, signals, pairs, accounts, briefs) as static files that open offline."""
+    from tiewatch.timefmt import parse_user_time
+
+    with open_db(db, read_only=True) as tw, progress_bar("report") as progress:
+        path = tw.report(out_dir, account=account, since=parse_user_time(since, "--since"), limit=limit, tz=tz,
+                         progress=progress)
     click.echo(f"report written to {path}")
 
 
@@ -394,6 +401,11 @@ from tiewatch.cli.gaps import gaps  # noqa: E402
 app.add_command(followers)
 app.add_command(growth)
 app.add_command(gaps)
+
+
+from tiewatch.web.cli import serve  # noqa: E402  (the web command lives in its own module)
+
+app.add_command(serve)
 
 
 def main() -> None:

@@ -116,6 +116,15 @@ class Store:
     def count(self, table: str) -> int:
         return int(self.scalar(f"SELECT count(*) FROM {table}"))
 
+    def cursor(self) -> Store:
+        """Another connection to this open database, for another thread (DuckDB: one instance, independent
+        connections; readers see the last committed state while a writer works)."""
+        other = Store.__new__(Store)
+        other.path = self.path
+        other.con = self.con.cursor()
+        other.con.execute("SET TimeZone = 'UTC'")
+        return other
+
     def close(self) -> None:
         self.con.close()
 

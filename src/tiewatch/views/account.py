@@ -3,7 +3,7 @@ signals."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -21,11 +21,12 @@ class AccountView:
     ties_now: list[dict[str, Any]]
     ties_year_ago: list[dict[str, Any]]
     signals: list[dict[str, Any]]
+    news: list[dict[str, Any]] = field(default_factory=list)  # news naming the account, oldest first
 
     def as_json(self) -> dict[str, Any]:
         return {"account": self.account.account, "platform": self.account.platform, "name": self.account.label,
                 "followers": self.followers, "ties_now": self.ties_now, "ties_year_ago": self.ties_year_ago,
-                "signals": self.signals}
+                "signals": self.signals, "news": self.news}
 
 
 def account_view(store: Store, name: str, limit: int = 10) -> AccountView:
@@ -39,4 +40,7 @@ def account_view(store: Store, name: str, limit: int = 10) -> AccountView:
     before = ties_of(store, acc.platform, acc.account, last - timedelta(days=365), limit) if last else []
     for t in now + before:
         t["last"] = iso(t["last"])
-    return AccountView(acc, followers, now, before, list_signals(store, account=acc.account, limit=50))
+    from tiewatch.views.explore import news
+
+    return AccountView(acc, followers, now, before, list_signals(store, account=acc.account, limit=50),
+                       news(store, account=f"{acc.platform}:{acc.account}", limit=1000)[::-1])

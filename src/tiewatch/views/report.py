@@ -1,64 +1,112 @@
-"""One self-contained HTML report: the signals feed, timelines for the top pairs, account charts.
+"""`tiewatch report`: a static export of the same pages `tiewatch serve` shows, as files side by side in one
+folder: index.html (the feed), one page per signal, per pair, per account and per brief (with its Markdown and
+HTML downloads), and the vendored chart library. It opens offline from disk; nothing is fetched.
 
-Charts are inlined as SVG, so the file opens offline with nothing fetched.
+The export is bounded by the signals it includes (`limit`, `account`, `since`), not by the size of the store:
+each page is built from the same read models as the server's, set-based underneath.
 """
 
 from __future__ import annotations
 
-import html
-from datetime import UTC, datetime
+import shutil
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from tiewatch.accounts import resolve
+from tiewatch.errors import TiewatchError
+from tiewatch.progress import ProgressEvent
 from tiewatch.signals import list_signals
 from tiewatch.store import Store
-from tiewatch.views.account import account_view
-from tiewatch.views.charts import account_chart, chart_svg, pair_chart
-from tiewatch.views.pair import pair_view
+from tiewatch.views import context, explore
+from tiewatch.views.pages import STATIC, ExportLinks, Renderer, slug, zone
 
-STYLE = """body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}
-table{border-collapse:collapse;width:100%;font-size:.9em}td,th{border-bottom:1px solid #ddd;padding:.35em;
-text-align:left;vertical-align:top}th{background:#f4f4f4}.kind{font-weight:600}.q{color:#666}
-section{margin:2.5em 0}svg{max-width:100%;height:auto}"""
+PAIR_KINDS = ("silence", "resumption", "unfollow", "follow")
+MAX_ACCOUNTS = 50
 
 
-def _row(s: dict[str, Any]) -> str:
-    q = "" if s["q_value"] is None else f"{s['q_value']:.2g}"
-    when = (s["ts"] or s["start"] or "")[:10]
-    if s["kind"] == "silence":  # a silence is a span: from the last engagement to the resumption (or open)
-        when = f"{(s['start'] or '')[:10]} → {(s['end'] or 'ongoing')[:10]}"
-    return (f"<tr><td class='kind'>{html.escape(s['kind'])}</td><td>{html.escape(when)}</td>"
-            f"<td>{html.escape(' → '.join(s['subjects']))}</td><td class='q'>{q}</td>"
-            f"<td>{html.escape(s['summary'])}</td></tr>")
-
-
-def write_report(store: Store, out_dir: Path, top_pairs: int = 3, top_accounts: int = 3) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    signals = list_signals(store)
-    rows = "".join(_row(s) for s in signals)
+def write_report(store: Store, out_dir: Path, *, account: str | None = None, since: datetime | None = None,
+                 limit: int | None = 200, tz: str = "UTC",
+                 progress: Callable[[ProgressEvent], None] | None = None) -> Path:
+    """Write the export into `out_dir`; returns the path of its index.html."""
+    signals = list_signals(store, account=account, since=since, limit=limit)
+    explore.name_subjects(store, signals)
     pairs: list[tuple[str, str]] = []
+    accounts: list[str] = []
     for s in signals:
-        if s["kind"] in ("silence", "resumption", "unfollow", "follow") and len(s["subjects"]) >= 2:
+        if s["kind"] in PAIR_KINDS and len(s["subjects"]) >= 2:
             key = (s["subjects"][0], s["subjects"][1])
             if key not in pairs and key[::-1] not in pairs:
                 pairs.append(key)
-    accounts: list[str] = []
+        for h in s["subjects"][:2]:
+            if h not in accounts and len(accounts) < MAX_ACCOUNTS:
+                accounts.append(h)
+    if account:
+        acc = resolve(store, account).account
+        accounts = [acc, *[a for a in accounts if a != acc]][:MAX_ACCOUNTS]
+
+    links = ExportLinks()
+    links.exported |= {f"signal-{slug(s['id'])}.html" for s in signals}
+    links.exported |= {f"pair-{slug(a, b)}.html" for a, b in pairs}
+    links.exported |= {f"brief-{slug(a, b)}{ext}" for a, b in pairs for ext in (".html", ".md", ".article.html")}
+    links.exported |= {f"account-{slug(a)}.html" for a in accounts}
+    links.exported |= {f"brief-{slug(a, '')}{ext}" for a in accounts for ext in (".html", ".md", ".article.html")}
+    r = Renderer(zone(tz), links)
+
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "static").mkdir(exist_ok=True)
+        for name in ("style.css", "app.js", "vega.js"):
+            shutil.copyfile(STATIC / name, out_dir / "static" / name)
+    except OSError as e:
+        raise TiewatchError(f"{out_dir}: cannot write the report: {e.strerror}") from None
+
+    jobs: list[tuple[str, Callable[[], str]]] = []
+    rows = [{"account": a, "name": (s_name or a)} for a, s_name in _names(store, accounts)]
+    note = ", ".join(x for x in (f"about {account}" if account else "", f"since {since:%Y-%m-%d}" if since else "",
+                                 f"at most {limit}" if limit is not None else "") if x)
+    jobs.append(("index.html", lambda: r.render("feed.html", signals=signals, next_url=None, kinds=(), f={},
+                                                error=None, accounts=rows, note=note or None)))
+    def page(template: str, build: Callable[..., dict[str, Any]], *args: Any) -> Callable[[], str]:
+        return lambda: r.render(template, **build(store, *args))
+
     for s in signals:
-        if s["kind"].startswith("audience_") and s["subjects"][0] not in accounts:
-            accounts.append(s["subjects"][0])
-    parts = [f"<h1>tiewatch report</h1><p>{len(signals)} signals; generated "
-             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC from {html.escape(str(store.path))}.</p>",
-             "<section><h2>Signals</h2><table><tr><th>kind</th><th>when</th><th>subjects</th><th>q</th>"
-             f"<th>summary</th></tr>{rows}</table></section>"]
-    for a, b in pairs[:top_pairs]:
-        view = pair_view(store, a, b)
-        parts.append(f"<section><h2>{html.escape(view.a.label)} and {html.escape(view.b.label)}</h2>"
-                     f"{chart_svg(pair_chart(view))}</section>")
-    for acc in accounts[:top_accounts]:
-        aview = account_view(store, acc)
-        parts.append(f"<section><h2>{html.escape(aview.account.label)}: followers</h2>"
-                     f"{chart_svg(account_chart(aview))}</section>")
-    path = out_dir / "report.html"
-    path.write_text("<!doctype html><html><head><meta charset='utf-8'><title>tiewatch report</title>"
-                    f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")
-    return path
+        jobs.append((f"signal-{slug(s['id'])}.html", page("signal.html", context.signal_page, s["id"])))
+    for a, b in pairs:
+        jobs.append((f"pair-{slug(a, b)}.html", page("pair.html", context.pair_page, a, b)))
+        jobs += _brief_jobs(store, r, a, b)
+    for a in accounts:
+        jobs.append((f"account-{slug(a)}.html", page("account.html", context.account_page, a)))
+        jobs += _brief_jobs(store, r, a, None)
+
+    for i, (name, render) in enumerate(jobs):
+        if progress:
+            progress(ProgressEvent("report", name, i, len(jobs)))
+        try:
+            (out_dir / name).write_text(render())
+        except OSError as e:
+            raise TiewatchError(f"{out_dir / name}: cannot write: {e.strerror}") from None
+    if progress:
+        progress(ProgressEvent("report", "done", len(jobs), len(jobs)))
+    return out_dir / "index.html"
+
+
+def _names(store: Store, handles: list[str]) -> list[tuple[str, str | None]]:
+    found = {h: n for h, n in zip(handles, explore.display_names(store, handles), strict=True)}
+    return [(h, found[h]) for h in handles]
+
+
+def _brief_jobs(store: Store, r: Renderer, a: str, b: str | None) -> list[tuple[str, Callable[[], str]]]:
+    cache: dict[str, Any] = {}
+
+    def ctx() -> dict[str, Any]:
+        if "c" not in cache:
+            cache["c"] = context.brief_page(store, a, b)
+        out: dict[str, Any] = cache["c"]
+        return out
+
+    base = f"brief-{slug(a, b or '')}"
+    return [(f"{base}.html", lambda: r.render("brief.html", **ctx())),
+            (f"{base}.md", lambda: str(ctx()["art"].markdown())),
+            (f"{base}.article.html", lambda: str(ctx()["art"].html()))]
