@@ -1,6 +1,8 @@
 """The command line: a thin Click layer that parses options, calls the library and prints.
 
-Known failures (TiewatchError) become one line on stderr and exit code 1, never a traceback.
+One error boundary (TiewatchGroup.invoke) turns every failure into one line on stderr, never a traceback:
+known failures (TiewatchError) as `Error [code]: message` with their exit code, Ctrl-C as exit 130, anything
+unexpected as `Error [internal]: ...` with exit 70. Data reaches the terminal as plain text, never as markup.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,30 +21,92 @@ from rich.console import Console
 from rich.table import Table
 
 from tiewatch import __version__
-from tiewatch.errors import TiewatchError
+from tiewatch.errors import Interrupted, TiewatchError
+from tiewatch.safetext import plain
 from tiewatch.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_WAIT = 10.0
 
 
 def console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    """The terminal, with Rich markup off: every string printed is data (pass data through `plain`)."""
+    return Console(highlight=False, soft_wrap=True, markup=False)
+
+
+class Failure(click.ClickException):
+    """One line on stderr (`Error [code]: message`) and the error's exit code."""
+
+    def __init__(self, error: TiewatchError) -> None:
+        super().__init__(plain(str(error)))
+        self.code = error.code
+        self.exit_code = error.exit_code  # type: ignore[misc]  # per error, not per class
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"Error [{self.code}]: {self.message}", file=file, err=file is None)
+
+
+def as_failure(e: BaseException) -> click.ClickException | None:
+    """The one-line failure for an exception escaping a command (None: let Click handle it)."""
+    if isinstance(e, click.exceptions.ClickException | click.exceptions.Exit | click.exceptions.Abort):
+        return None
+    if isinstance(e, TiewatchError):
+        return Failure(e)
+    if isinstance(e, KeyboardInterrupt):
+        return Failure(Interrupted("interrupted; the store keeps only what was completed before"))
+    if isinstance(e, MemoryError):
+        return Failure(TiewatchError("out of memory (set TIEWATCH_MEMORY_LIMIT lower, or split the input)",
+                                     code="memory"))
+    if isinstance(e, OSError):
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        return Failure(TiewatchError(f"{where}{e.strerror or e}", code="os-error"))
+    if isinstance(e, Exception):
+        try:
+            detail = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        except Exception:
+            detail = ""
+        return Failure(TiewatchError(f"internal error ({type(e).__name__}: {detail[:300]}); please report it",
+                                     code="internal", exit_code=70))
+    return None
+
+
+class TiewatchGroup(click.Group):
+    """The error boundary: whatever a command raises leaves as one line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BaseException as e:
+            failure = as_failure(e)
+            if failure is None:
+                raise
+            raise failure from None
 
 
 def user_errors(fn: F) -> F:
-    """Turn foreseeable failures into a one-line message and exit code 1."""
+    """Turn failures into the error boundary's one line (also when a command is invoked on its own)."""
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except TiewatchError as e:
-            raise click.ClickException(str(e)) from None
-        except KeyboardInterrupt:
-            raise click.ClickException("interrupted; the store keeps every file completed before") from None
+        except BaseException as e:
+            failure = as_failure(e)
+            if failure is None:
+                raise
+            raise failure from None
     return wrapper  # type: ignore[return-value]
 
 
+def _remember_wait(ctx: click.Context, _param: click.Parameter, value: float | None) -> None:
+    if value is not None:
+        ctx.meta["tiewatch_wait"] = value
+
+
 def db_option(fn: F) -> F:
+    fn = click.option("--wait", type=click.FloatRange(min=0), default=None, expose_value=False, is_eager=True,
+                      callback=_remember_wait, metavar="SECONDS",
+                      help="When another process is using the database, wait up to this long (default: "
+                           "$TIEWATCH_WAIT, else 10).")(fn)
     return click.option("--db", "db", type=click.Path(path_type=Path), default=None,
                         help="Database file (default: $TIEWATCH_DB, else ./tiewatch.duckdb).")(fn)  # type: ignore[return-value]
 
@@ -50,17 +115,31 @@ def json_option(fn: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")(fn)  # type: ignore[return-value]
 
 
-def open_store(db: Path | None, *, read_only: bool = False) -> Store:
+def wait_seconds() -> float:
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and "tiewatch_wait" in ctx.meta:
+        return float(ctx.meta["tiewatch_wait"])
+    raw = os.environ.get("TIEWATCH_WAIT")
+    try:
+        return float(raw) if raw else DEFAULT_WAIT
+    except ValueError:
+        raise TiewatchError(f"TIEWATCH_WAIT={raw!r}: expected a number of seconds") from None
+
+
+def open_store(db: Path | None, *, read_only: bool = False, create: bool = True) -> Store:
+    """The database for a command: read-only commands open it read-only and never create it; a busy database
+    is waited for (up to --wait), saying so on stderr."""
     ctx = click.get_current_context(silent=True)
     root_db = ctx.find_root().params.get("db") if ctx else None
-    return Store(db or root_db, read_only=read_only)
+    return Store(db or root_db, read_only=read_only, create=create, wait=wait_seconds(),
+                 on_wait=lambda message: click.echo(plain(message), err=True))
 
 
 def print_json(obj: object) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=TiewatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tiewatch")
 @db_option
 def app(db: Path | None) -> None:
@@ -88,9 +167,9 @@ def ingest(paths: tuple[Path, ...], table: str | None, fmt: str | None, maps: tu
     with open_store(db) as store:
         report = ingest_paths(store, list(paths), mapping=mapping, table=table, fmt=fmt, strict=strict)
     for note in report.skipped:
-        click.echo(f"skipped: {note}", err=True)
+        click.echo(plain(f"skipped: {note}"), err=True)
     for err in report.errors:
-        click.echo(f"error: {err}", err=True)
+        click.echo(plain(f"error: {err}"), err=True)
     r = report.result
     if as_json:
         print_json(r.as_json())
@@ -110,7 +189,7 @@ def stats(as_json: bool, db: Path | None) -> None:
     """What the store holds: events by kind and platform, metrics, news, accounts, quarantine."""
     from tiewatch.stats import store_stats
 
-    with open_store(db) as store:
+    with open_store(db, read_only=True) as store:
         s = store_stats(store)
     if as_json:
         print_json(s)
@@ -127,7 +206,7 @@ def stats(as_json: bool, db: Path | None) -> None:
 
 @app.command("accounts")
 @click.option("--search", default=None, help="Text in the handle or name.")
-@click.option("--limit", default=100, show_default=True)
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(min=0))
 @json_option
 @db_option
 @user_errors
@@ -135,33 +214,72 @@ def accounts_cmd(search: str | None, limit: int, as_json: bool, db: Path | None)
     """List accounts, most active first."""
     from tiewatch.accounts import search as search_accounts
 
-    with open_store(db) as store:
+    with open_store(db, read_only=True) as store:
         rows = search_accounts(store, search, limit)
     if as_json:
         print_json(rows)
         return
     t = Table("platform", "account", "name", "kind", "events")
     for r in rows:
-        t.add_row(*(str(r[k] or "") for k in ("platform", "account", "name", "kind")), f"{r['events']:,}")
+        t.add_row(*(plain(r[k] or "") for k in ("platform", "account", "name", "kind")), f"{r['events']:,}")
     console().print(t)
 
 
 @app.command()
-@click.option("--limit", default=1000, show_default=True)
+@click.option("--limit", default=1000, show_default=True, type=click.IntRange(min=0))
+@click.option("--clear", is_flag=True, help="Delete the quarantined records (of --file, else all).")
+@click.option("--retry", is_flag=True, help="Ingest the quarantined files again (with --map/--set/--table/--format "
+                                            "given now); a file that then loads drops its old quarantine rows.")
+@click.option("--file", "files", multiple=True, metavar="FILE", help="Only this file's records (repeatable).")
+@click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN", help="With --retry: read a field from a column.")
+@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", help="With --retry: fill a field with a constant.")
+@click.option("--table", default=None, help="With --retry: the table to load into.")
+@click.option("--format", "fmt", default=None, help="With --retry: the files' format.")
 @json_option
 @db_option
 @user_errors
-def quarantine(limit: int, as_json: bool, db: Path | None) -> None:
-    """Records that could not be stored, with file, line and reason."""
+def quarantine(limit: int, clear: bool, retry: bool, files: tuple[str, ...], maps: tuple[str, ...],
+               sets: tuple[str, ...], table: str | None, fmt: str | None, as_json: bool, db: Path | None) -> None:
+    """Records that could not be stored, with file, line and reason; clear them, or retry after a fix."""
     from tiewatch.stats import quarantine_rows
 
-    with open_store(db) as store:
+    if clear and retry:
+        raise TiewatchError("--clear and --retry: choose one (--retry already clears what then loads)")
+    if clear or retry:
+        from tiewatch import quarantine as q
+        from tiewatch.ingest.canonical import FieldMapping
+
+        with open_store(db, create=False) as store:
+            if clear:
+                n = q.clear(store, list(files))
+                print_json({"cleared": n}) if as_json else click.echo(f"cleared {n:,} quarantined record(s)")
+                return
+            report = q.retry(store, FieldMapping.parse(list(maps), list(sets)), table=table, fmt=fmt,
+                             files=list(files))
+        for note in report.skipped:
+            click.echo(plain(f"skipped: {note}"), err=True)
+        for err in report.errors:
+            click.echo(plain(f"error: {err}"), err=True)
+        r = report.result
+        if as_json:
+            print_json({**r.as_json(), "cleared": report.cleared})
+        else:
+            ins = ", ".join(f"{n:,} {k}" for k, n in r.inserted.items() if n) or "nothing"
+            click.echo(f"retried {r.files} file(s): inserted {ins}; {r.rejected:,} still rejected; "
+                       f"{report.cleared:,} old quarantine rows cleared")
+        if report.errors:
+            sys.exit(1)
+        return
+    with open_store(db, read_only=True) as store:
         rows = quarantine_rows(store, limit)
+    if files:
+        wanted = {str(Path(f)) for f in files}
+        rows = [row for row in rows if str(row["file"]).split("!", 1)[0] in wanted]
     if as_json:
         print_json(rows)
         return
-    for r in rows:
-        click.echo(f"{r['file']}:{r['line']}: {r['reason']}")
+    for row in rows:
+        click.echo(plain(f"{row['file']}:{row['line'] if row['line'] is not None else '?'}: {row['reason']}"))
 
 
 def _time_option(name: str, help_text: str) -> Callable[[F], F]:
@@ -181,7 +299,7 @@ def detect(since: str | None, until: str | None, fdr: float, as_json: bool, db: 
     from tiewatch.timefmt import parse_user_time
 
     err = Console(stderr=True)
-    with open_store(db) as store, err.status("running detectors…", spinner="dots") if err.is_terminal \
+    with open_store(db, create=False) as store, err.status("running detectors…", spinner="dots") if err.is_terminal \
             else contextlib.nullcontext():
         report = run_detect(store, since=parse_user_time(since, "--since"), until=parse_user_time(until, "--until"),
                             fdr=fdr)
@@ -203,7 +321,7 @@ def detect(since: str | None, until: str | None, fdr: float, as_json: bool, db: 
 @click.option("--account", default=None, help="Only signals naming this account.")
 @_time_option("--since", "Only signals from this time on.")
 @_time_option("--until", "Only signals before this time.")
-@click.option("--limit", default=None, type=int, help="At most this many.")
+@click.option("--limit", default=None, type=click.IntRange(min=0), help="At most this many.")
 @json_option
 @db_option
 @user_errors
@@ -215,7 +333,7 @@ def signals(kind: str | None, account: str | None, since: str | None, until: str
 
     if kind and kind not in KINDS:
         raise TiewatchError(f"--kind {kind!r}: choose one of {', '.join(KINDS)}")
-    with open_store(db) as store:
+    with open_store(db, read_only=True) as store:
         rows = list_signals(store, kind=kind, account=account, since=parse_user_time(since, "--since"),
                             until=parse_user_time(until, "--until"), limit=limit)
     if as_json:
@@ -224,14 +342,15 @@ def signals(kind: str | None, account: str | None, since: str | None, until: str
     t = Table("kind", "when", "subjects", "q", "summary", show_lines=True)
     for r in rows:
         q = f"{r['q_value']:.2g}" if r["q_value"] is not None else "-"
-        t.add_row(r["kind"], (r["ts"] or r["start"] or "")[:10], " → ".join(r["subjects"]), q, r["summary"])
+        t.add_row(plain(r["kind"]), (r["ts"] or r["start"] or "")[:10], plain(" → ".join(r["subjects"])), q,
+                  plain(r["summary"]))
     console().print(t)
 
 
 @app.command()
 @click.argument("account")
 @_time_option("--at", "The time to measure at (default: the latest event).")
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=0))
 @json_option
 @db_option
 @user_errors
@@ -241,7 +360,7 @@ def ties(account: str, at: str | None, limit: int, as_json: bool, db: Path | Non
     from tiewatch.detect.ties import ties_of
     from tiewatch.timefmt import iso, parse_user_time
 
-    with open_store(db) as store:
+    with open_store(db, read_only=True) as store:
         acc = resolve(store, account)
         rows = ties_of(store, acc.platform, acc.account, parse_user_time(at, "--at"), limit)
     for r in rows:
@@ -249,9 +368,9 @@ def ties(account: str, at: str | None, limit: int, as_json: bool, db: Path | Non
     if as_json:
         print_json(rows)
         return
-    t = Table("account", "name", "tie", "out", "in", "reciprocity", "last", title=f"ties of {acc}")
+    t = Table("account", "name", "tie", "out", "in", "reciprocity", "last", title=plain(f"ties of {acc}"))
     for r in rows:
-        t.add_row(r["account"], r["name"] or "", f"{r['tie']:.1f}", f"{r['out']:.1f}", f"{r['in']:.1f}",
+        t.add_row(plain(r["account"]), plain(r["name"] or ""), f"{r['tie']:.1f}", f"{r['out']:.1f}", f"{r['in']:.1f}",
                   f"{r['reciprocity']:.2f}", (r["last"] or "")[:10])
     console().print(t)
 
@@ -269,7 +388,7 @@ def pair(a: str, b: str, bucket: str, chart_file: Path | None, as_json: bool, db
     """Both directions of a relationship over time, with its signals and news."""
     from tiewatch.views.pair import pair_view
 
-    with open_store(db) as store:
+    with open_store(db, read_only=True) as store:
         view = pair_view(store, a, b, bucket)
     if chart_file:
         from tiewatch.views.charts import pair_chart, save_chart
@@ -278,18 +397,19 @@ def pair(a: str, b: str, bucket: str, chart_file: Path | None, as_json: bool, db
     if as_json:
         print_json(view.as_json())
         return
-    t = Table(bucket, f"{view.a.label} → {view.b.label}", "share of posts", "tie",
-              f"{view.b.label} → {view.a.label}", "share of posts", "tie", title=f"{view.a} and {view.b}")
+    a_label, b_label = plain(view.a.label), plain(view.b.label)
+    t = Table(bucket, f"{a_label} → {b_label}", "share of posts", "tie", f"{b_label} → {a_label}", "share of posts",
+              "tie", title=plain(f"{view.a} and {view.b}"))
     for p in view.periods:
         t.add_row(p["period"][:10], str(p["a_to_b"]), _pct(p["a_share_of_b_posts"]), f"{p['tie_a_to_b']:.1f}",
                   str(p["b_to_a"]), _pct(p["b_share_of_a_posts"]), f"{p['tie_b_to_a']:.1f}")
     console().print(t)
     for s in view.signals:
-        console().print(f"[bold]{s['kind']}[/bold] {(s['ts'] or s['start'] or '')[:10]}: {s['summary']}")
+        console().print(plain(f"{s['kind']} {(s['ts'] or s['start'] or '')[:10]}: {s['summary']}"))
     for n in view.news:
-        console().print(f"news {n['ts'][:10]}: {n['title']} ({n['url']})")
+        console().print(plain(f"news {n['ts'][:10]}: {n['title']} ({n['url']})"))
     if chart_file:
-        console().print(f"chart written to {chart_file}")
+        console().print(plain(f"chart written to {chart_file}"))
 
 
 def _pct(x: float | None) -> str:
@@ -307,7 +427,7 @@ def account(name: str, chart_file: Path | None, as_json: bool, db: Path | None) 
     """An account: follower counts with audience signals, strongest ties now and a year earlier, signals."""
     from tiewatch.views.account import account_view
 
-    with open_store(db) as store:
+    with open_store(db, read_only=True) as store:
         view = account_view(store, name)
     if chart_file:
         from tiewatch.views.charts import account_chart, save_chart
@@ -317,19 +437,19 @@ def account(name: str, chart_file: Path | None, as_json: bool, db: Path | None) 
         print_json(view.as_json())
         return
     c = console()
-    c.print(f"[bold]{view.account}[/bold]")
+    c.print(plain(view.account))
     if view.followers:
         c.print(f"followers: {view.followers[0]['followers']:,} ({view.followers[0]['ts'][:10]}) -> "
                 f"{view.followers[-1]['followers']:,} ({view.followers[-1]['ts'][:10]})")
     for title, rows in (("strongest ties now", view.ties_now), ("a year earlier", view.ties_year_ago)):
         t = Table("account", "tie", "out", "in", title=title)
         for r in rows:
-            t.add_row(r["account"], f"{r['tie']:.1f}", f"{r['out']:.1f}", f"{r['in']:.1f}")
+            t.add_row(plain(r["account"]), f"{r['tie']:.1f}", f"{r['out']:.1f}", f"{r['in']:.1f}")
         c.print(t)
     for s in view.signals[:15]:
-        c.print(f"[bold]{s['kind']}[/bold] {(s['ts'] or s['start'] or '')[:10]}: {s['summary']}")
+        c.print(plain(f"{s['kind']} {(s['ts'] or s['start'] or '')[:10]}: {s['summary']}"))
     if chart_file:
-        c.print(f"chart written to {chart_file}")
+        c.print(plain(f"chart written to {chart_file}"))
 
 
 @app.command()
@@ -342,15 +462,16 @@ def account(name: str, chart_file: Path | None, as_json: bool, db: Path | None) 
 @user_errors
 def brief(a: str, b: str | None, since: str | None, fmt: str, out: Path | None, db: Path | None) -> None:
     """An article-style brief from stored facts; every sentence cites its evidence."""
+    from tiewatch.outfiles import write_text
     from tiewatch.timefmt import parse_user_time
     from tiewatch.views.brief import build_brief
 
-    with open_store(db) as store:
+    with open_store(db, read_only=True) as store:
         doc = build_brief(store, a, b, parse_user_time(since, "--since"))
     text = doc.markdown() if fmt == "md" else doc.html()
     if out:
-        out.write_text(text)
-        click.echo(f"brief written to {out}")
+        write_text(out, text)
+        click.echo(plain(f"brief written to {out}"))
     else:
         click.echo(text)
 
@@ -364,9 +485,9 @@ def report(out_dir: Path, db: Path | None) -> None:
     """One self-contained HTML file: signals feed, timelines of the top pairs, account charts."""
     from tiewatch.views.report import write_report
 
-    with open_store(db) as store:
+    with open_store(db, read_only=True) as store:
         path = write_report(store, out_dir)
-    click.echo(f"report written to {path}")
+    click.echo(plain(f"report written to {path}"))
 
 
 @app.command()
@@ -386,10 +507,10 @@ def demo(out_dir: Path) -> None:
     t = Table("kind", "when", "subjects", "q", "summary", title="Headline signals", show_lines=True)
     for s in result.headlines:
         q = f"{s['q_value']:.2g}" if s["q_value"] is not None else "-"
-        t.add_row(str(s["kind"]), str(s["ts"] or s["start"] or "")[:10], " → ".join(s["subjects"]), q,  # type: ignore[arg-type]
-                  str(s["summary"]))
+        t.add_row(plain(s["kind"]), str(s["ts"] or s["start"] or "")[:10], plain(" → ".join(s["subjects"])), q,  # type: ignore[arg-type]
+                  plain(s["summary"]))
     c.print(t)
-    c.print(result.brief.markdown(), markup=False)
+    c.print("\n".join(plain(line) for line in result.brief.markdown().splitlines()))
     c.print(f"database: {result.db}\nreport:   {result.report}  (open it in a browser; it works offline)\n"
             f"done in {time.perf_counter() - start:.1f} s")
 
@@ -415,7 +536,7 @@ def watch(source: str, url: str | None, collections: tuple[str, ...], dids: tupl
             click.echo(f"\r{stats.received:,} events, {stats.batches:,} batches", err=True, nl=False)
 
     def retry(reason: str, wait: float) -> None:
-        click.echo(f"connection lost or refused ({reason}); retrying in {wait:g} s", err=True)
+        click.echo(plain(f"connection lost or refused ({reason}); retrying in {wait:g} s"), err=True)
 
     with open_store(db) as store:
         stats = watch_jetstream(store, url or DEFAULT_URL, collections=list(collections), dids=list(dids),

@@ -6,16 +6,16 @@ import json
 from datetime import datetime
 from typing import Any
 
-from tiewatch.accounts import resolve
+from tiewatch.accounts import Account, resolve
 from tiewatch.store import Store
 from tiewatch.timefmt import iso
 
 SIGNAL_KEYS = ("id", "kind", "ts", "start", "end", "subjects", "score", "p_value", "q_value", "evidence",
-               "summary", "detail")
+               "summary", "detail", "platform")
 KINDS = ("silence", "resumption", "follow", "unfollow", "audience_drop", "audience_surge", "coincidence")
 
 
-def list_signals(store: Store, *, kind: str | None = None, account: str | None = None,
+def list_signals(store: Store, *, kind: str | None = None, account: str | Account | None = None,
                  since: datetime | None = None, until: datetime | None = None,
                  limit: int | None = None) -> list[dict[str, Any]]:
     """Signals as JSON-ready dicts, tested ones first by q-value, then by score."""
@@ -25,7 +25,7 @@ def list_signals(store: Store, *, kind: str | None = None, account: str | None =
         where.append("kind = ?")
         params.append(kind)
     if account:
-        acc = resolve(store, account)
+        acc = account if isinstance(account, Account) else resolve(store, account)
         where.append("list_contains(subjects, ?) AND (platform = ? OR platform IS NULL)")
         params += [acc.account, acc.platform]
     if since:
@@ -34,7 +34,7 @@ def list_signals(store: Store, *, kind: str | None = None, account: str | None =
     if until:
         where.append("coalesce(ts, start) < ?")
         params.append(until)
-    sql = (f'SELECT id, kind, ts, start, "end", subjects, score, p_value, q_value, evidence, summary, detail '
+    sql = (f'SELECT id, kind, ts, start, "end", subjects, score, p_value, q_value, evidence, summary, detail, platform '
            f"FROM signals WHERE {' AND '.join(where)} "
            "ORDER BY q_value IS NULL, q_value, score DESC, ts")
     if limit is not None:

@@ -8,6 +8,7 @@ with exponential backoff.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import pyarrow as pa
 
 from tiewatch.errors import TiewatchError
-from tiewatch.ingest.loader import IngestResult, ingest_parts
+from tiewatch.ingest.loader import IngestResult, Reject, ingest_parts
 from tiewatch.sources.files import InputFile
 from tiewatch.sources.jetstream import STAGED, UNFOLLOW_TARGETS, stage_lines
 from tiewatch.store import Store
@@ -51,6 +52,16 @@ def subscribe_url(url: str, collections: list[str], dids: list[str], cursor: int
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
 
 
+_TIME_US = re.compile(r'"time_us"\s*:\s*"?(\d{1,19})')
+
+
+def stream_position(reject: Reject) -> int | None:
+    """Where a poison message sits in the stream: its time_us (None when it has none), so the quarantine keeps
+    every distinct bad message like a dead-letter queue, and a replayed one only once."""
+    match = _TIME_US.search(reject.raw)
+    return int(match.group(1)) if match else None
+
+
 def write_batch(store: Store, key: str, lines: list[str], label: str) -> IngestResult:
     """Ingest raw Jetstream lines and advance the cursor, all in one transaction."""
     table = pa.table({"_rec": pa.array(range(1, len(lines) + 1), pa.int64()), "_raw": lines})
@@ -59,7 +70,7 @@ def write_batch(store: Store, key: str, lines: list[str], label: str) -> IngestR
         parts = stage_lines(store.con, "tw_stream_lines", label)
         inp = InputFile(Path(label), "jetstream", None)
         return ingest_parts(store, inp, parts, after_load=[UNFOLLOW_TARGETS, CURSOR_SQL], after_params=[[], [key]],
-                            hash_file=False)
+                            hash_file=False, reject_position=stream_position)
     finally:
         store.con.unregister("tw_stream_lines")
         store.con.execute(f"DROP TABLE IF EXISTS {STAGED}")

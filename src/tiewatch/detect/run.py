@@ -48,6 +48,9 @@ def detect(store: Store, *, since: datetime | None = None, until: datetime | Non
     """Run all detectors over the store and replace its signals with what passes FDR control at `fdr`."""
     if not 0 < fdr < 1:
         raise TiewatchError(f"--fdr {fdr}: must be between 0 and 1")
+    if since is not None and until is not None and since >= until:
+        raise TiewatchError(f"--since {since:%Y-%m-%d %H:%M} is not before --until {until:%Y-%m-%d %H:%M}: "
+                            "an empty window")
     ctx = Context(store=store, dialect=DUCKDB, window=Window(since, until), keep_p=fdr)
     candidates: list[Signal] = []
     tests: Counter[str] = Counter()
@@ -74,11 +77,14 @@ def detect(store: Store, *, since: datetime | None = None, until: datetime | Non
             family = getattr(det, "name", "")
             final = finalize(ctx, final, p_threshold(candidates, dict(tests), fdr, family))
     final = final + untested
-    _store_signals(store, final)
+    _store_signals(store, final, since, until)
     return DetectReport(dict(Counter(s.kind for s in final)), dict(tests), fdr)
 
 
-def _store_signals(store: Store, signals: list[Signal]) -> None:
+def _store_signals(store: Store, signals: list[Signal], since: datetime | None = None,
+                   until: datetime | None = None) -> None:
+    """Replace the stored signals that lie in the window detected (all of them without one); signals outside
+    it, from earlier runs over other windows, are kept."""
     ids = [signal_id(s) for s in signals]
     seen: set[str] = set()
     rows = []
@@ -103,8 +109,10 @@ def _store_signals(store: Store, signals: list[Signal]) -> None:
         "platform": [s.platform for _, s in rows],
     })
     with store.transaction() as con:
-        con.execute("DELETE FROM signals")
         con.register("tw_new_signals", table)
+        con.execute('DELETE FROM signals WHERE (?::TIMESTAMP IS NULL OR coalesce(ts, start, "end") >= ?) '
+                    'AND (?::TIMESTAMP IS NULL OR coalesce(ts, start, "end") < ?) '
+                    "OR id IN (SELECT id FROM tw_new_signals)", [since, since, until, until])
         con.execute('INSERT INTO signals SELECT id, kind, ts, start, "end", subjects, score, p_value, q_value, '
                     "evidence, summary, detail, platform FROM tw_new_signals")
         con.unregister("tw_new_signals")

@@ -23,8 +23,8 @@ import pyarrow as pa
 
 from tiewatch.errors import RejectedRecord, TiewatchError
 from tiewatch.ingest.canonical import FIELDS, TABLES, FieldMapping, choose_table, stage_sql
-from tiewatch.sources.files import InputFile, locate_records, read_head
-from tiewatch.sources.generic import RawSource, open_source
+from tiewatch.sources.files import InputFile, locate_records, read_head, zstd_problem
+from tiewatch.sources.generic import LINE_REJECTS, MAX_LINE, RawSource, open_source
 from tiewatch.store import Store
 
 STAGE = "tw_stage"
@@ -52,7 +52,7 @@ class IngestResult:
 
 @dataclass
 class Reject:
-    line: int
+    line: int | None  # the line in the file (a live stream: the message's time_us, when it has one)
     reason: str
     raw: str
 
@@ -66,12 +66,35 @@ def _sha256(path: Path, out: list[str]) -> None:
 
 
 def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
+    try:
+        text = str(e).strip()
+    except UnicodeDecodeError:
+        return type(e).__name__
     return text.splitlines()[0] if text else type(e).__name__
 
 
 def _typed(table: str, src: RawSource, mapping: FieldMapping) -> str:
     return src.sql if src.typed else stage_sql(table, src, mapping)
+
+
+def _create_stage(con: duckdb.DuckDBPyConnection, table: str, src: RawSource, mapping: FieldMapping,
+                  stage: str) -> None:
+    con.execute(f"DROP TABLE IF EXISTS {LINE_REJECTS}")
+    con.execute("DROP TABLE IF EXISTS tw_line_scans")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {_typed(table, src, mapping)}")
+    if src.line_rejects and _has_table(con, LINE_REJECTS):
+        # Unreadable lines are not rows, so the row numbers after each one are one short: add back the count
+        # of unreadable lines before each row (the k-th row is line k + #{i: r_i - i < k}, r_i sorted).
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {stage} AS
+            SELECT s.* REPLACE (s._rec + coalesce(j.shift, 0) AS _rec) FROM {stage} s
+            ASOF LEFT JOIN (SELECT key, max(shift) AS shift FROM (
+                SELECT line - row_number() OVER (ORDER BY line) AS key, row_number() OVER (ORDER BY line) AS shift
+                FROM (SELECT DISTINCT line FROM {LINE_REJECTS})) GROUP BY key) j ON s._rec > j.key""")
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()[0][0])
 
 
 def _stage(con: duckdb.DuckDBPyConnection, table: str, src: RawSource, mapping: FieldMapping,
@@ -80,21 +103,33 @@ def _stage(con: duckdb.DuckDBPyConnection, table: str, src: RawSource, mapping: 
     if "row_number() OVER ()" in src.sql or (src.fallback is not None and "row_number() OVER ()" in src.fallback.sql):
         con.execute("SET preserve_insertion_order = true")  # record numbers follow file order
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {_typed(table, src, mapping)}")
+        _create_stage(con, table, src, mapping, stage)
         if src.fallback is not None and con.execute(
                 f"SELECT count(*) FROM {stage} WHERE _reason IS NOT NULL").fetchall()[0] != (0,):
             # Some records are bad: re-read with the reader that knows exact lines and raw text.
             src = src.fallback
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {_typed(table, src, mapping)}")
+            _create_stage(con, table, src, mapping, stage)
         return src
-    except duckdb.InvalidInputException:
+    except (duckdb.InvalidInputException, UnicodeDecodeError):
         if src.fallback is None:
             raise
         src = src.fallback
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {_typed(table, src, mapping)}")
+        _create_stage(con, table, src, mapping, stage)
         return src
     finally:
         con.execute("SET preserve_insertion_order = false")
+
+
+def _line_rejects(con: duckdb.DuckDBPyConnection) -> list[Reject]:
+    """Lines the line reader could not read (not UTF-8, too long), as quarantine records."""
+    if not _has_table(con, LINE_REJECTS):
+        return []
+    rows = con.execute(f"SELECT DISTINCT ON (line) line, error_type, left(csv_line, 2000) FROM {LINE_REJECTS} "
+                       "ORDER BY line").fetchall()
+    reasons = {"INVALID ENCODING": "not valid UTF-8 text",
+               "LINE SIZE OVER MAXIMUM": f"line longer than {MAX_LINE:,} bytes (not read)"}
+    return [Reject(int(line), reasons.get(str(etype), f"unreadable line ({str(etype).lower()})"), str(raw or ""))
+            for line, etype, raw in rows]
 
 
 def _csv_rejects(con: duckdb.DuckDBPyConnection) -> list[Reject]:
@@ -111,14 +146,16 @@ def _rejects(con: duckdb.DuckDBPyConnection, inp: InputFile, src: RawSource, sta
     rows = con.execute(f"SELECT _rec, _reason, coalesce(_raw, _rawjson) FROM {stage} WHERE _reason IS NOT NULL "
                        "ORDER BY _rec").fetchall()
     structural = _csv_rejects(con) if inp.format in ("csv", "tsv") else []
+    if src.line_rejects:
+        structural += _line_rejects(con)
     if src.exact_lines or src.record_label != "line":
         found = [Reject(int(r), str(reason), str(raw or "")) for r, reason, raw in rows]
     else:
-        skip = {r.line for r in structural}
+        skip = {r.line for r in structural if r.line is not None}
         located = _locate(inp, src, {int(r[0]) for r in rows}, skip)
         found = [Reject(located.get(int(r), (int(r), ""))[0], str(reason),
                         located.get(int(r), (0, str(raw or "")))[1] or str(raw or "")) for r, reason, raw in rows]
-    return sorted(found + structural, key=lambda r: r.line)
+    return sorted(found + structural, key=lambda r: r.line or 0)
 
 
 def _locate(inp: InputFile, src: RawSource, recs: set[int], skip_lines: set[int]) -> dict[int, tuple[int, str]]:
@@ -215,6 +252,8 @@ def _stage_part(con: duckdb.DuckDBPyConnection, inp: InputFile, part: Part, stag
         part.source = _stage(con, part.table, part.source, mapping, stage)
     except duckdb.Error as e:
         raise TiewatchError(f"{part.label}: cannot read as {inp.format}: {_first_line(e)}") from None
+    except UnicodeDecodeError:  # DuckDB's message quoted bytes of the file that are not UTF-8
+        raise TiewatchError(f"{part.label}: cannot read as {inp.format}: not valid UTF-8 text") from None
     rejects = _rejects(con, inp, part.source, stage)
     if strict and rejects:
         first = rejects[0]
@@ -245,8 +284,9 @@ def _finish(con: duckdb.DuckDBPyConnection, inp: InputFile, result: IngestResult
             "file": [label for label, _ in rejects], "line": [r.line for _, r in rejects],
             "reason": [r.reason for _, r in rejects], "raw": [r.raw for _, r in rejects]}))
         con.execute("""INSERT INTO quarantine SELECT r.file, r.line, r.reason, r.raw, ? FROM tw_rejects r
-            WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file = r.file AND q.line = r.line
-                              AND q.reason = r.reason)""", [started])
+            WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file = r.file
+                              AND q.line IS NOT DISTINCT FROM r.line AND q.reason = r.reason
+                              AND q.raw IS NOT DISTINCT FROM r.raw)""", [started])
         con.unregister("tw_rejects")
     con.execute("""INSERT INTO ingests (file, size, sha256, format, table_name, inserted, duplicates, rejected,
                                         started, finished, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""", [
@@ -281,8 +321,10 @@ def _try_direct(store: Store, parts: list[Part], mapping: FieldMapping, file: st
                 INSERT INTO {part.table} ({', '.join(cols)}, source, ingest)
                 SELECT {', '.join(cols)}, {src}, {ingest_id} FROM ({_direct_sql(part, mapping)}) s
                 WHERE CASE WHEN s._reason IS NOT NULL THEN error('{DIRECT_REJECT}') ELSE TRUE END""")
+        except UnicodeDecodeError:
+            return False  # the tolerant reader will find the lines that are not UTF-8
         except duckdb.Error as e:
-            if DIRECT_REJECT in str(e) or isinstance(e, duckdb.InvalidInputException):
+            if isinstance(e, duckdb.InvalidInputException) or DIRECT_REJECT in _first_line(e):
                 return False
             raise TiewatchError(f"{part.label}: cannot read: {_first_line(e)}") from None
         match = " AND ".join(f"o.{k} = t.{k}" for k in key)
@@ -303,8 +345,12 @@ def _try_direct(store: Store, parts: list[Part], mapping: FieldMapping, file: st
 
 def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: FieldMapping | None = None, *,
                  strict: bool = False, after_load: list[str] | None = None,
-                 after_params: list[list[object]] | None = None, hash_file: bool = True) -> IngestResult:
+                 after_params: list[list[object]] | None = None, hash_file: bool = True,
+                 reject_position: Callable[[Reject], int | None] | None = None) -> IngestResult:
     """Stage every part (nothing in the store changes), then write them all in one transaction.
+
+    `reject_position` renumbers rejected records (a live stream keys them by stream position, not by their
+    place in a batch).
 
     `after_load` statements run inside that transaction (fix-ups, a stream's cursor), so they commit with
     the rows or not at all.
@@ -312,10 +358,30 @@ def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: Field
     con = store.con
     mapping = mapping or FieldMapping({}, {})
     started = datetime.now(UTC).replace(tzinfo=None)
+
+    def positioned(rejects: list[tuple[str, Reject]]) -> list[tuple[str, Reject]]:
+        if reject_position is None:
+            return rejects
+        return [(label, Reject(reject_position(r), r.reason, r.raw)) for label, r in rejects]
+
     digest: list[str] = []
     hasher = threading.Thread(target=_sha256, args=(inp.path, digest), daemon=True)
     if hash_file:
         hasher.start()
+    integrity: list[str | None] = []
+    checker = threading.Thread(target=lambda: integrity.append(zstd_problem(inp.path)), daemon=True)
+    check_zstd = inp.compression == "zstd" and inp.path.is_file()
+    if check_zstd:
+        checker.start()  # beside the (longer) staging; joined before anything is written
+
+    def checks_done() -> None:
+        if hash_file:
+            hasher.join()
+        if check_zstd:
+            checker.join()
+            if integrity and integrity[0]:
+                raise TiewatchError(f"{inp.path}: {integrity[0]}")
+
     file = str(inp.path)
     stages = [f"{STAGE}_{i}" for i in range(len(parts))]
     try:
@@ -330,8 +396,7 @@ def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: Field
             other_rejects: list[tuple[str, Reject]] = []
             for part, stage in others:
                 other_rejects += _stage_part(con, inp, part, stage, mapping, strict)
-            if hash_file:
-                hasher.join()
+            checks_done()
             result = IngestResult(files=1)
             con.execute("BEGIN TRANSACTION")
             try:
@@ -342,8 +407,8 @@ def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: Field
                         result.inserted[part.table] += inserted
                         result.inserted["accounts"] += _create_accounts(con, part.table, file, stage)
                         result.duplicates += good - inserted
-                    _finish(con, inp, result, other_rejects, after_load, after_params, tables_of(parts), file,
-                            digest, started, hash_file, ingest_id)
+                    _finish(con, inp, result, positioned(other_rejects), after_load, after_params, tables_of(parts),
+                            file, digest, started, hash_file, ingest_id)
                     con.execute("COMMIT")
                     return result
                 con.execute("ROLLBACK")
@@ -352,8 +417,7 @@ def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: Field
                 raise
         for part, stage in zip(parts, stages, strict=True):
             all_rejects += _stage_part(con, inp, part, stage, mapping, strict)
-        if hash_file:
-            hasher.join()
+        checks_done()
         result = IngestResult(files=1)
         with store.transaction():
             ingest_id = _next_ingest_id(con)
@@ -362,7 +426,7 @@ def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: Field
                 result.inserted[part.table] += inserted
                 result.inserted["accounts"] += _create_accounts(con, part.table, file, stage)
                 result.duplicates += good - inserted
-            _finish(con, inp, result, all_rejects, after_load, after_params, tables_of(parts), file, digest,
+            _finish(con, inp, result, positioned(all_rejects), after_load, after_params, tables_of(parts), file, digest,
                     started, hash_file, ingest_id)
         return result
     finally:
@@ -370,3 +434,5 @@ def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: Field
             con.execute(f"DROP TABLE IF EXISTS {stage}")
         con.execute("DROP TABLE IF EXISTS tw_reject_errors")
         con.execute("DROP TABLE IF EXISTS tw_reject_scans")
+        con.execute(f"DROP TABLE IF EXISTS {LINE_REJECTS}")
+        con.execute("DROP TABLE IF EXISTS tw_line_scans")

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from tiewatch.errors import NotATable, TiewatchError
+from tiewatch.errors import Interrupted, NotATable, TiewatchError
 from tiewatch.ingest.canonical import FieldMapping
 from tiewatch.ingest.loader import IngestResult, ingest_generic_file
 from tiewatch.sources.files import InputFile, expand_paths, recognise
@@ -29,7 +29,7 @@ def ingest_paths(store: Store, paths: list[str | Path], *, mapping: FieldMapping
     """Ingest every file under `paths`; a file that fails is reported and leaves the store untouched."""
     mapping = mapping or FieldMapping({}, {})
     report = IngestReport()
-    files = expand_paths(paths)
+    files = expand_paths(paths, report.skipped)
     total = sum(f.stat().st_size for f, _ in files)
     console = Console(stderr=True)
     show = console.is_terminal if show_progress is None else show_progress
@@ -49,11 +49,18 @@ def ingest_paths(store: Store, paths: list[str | Path], *, mapping: FieldMapping
                 store.con.execute("SET enable_progress_bar_print = false")
                 poller.start()
             try:
-                report.result.add(ingest_file(store, f, mapping, table=table, fmt=fmt, strict=strict))
+                one = guarded_ingest_file(store, f, mapping, table=table, fmt=fmt, strict=strict)
+                report.result.add(one)
+                if one.rejected and not one.duplicates and not any(one.inserted.values()):
+                    report.errors.append(_all_rejected(store, f, one.rejected))
             except NotATable as e:
                 (report.errors if explicit else report.skipped).append(str(e))
             except TiewatchError as e:
                 report.errors.append(str(e))
+            except KeyboardInterrupt:
+                done = report.result.files
+                raise Interrupted(f"Interrupted; nothing from {f} was stored"
+                                  + (f" ({done} file(s) before it were)" if done else "")) from None
             finally:
                 stop.set()
                 if show:
@@ -63,6 +70,43 @@ def ingest_paths(store: Store, paths: list[str | Path], *, mapping: FieldMapping
 
 
 PLATFORM_FORMATS = ("jetstream", "x", "instagram", "instaloader", "snapshots", "car")
+
+
+def _all_rejected(store: Store, path: Path, n: int) -> str:
+    """The error for a file none of whose records could be stored, with the likely fix."""
+    row = store.con.execute("SELECT reason FROM quarantine WHERE file = ? GROUP BY reason ORDER BY count(*) DESC "
+                            "LIMIT 1", [str(path)]).fetchall()
+    reason = f" (mostly: {row[0][0]})" if row else ""
+    return (f"{path}: all {n:,} records were quarantined, nothing stored{reason}; if its columns have other names, "
+            "map them, e.g. --map ts=time --map actor=src --map target=dst --set kind=message "
+            "(then `tiewatch quarantine --clear` and ingest again)")
+
+
+def guarded_ingest_file(store: Store, path: Path, mapping: FieldMapping, *, table: str | None = None,
+                        fmt: str | None = None, strict: bool = False) -> IngestResult:
+    """`ingest_file`, with any failure a reader did not foresee turned into a one-line error for that file
+    (malformed input must never surface as a traceback; the file's transaction has rolled back)."""
+    import zlib
+
+    try:
+        return ingest_file(store, path, mapping, table=table, fmt=fmt, strict=strict)
+    except TiewatchError:
+        raise
+    except RecursionError:
+        raise TiewatchError(f"{path}: nested too deeply to read; nothing stored") from None
+    except MemoryError:
+        raise TiewatchError(f"{path}: too large to read in the memory allowed; nothing stored",
+                            code="memory") from None
+    except UnicodeDecodeError as e:
+        raise TiewatchError(f"{path}: not valid UTF-8 text (byte {e.start}); nothing stored") from None
+    except (zlib.error, EOFError) as e:
+        raise TiewatchError(f"{path}: damaged compressed data ({e}); nothing stored") from None
+    except OSError as e:
+        raise TiewatchError(f"{path}: cannot read: {e.strerror or e}; nothing stored") from None
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, LookupError, ArithmeticError) as e:
+        kind = fmt or path.suffix.lstrip(".") or "input"
+        raise TiewatchError(f"{path}: cannot read as {kind}: unexpected content ({type(e).__name__}: "
+                            f"{str(e)[:200]}); nothing stored") from None
 
 
 def ingest_file(store: Store, path: Path, mapping: FieldMapping, *, table: str | None = None,
@@ -103,6 +147,9 @@ def ingest_file(store: Store, path: Path, mapping: FieldMapping, *, table: str |
     return ingest_generic_file(store, inp, mapping, table=table, strict=strict)
 
 
+MAX_SNAPSHOT_BYTES = 1 << 30
+
+
 def _ingest_snapshots(store: Store, path: Path) -> IngestResult:
     from tiewatch.ingest.loader import ingest_parts
     from tiewatch.sources.files import open_binary
@@ -110,7 +157,14 @@ def _ingest_snapshots(store: Store, path: Path) -> IngestResult:
 
     inp = recognise(path, "jsonl")
     with open_binary(inp.path, inp.compression) as f:
-        text = f.read().decode("utf-8", errors="strict")
+        data = f.read(MAX_SNAPSHOT_BYTES + 1)
+    if len(data) > MAX_SNAPSHOT_BYTES:
+        raise TiewatchError(f"{path}: snapshot files are read whole; this one is over {MAX_SNAPSHOT_BYTES:,} bytes "
+                            "(split it)")
+    try:
+        text = data.decode("utf-8", errors="strict")
+    except UnicodeDecodeError as e:
+        raise TiewatchError(f"{path}: not valid UTF-8 text (byte {e.start})") from None
     registered: list[str] = []
     try:
         snaps = sorted(parse_snapshot_lines(text, str(path)), key=lambda s: s.taken)

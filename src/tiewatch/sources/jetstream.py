@@ -93,6 +93,7 @@ EVENTS_SQL = f"""
            CASE WHEN _fault IS NOT NULL THEN _fault
                 WHEN did IS NULL THEN 'missing did'
                 WHEN collection IS NULL THEN 'commit without a collection'
+                WHEN rkey IS NULL OR rkey = '' THEN 'commit without an rkey'
                 WHEN collection NOT IN ({", ".join(f"'{c}'" for c in COLLECTIONS)})
                   THEN 'unsupported collection ' || collection
                      || ' (tiewatch reads posts, likes, reposts, follows and blocks)'
@@ -188,7 +189,8 @@ def jetstream_parts(inp: InputFile) -> tuple[list[Part], list[str]]:
         if typed:
             fast, tolerant = TYPED_EVENTS_SQL.format(events=fast), TYPED_EVENTS_SQL.format(events=tolerant)
         return Part(table, RawSource(fast, columns, exact_lines=False, fast_path=True, typed=typed,
-                                     fallback=RawSource(tolerant, columns, exact_lines=True, typed=typed)), label)
+                                     fallback=RawSource(tolerant, columns, exact_lines=True, typed=typed,
+                                                        line_rejects=typed)), label)
 
     # The scan for identity events runs beside the (much longer) staging of the events part.
     found: list[bool] = []

@@ -45,6 +45,8 @@ def read_ytd(archive: Archive, name: str) -> list[Any]:
     except json.JSONDecodeError as e:
         raise TiewatchError(f"{archive.label(name)}:{e.lineno}: bad JSON after the window.YTD prefix: {e.msg}") \
             from None
+    except RecursionError:
+        raise TiewatchError(f"{archive.label(name)}: JSON nested too deeply to read") from None
     if not isinstance(data, list):
         raise TiewatchError(f"{archive.label(name)}: expected a JSON array after the window.YTD prefix")
     return data
@@ -63,13 +65,14 @@ def _created(text: str | None) -> str | None:
         return None
     try:
         return datetime.strptime(text, "%a %b %d %H:%M:%S %z %Y").astimezone(UTC).isoformat()
-    except ValueError:
+    except (ValueError, OverflowError, TypeError):
         return text  # left for the loader to quarantine as an unparseable time
 
 
 def x_archive_parts(con: duckdb.DuckDBPyConnection, archive: Archive, registered: list[str]) -> list[Part]:
     account_name = _entry(archive, "account.js")
-    assert account_name is not None
+    if account_name is None:
+        raise TiewatchError(f"{archive.path}: not an X archive (no data/account.js)")
     owner_rows = read_ytd(archive, account_name)
     try:
         owner = owner_rows[0]["account"]
@@ -101,7 +104,9 @@ def x_archive_parts(con: duckdb.DuckDBPyConnection, archive: Archive, registered
             if reply_to and t.get("in_reply_to_screen_name"):
                 accounts.setdefault(str(reply_to), {"platform": PLATFORM, "account": str(reply_to),
                                                     "name": t["in_reply_to_screen_name"], "kind": None})
-            for m in (t.get("entities") or {}).get("user_mentions") or []:
+            entities = t.get("entities")
+            mentions = entities.get("user_mentions") if isinstance(entities, dict) else None
+            for m in mentions if isinstance(mentions, list) else []:
                 if not isinstance(m, dict) or not m.get("id_str") or str(m["id_str"]) == str(reply_to):
                     continue
                 rows.append({"_rec": i, "id": f"x:mention:{tweet_id}:{m['id_str']}", "ts": ts, "platform": PLATFORM,

@@ -39,4 +39,4 @@ def account_view(store: Store, name: str, limit: int = 10) -> AccountView:
     before = ties_of(store, acc.platform, acc.account, last - timedelta(days=365), limit) if last else []
     for t in now + before:
         t["last"] = iso(t["last"])
-    return AccountView(acc, followers, now, before, list_signals(store, account=acc.account, limit=50))
+    return AccountView(acc, followers, now, before, list_signals(store, account=acc, limit=50))

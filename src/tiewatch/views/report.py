@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tiewatch.outfiles import output_dir, write_text
+from tiewatch.safetext import plain
 from tiewatch.signals import list_signals
 from tiewatch.store import Store
 from tiewatch.views.account import account_view
@@ -27,38 +29,47 @@ def _row(s: dict[str, Any]) -> str:
     when = (s["ts"] or s["start"] or "")[:10]
     if s["kind"] == "silence":  # a silence is a span: from the last engagement to the resumption (or open)
         when = f"{(s['start'] or '')[:10]} → {(s['end'] or 'ongoing')[:10]}"
-    return (f"<tr><td class='kind'>{html.escape(s['kind'])}</td><td>{html.escape(when)}</td>"
-            f"<td>{html.escape(' → '.join(s['subjects']))}</td><td class='q'>{q}</td>"
-            f"<td>{html.escape(s['summary'])}</td></tr>")
+    return (f"<tr><td class='kind'>{_h(s['kind'])}</td><td>{_h(when)}</td>"
+            f"<td>{_h(' → '.join(s['subjects']))}</td><td class='q'>{q}</td>"
+            f"<td>{_h(s['summary'])}</td></tr>")
+
+
+def _h(value: object) -> str:
+    """Data as HTML text: plain (no control or bidi-override characters), then escaped."""
+    return html.escape(plain(value))
 
 
 def write_report(store: Store, out_dir: Path, top_pairs: int = 3, top_accounts: int = 3) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
+    output_dir(out_dir)
     signals = list_signals(store)
     rows = "".join(_row(s) for s in signals)
+
+    def named(s: dict[str, Any], account: str) -> str:  # platform:account, never ambiguous across platforms
+        return f"{s['platform']}:{account}" if s.get("platform") else account
+
     pairs: list[tuple[str, str]] = []
     for s in signals:
         if s["kind"] in ("silence", "resumption", "unfollow", "follow") and len(s["subjects"]) >= 2:
-            key = (s["subjects"][0], s["subjects"][1])
+            key = (named(s, s["subjects"][0]), named(s, s["subjects"][1]))
             if key not in pairs and key[::-1] not in pairs:
                 pairs.append(key)
     accounts: list[str] = []
     for s in signals:
-        if s["kind"].startswith("audience_") and s["subjects"][0] not in accounts:
-            accounts.append(s["subjects"][0])
+        if s["kind"].startswith("audience_") and named(s, s["subjects"][0]) not in accounts:
+            accounts.append(named(s, s["subjects"][0]))
     parts = [f"<h1>tiewatch report</h1><p>{len(signals)} signals; generated "
-             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC from {html.escape(str(store.path))}.</p>",
+             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC from {_h(store.path)}.</p>",
              "<section><h2>Signals</h2><table><tr><th>kind</th><th>when</th><th>subjects</th><th>q</th>"
              f"<th>summary</th></tr>{rows}</table></section>"]
     for a, b in pairs[:top_pairs]:
         view = pair_view(store, a, b)
-        parts.append(f"<section><h2>{html.escape(view.a.label)} and {html.escape(view.b.label)}</h2>"
+        parts.append(f"<section><h2>{_h(view.a.label)} and {_h(view.b.label)}</h2>"
                      f"{chart_svg(pair_chart(view))}</section>")
     for acc in accounts[:top_accounts]:
         aview = account_view(store, acc)
-        parts.append(f"<section><h2>{html.escape(aview.account.label)}: followers</h2>"
+        parts.append(f"<section><h2>{_h(aview.account.label)}: followers</h2>"
                      f"{chart_svg(account_chart(aview))}</section>")
     path = out_dir / "report.html"
-    path.write_text("<!doctype html><html><head><meta charset='utf-8'><title>tiewatch report</title>"
+    write_text(path, "<!doctype html><html><head><meta charset='utf-8'><title>tiewatch report</title>"
                     f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")
     return path
