@@ -52,7 +52,7 @@ def as_failure(e: BaseException) -> click.ClickException | None:
         return None
     if isinstance(e, TiewatchError):
         return Failure(e)
-    if isinstance(e, KeyboardInterrupt):
+    if isinstance(e, KeyboardInterrupt) or _interrupted_query(e):
         return Failure(Interrupted("interrupted; the store keeps only what was completed before"))
     if isinstance(e, MemoryError):
         return Failure(TiewatchError("out of memory (set TIEWATCH_MEMORY_LIMIT lower, or split the input)",
@@ -68,6 +68,14 @@ def as_failure(e: BaseException) -> click.ClickException | None:
         return Failure(TiewatchError(f"internal error ({type(e).__name__}: {detail[:300]}); please report it",
                                      code="internal", exit_code=70))
     return None
+
+
+def _interrupted_query(e: BaseException) -> bool:
+    """DuckDB turns Ctrl-C during a query into its own exception."""
+    import duckdb
+
+    return isinstance(e, duckdb.InterruptException) or (
+        isinstance(e, RuntimeError) and "interrupted" in str(e).lower())
 
 
 class TiewatchGroup(click.Group):
@@ -390,6 +398,9 @@ def pair(a: str, b: str, bucket: str, chart_file: Path | None, as_json: bool, db
 
     with open_store(db, read_only=True) as store:
         view = pair_view(store, a, b, bucket)
+    if chart_file and not view.periods:
+        raise TiewatchError(f"{view.a} and {view.b} never interacted (no engagements either way): no chart to draw",
+                            code="nothing-to-draw")
     if chart_file:
         from tiewatch.views.charts import pair_chart, save_chart
 
@@ -538,10 +549,14 @@ def watch(source: str, url: str | None, collections: tuple[str, ...], dids: tupl
     def retry(reason: str, wait: float) -> None:
         click.echo(plain(f"connection lost or refused ({reason}); retrying in {wait:g} s"), err=True)
 
+    def busy(reason: str) -> None:
+        click.echo(plain(f"{reason}; keeping the batch in memory and trying again"), err=True)
+
     with open_store(db) as store:
+        store.release()  # held only while writing a batch: other commands can use the database meanwhile
         stats = watch_jetstream(store, url or DEFAULT_URL, collections=list(collections), dids=list(dids),
                                 batch_size=batch_size, max_events=max_events, idle_exit=idle_exit,
-                                on_batch=progress, on_retry=retry)
+                                on_batch=progress, on_retry=retry, on_busy=busy)
     summary = {"received": stats.received, "batches": stats.batches, "reconnects": stats.reconnects,
                **stats.result.as_json()}
     if as_json:

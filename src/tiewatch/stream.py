@@ -1,5 +1,7 @@
 """Live sources: Bluesky Jetstream over WebSocket, written in batches with the cursor in the same transaction.
 
+The database is opened only to write a batch (and read the cursor), then released, so other commands can
+read or write it while the watcher runs; a batch that finds it busy stays in memory for the next try.
 A batch of events and the stream's cursor (the largest time_us written) commit together, so after a crash
 or kill -9 the watcher resumes from the last committed cursor: events after it are fetched again, events
 before it are not, and ids (AT URIs) make any overlap insert nothing twice. Connection failures are retried
@@ -17,7 +19,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import pyarrow as pa
 
-from tiewatch.errors import TiewatchError
+from tiewatch.errors import StoreBusy, TiewatchError
 from tiewatch.ingest.loader import IngestResult, Reject, ingest_parts
 from tiewatch.sources.files import InputFile
 from tiewatch.sources.jetstream import STAGED, UNFOLLOW_TARGETS, stage_lines
@@ -80,7 +82,8 @@ def watch_jetstream(store: Store, url: str = DEFAULT_URL, *, collections: list[s
                     dids: list[str] | None = None, batch_size: int = 500, flush_seconds: float = 1.0,
                     max_events: int | None = None, idle_exit: float | None = None,
                     on_batch: Callable[[WatchStats], None] | None = None,
-                    on_retry: Callable[[str, float], None] | None = None) -> WatchStats:
+                    on_retry: Callable[[str, float], None] | None = None,
+                    on_busy: Callable[[str], None] | None = None) -> WatchStats:
     """Follow the stream until max_events, idle_exit seconds without a message, or Ctrl-C."""
     from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketException
     from websockets.sync.client import connect
@@ -92,19 +95,32 @@ def watch_jetstream(store: Store, url: str = DEFAULT_URL, *, collections: list[s
     last_flush = time.monotonic()
     last_message = time.monotonic()
 
-    def flush() -> None:
+    def flush(final: bool = False) -> None:
         nonlocal pending, last_flush
         if pending:
-            stats.result.add(write_batch(store, key, pending, url))
+            try:
+                with store.holding():
+                    stats.result.add(write_batch(store, key, pending, url))
+            except StoreBusy as e:
+                if final:
+                    raise
+                if on_busy:
+                    on_busy(str(e))  # keep the batch; the next flush tries again
+                last_flush = time.monotonic()
+                return
             stats.batches += 1
             pending = []
             if on_batch:
                 on_batch(stats)
         last_flush = time.monotonic()
 
+    def cursor() -> int | None:
+        with store.holding():
+            return stored_cursor(store, key)
+
     try:
         while True:
-            target = subscribe_url(url, collections or [], dids or [], stored_cursor(store, key))
+            target = subscribe_url(url, collections or [], dids or [], cursor())
             try:
                 with connect(target, open_timeout=10, max_size=2**24) as ws:
                     backoff = 0.5
@@ -121,10 +137,10 @@ def watch_jetstream(store: Store, url: str = DEFAULT_URL, *, collections: list[s
                         if len(pending) >= batch_size or (pending and now - last_flush >= flush_seconds):
                             flush()
                         if max_events is not None and stats.received >= max_events:
-                            flush()
+                            flush(final=True)
                             return stats
                         if idle_exit is not None and now - last_message >= idle_exit:
-                            flush()
+                            flush(final=True)
                             return stats
             except InvalidURI as e:
                 raise TiewatchError(f"{url}: not a WebSocket URL ({e})") from None
@@ -138,5 +154,5 @@ def watch_jetstream(store: Store, url: str = DEFAULT_URL, *, collections: list[s
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
     except KeyboardInterrupt:
-        flush()
+        flush(final=True)
         return stats

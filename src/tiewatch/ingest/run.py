@@ -6,6 +6,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
@@ -57,7 +58,9 @@ def ingest_paths(store: Store, paths: list[str | Path], *, mapping: FieldMapping
                 (report.errors if explicit else report.skipped).append(str(e))
             except TiewatchError as e:
                 report.errors.append(str(e))
-            except KeyboardInterrupt:
+            except (KeyboardInterrupt, duckdb.InterruptException, RuntimeError) as e:
+                if isinstance(e, RuntimeError) and "interrupted" not in str(e).lower():
+                    raise
                 done = report.result.files
                 raise Interrupted(f"Interrupted; nothing from {f} was stored"
                                   + (f" ({done} file(s) before it were)" if done else "")) from None

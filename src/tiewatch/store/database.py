@@ -103,12 +103,17 @@ class Store:
         if not _MEMORY.match(limit.strip()):
             raise TiewatchError(f"memory limit {limit!r} (TIEWATCH_MEMORY_LIMIT): expected a size such as 3GB, "
                                 "512MB or 80%")
-        self.con = _connect(self.path, read_only, wait, on_wait)
+        self.read_only, self.wait, self.on_wait, self._limit = read_only, wait, on_wait, limit.strip()
+        self._released = False
+        self._open()
+
+    def _open(self) -> None:
+        self.con = _connect(self.path, self.read_only, self.wait, self.on_wait)
         try:
             self.con.execute("SET TimeZone = 'UTC'")
-            self.con.execute(f"SET memory_limit = {_sql_str(limit.strip())}")
+            self.con.execute(f"SET memory_limit = {_sql_str(self._limit)}")
             self.con.execute("SET preserve_insertion_order = false")
-            if not read_only:
+            if not self.read_only:
                 tmp = self.path.with_name(self.path.name + ".tmp")
                 self.con.execute(f"SET temp_directory = {_sql_str(str(tmp))}")
                 self._ensure_schema()
@@ -120,6 +125,30 @@ class Store:
         except BaseException:
             self.con.close()
             raise
+
+    # -- sharing the file with other processes ------------------------------------------------------
+    def release(self) -> None:
+        """Close the file so other tiewatch commands can use it; `holding()` opens it again when needed.
+
+        Long-running writers (watch) hold the database only while they write a batch: DuckDB lets one
+        process write or many read, never both, so holding it for a lifetime would lock everyone out."""
+        if not self._released:
+            self.con.close()
+            self._released = True
+
+    @contextmanager
+    def holding(self) -> Iterator[Store]:
+        """The open database for the body (reopened, waiting up to `wait`, if released); released after it
+        again when it was released before."""
+        was_released = self._released
+        if was_released:
+            self._open()
+            self._released = False
+        try:
+            yield self
+        finally:
+            if was_released:
+                self.release()
 
     # -- schema -------------------------------------------------------------------------------------
     def _stored_version(self) -> int | None:
@@ -185,7 +214,9 @@ class Store:
         return int(self.scalar(f"SELECT count(*) FROM {table}"))
 
     def close(self) -> None:
-        self.con.close()
+        if not self._released:
+            self.con.close()
+        self._released = True
 
     def __enter__(self) -> Store:
         return self

@@ -102,12 +102,15 @@ def save_chart(chart: Any, path: Path) -> Path:
     suffix = path.suffix.lower()
     if suffix not in (".svg", ".png", ".html"):
         raise TiewatchError(f"{path}: chart files end in .svg, .png or .html")
-    if suffix == ".svg":
-        write_text(path, vlc.vegalite_to_svg(chart_spec(chart)))
-    elif suffix == ".png":
-        write_bytes(path, vlc.vegalite_to_png(chart_spec(chart), scale=2))
-    else:
-        write_text(path, chart_html(chart))
+    try:
+        if suffix == ".svg":
+            write_text(path, vlc.vegalite_to_svg(chart_spec(chart)))
+        elif suffix == ".png":
+            write_bytes(path, vlc.vegalite_to_png(chart_spec(chart), scale=2))
+        else:
+            write_text(path, chart_html(chart))
+    except ValueError as e:  # vl-convert's own failures
+        raise TiewatchError(f"{path}: cannot draw the chart: {str(e).strip()[:200]}") from None
     return path
 
 
