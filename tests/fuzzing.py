@@ -320,7 +320,24 @@ class Outcome:
 
 
 def run_one(store: object, case: Case) -> Outcome:
-    """Ingest one case into `store` and classify what happened."""
+    """Ingest one case into `store` and classify what happened (an exception in a helper thread counts as a
+    traceback: the user would see it printed)."""
+    import threading
+
+    thread_errors: list[str] = []
+    previous_hook = threading.excepthook
+    threading.excepthook = lambda args: thread_errors.append(f"in a thread: {args.exc_type.__name__}: "
+                                                             f"{args.exc_value}")
+    try:
+        outcome = _run(store, case)
+    finally:
+        threading.excepthook = previous_hook
+    if thread_errors:
+        return Outcome("traceback", thread_errors[0])
+    return outcome
+
+
+def _run(store: object, case: Case) -> Outcome:
     from tiewatch.errors import TiewatchError
     from tiewatch.ingest.canonical import FieldMapping
     from tiewatch.ingest.run import ingest_paths

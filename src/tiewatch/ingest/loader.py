@@ -59,9 +59,12 @@ class Reject:
 
 def _sha256(path: Path, out: list[str]) -> None:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(8 << 20):
-            h.update(block)
+    try:
+        with open(path, "rb") as f:
+            while block := f.read(8 << 20):
+                h.update(block)
+    except OSError:
+        return  # the ingest log then has no digest; the readers report why the file cannot be read
     out.append(h.hexdigest())
 
 

@@ -194,7 +194,13 @@ def jetstream_parts(inp: InputFile) -> tuple[list[Part], list[str]]:
 
     # The scan for identity events runs beside the (much longer) staging of the events part.
     found: list[bool] = []
-    scan = threading.Thread(target=lambda: found.append(_has_identities(inp)), daemon=True)
+    def scan_file() -> None:
+        try:
+            found.append(_has_identities(inp))
+        except Exception:  # damaged input: the staging reader reports it, with the file's name
+            found.append(True)
+
+    scan = threading.Thread(target=scan_file, daemon=True)
     scan.start()
 
     def identities_present() -> bool:
