@@ -106,7 +106,8 @@ def guarded_ingest_file(store: Store, path: Path, mapping: FieldMapping, *, tabl
         raise TiewatchError(f"{path}: damaged compressed data ({e}); nothing stored") from None
     except OSError as e:
         raise TiewatchError(f"{path}: cannot read: {e.strerror or e}; nothing stored") from None
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, LookupError, ArithmeticError) as e:
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, LookupError, ArithmeticError,
+            NotImplementedError) as e:
         kind = fmt or path.suffix.lstrip(".") or "input"
         raise TiewatchError(f"{path}: cannot read as {kind}: unexpected content ({type(e).__name__}: "
                             f"{str(e)[:200]}); nothing stored") from None

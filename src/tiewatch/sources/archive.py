@@ -80,7 +80,7 @@ class Archive:
         try:
             self._zip = zipfile.ZipFile(path)
             infos = self._zip.infolist()
-        except (zipfile.BadZipFile, OSError, EOFError) as e:
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as e:
             raise TiewatchError(f"{path}: not a readable zip archive (truncated or damaged?): {e}") from None
         total = 0
         packed = 0
@@ -136,8 +136,10 @@ class Archive:
                     raise TiewatchError(f"{self.label(name)}: entry larger than {MAX_ENTRY_BYTES:,} bytes; refused")
                 with open(file, "rb") as fh:
                     data = _read_capped(fh, min(size, budget) + 1)
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, KeyError, ValueError) as e:
-            raise TiewatchError(f"{self.label(name)}: cannot read entry (damaged?): {e}") from None
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, KeyError, ValueError, NotImplementedError,
+                RuntimeError) as e:  # RuntimeError: encrypted; NotImplementedError: unsupported method/version
+            raise TiewatchError(f"{self.label(name)}: cannot read entry (damaged, encrypted or unsupported?): "
+                                f"{e}") from None
         if len(data) > budget:
             raise TiewatchError(f"{self.path}: more than {MAX_PARSED_BYTES:,} bytes of export files to parse; "
                                 "refused (split the export)")
