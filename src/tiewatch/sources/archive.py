@@ -36,7 +36,7 @@ def bounded_decompress(data: bytes, kind: str, label: str, limit: int | None = N
     cap = limit if limit is not None else min(max(MAX_RATIO * len(data), RATIO_FLOOR), MAX_ENTRY_BYTES)
     try:
         if kind == "xz":
-            d = lzma.LZMADecompressor()
+            d = lzma.LZMADecompressor(memlimit=256 << 20)  # a header may ask for a huge dictionary
             out = d.decompress(data, max_length=cap + 1)
             complete = d.eof
         elif kind == "gzip":
