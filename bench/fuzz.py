@@ -107,6 +107,7 @@ def run(total: int, workers: int, sources: list[str], timeout: float, seed0: int
     start = time.monotonic()
     pending = list(reversed(jobs))
     finished = 0
+    streak = 0
     try:
         while finished < total:
             for i, w in enumerate(pool):
@@ -135,6 +136,10 @@ def run(total: int, workers: int, sources: list[str], timeout: float, seed0: int
                 else:
                     continue
                 w.job = None
+                streak = streak + 1 if kind == "crash" else 0
+                if streak > 5:
+                    raise SystemExit(f"fuzz: workers keep dying ({detail}); is the setup broken? "
+                                     "(set TIEWATCH_SHARED to the shared data folder)")
                 counts[source][kind] += 1
                 if kind not in ("ok", "error"):
                     failures[signature(kind, detail)].append(f"{source}:{seed}  {detail.splitlines()[0][:200]}")
