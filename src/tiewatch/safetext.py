@@ -1,8 +1,9 @@
 """Printing data as data: names, titles and texts from the store never act as markup, escapes or code.
 
 Every front end passes stored strings through here: `plain` removes control characters (ESC sequences, NUL,
-bell) and the invisible bidirectional overrides that can make text read differently from what it is;
-`markup` additionally escapes Rich markup for the terminal; `clean_tree` applies `plain` to every string in
+bell) and the invisible bidirectional overrides that can make text read differently from what it is (the
+terminal console has Rich markup turned off, so `[/]` or `[link=...]` in a name is printed as it is);
+`clean_tree` applies `plain` to every string in
 a chart spec (the chart renderer aborts the whole process on a control character); `script_json` is JSON
 safe to embed inside an HTML <script> element; `markdown` escapes Markdown and inline HTML.
 """
@@ -12,8 +13,6 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-
-from rich.markup import escape
 
 # C0 controls (tab, newline and carriage return become spaces), DEL, C1 controls, and the Unicode
 # bidirectional embedding/override/isolate controls and directional marks.
@@ -25,11 +24,6 @@ def plain(value: object) -> str:
     """One line of visible text: control and bidi-override characters removed, line breaks as spaces."""
     text = "" if value is None else str(value)
     return _CONTROLS.sub("", _LINE_BREAKS.sub(" ", text))
-
-
-def markup(value: object) -> str:
-    """`plain`, with Rich markup escaped: safe inside a string Rich will parse for markup."""
-    return escape(plain(value))
 
 
 def clean_tree(obj: Any) -> Any:
