@@ -427,30 +427,28 @@ def test_a_busy_database_is_waited_for_then_refused_clearly(seed_db: Path, tmp_p
 def test_other_commands_work_while_watch_runs(tmp_path: Path) -> None:
     from test_jetstream import _capture
 
-    capture = _capture(tmp_path / "live.jsonl", 6000)
+    capture = _capture(tmp_path / "live.jsonl", 3000)
     db = tmp_path / "live.duckdb"
     Cli(db)("ingest", str(SEED / "accounts.jsonl"))
-    with ReplayServer(capture, per_second=1500) as server:
+    with ReplayServer(capture, per_second=300) as server:  # about 10 s of stream
         cmd = [sys.executable, "-m", "tiewatch", "--db", str(db), "watch", "jetstream", "--url", server.url,
                "--batch", "200", "--idle-exit", "2", "--json"]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             time.sleep(1.5)
-            seen = []
             for args in (["stats", "--json"], ["signals", "--json"], ["detect", "--json"]):
                 r = subprocess.run([sys.executable, "-m", "tiewatch", "--db", str(db), *args], capture_output=True,
                                    text=True, timeout=120)
                 assert r.returncode == 0, r.stderr
-                seen.append(r.stdout)
-            assert proc.poll() is None  # the watcher was still running all along
-            out, err = proc.communicate(timeout=120)
+                assert proc.poll() is None, args  # the watcher was running all along
+            out, err = proc.communicate(timeout=180)
         finally:
             if proc.poll() is None:
                 proc.kill()
     assert proc.returncode == 0, err
-    assert json.loads(out)["received"] == 6000
+    assert json.loads(out)["received"] == 3000
     with Store(db, read_only=True) as store:
-        assert store.count("events") == 6000
+        assert store.count("events") == 3000
 
 
 def test_error_boundary_turns_the_unexpected_into_one_line(cli: Cli, tmp_path: Path,

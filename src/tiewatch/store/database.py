@@ -178,6 +178,10 @@ class Store:
             if n_tables and n_tables[0]:
                 raise TiewatchError(f"{self.path}: a DuckDB file that is not a tiewatch database; "
                                     "choose another --db")
+        if version == SCHEMA_VERSION and self.con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name IN "
+                f"({', '.join('?' for _ in TABLES)})", list(TABLES)).fetchall()[0][0] == len(TABLES):
+            return  # up to date: no write at all (opening stays cheap for a watcher that reopens per batch)
         with self.transaction():
             for ddl in TABLES.values():
                 self.con.execute(ddl)
