@@ -211,4 +211,8 @@ def open_source(con: duckdb.DuckDBPyConnection, inp: InputFile, head: bytes, wan
 
 
 def _first_line(e: BaseException) -> str:
-    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    try:
+        text = str(e).strip()
+    except UnicodeDecodeError:  # DuckDB's message quoted bytes of the file that are not UTF-8
+        return f"{type(e).__name__} (the input is not valid UTF-8 there)"
+    return text.splitlines()[0] if text else type(e).__name__
