@@ -24,7 +24,7 @@ import pyarrow as pa
 from tiewatch.errors import RejectedRecord, TiewatchError
 from tiewatch.ingest.canonical import FIELDS, TABLES, FieldMapping, choose_table, stage_sql
 from tiewatch.sources.files import InputFile, locate_records, read_head, zstd_problem
-from tiewatch.sources.generic import LINE_REJECTS, MAX_LINE, RawSource, open_source
+from tiewatch.sources.generic import LINE_REJECTS, MAX_LINE, RawSource, numbered_lines, open_source
 from tiewatch.store import Store
 
 STAGE = "tw_stage"
@@ -57,15 +57,37 @@ class Reject:
     raw: str
 
 
-def _sha256(path: Path, out: list[str]) -> None:
+def _sha256(path: Path, out: list[str], lines: list[int] | None = None) -> None:
+    """The file's digest (and, into `lines`, how many lines it has: a bound on its JSON Lines records)."""
     h = hashlib.sha256()
+    n = 0
+    last = b"\n"
     try:
         with open(path, "rb") as f:
             while block := f.read(8 << 20):
                 h.update(block)
+                n += block.count(b"\n")
+                last = block[-1:]
     except OSError:
         return  # the ingest log then has no digest; the readers report why the file cannot be read
     out.append(h.hexdigest())
+    if lines is not None:
+        lines.append(n + (last != b"\n"))
+
+
+def _unread_records(con: duckdb.DuckDBPyConnection, inp: InputFile, seen: int, lines: list[int]) -> bool:
+    """Did a bulk JSON Lines reader skip records without a word (a record over the size it reads)?
+
+    `seen` records were read (stored, duplicate or rejected); a file with more lines than that has blank
+    lines or unread records: the line reader, which reports every line it cannot read, tells which."""
+    if inp.format != "jsonl" or inp.compression is not None or not lines or seen >= lines[0]:
+        return False
+    con.execute(f"DROP TABLE IF EXISTS {LINE_REJECTS}")
+    nonblank = int(con.execute(f"SELECT count(_raw) FROM {numbered_lines(inp)}").fetchall()[0][0])
+    unreadable = int(con.execute(f"SELECT count(*) FROM {LINE_REJECTS}").fetchall()[0][0]) \
+        if _has_table(con, LINE_REJECTS) else 0
+    con.execute(f"DROP TABLE IF EXISTS {LINE_REJECTS}")
+    return seen < nonblank + unreadable
 
 
 def _first_line(e: BaseException) -> str:
@@ -249,8 +271,11 @@ def ingest_generic_file(store: Store, inp: InputFile, mapping: FieldMapping, *, 
 
 
 def _stage_part(con: duckdb.DuckDBPyConnection, inp: InputFile, part: Part, stage: str, mapping: FieldMapping,
-                strict: bool) -> list[tuple[str, Reject]]:
-    """Stage one part (a private temp table) and return its bad records; --strict refuses at the first."""
+                strict: bool, tolerant: bool = False) -> list[tuple[str, Reject]]:
+    """Stage one part (a private temp table) and return its bad records; --strict refuses at the first.
+    `tolerant` reads with the line-exact reader from the start."""
+    if tolerant and part.source.fallback is not None:
+        part.source = part.source.fallback
     try:
         part.source = _stage(con, part.table, part.source, mapping, stage)
     except duckdb.Error as e:
@@ -368,7 +393,10 @@ def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: Field
         return [(label, Reject(reject_position(r), r.reason, r.raw)) for label, r in rejects]
 
     digest: list[str] = []
-    hasher = threading.Thread(target=_sha256, args=(inp.path, digest), daemon=True)
+    lines: list[int] = []
+    hasher = threading.Thread(target=_sha256, args=(inp.path, digest, lines), daemon=True)
+    single_jsonl = len(parts) == 1 and inp.format == "jsonl"
+    tolerant = False
     if hash_file:
         hasher.start()
     integrity: list[str | None] = []
@@ -404,7 +432,11 @@ def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: Field
             con.execute("BEGIN TRANSACTION")
             try:
                 ingest_id = _next_ingest_id(con)
-                if _try_direct(store, direct, mapping, file, ingest_id, result):
+                direct_ok = _try_direct(store, direct, mapping, file, ingest_id, result)
+                if direct_ok and single_jsonl and _unread_records(
+                        con, inp, sum(result.inserted[p.table] for p in direct) + result.duplicates, lines):
+                    direct_ok, tolerant = False, True  # read it again line by line: every line accounted for
+                if direct_ok:
                     for part, stage in others:
                         inserted, good = _load_rows(con, part.table, file, stage, ingest_id)
                         result.inserted[part.table] += inserted
@@ -419,8 +451,12 @@ def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: Field
                 con.execute("ROLLBACK")
                 raise
         for part, stage in zip(parts, stages, strict=True):
-            all_rejects += _stage_part(con, inp, part, stage, mapping, strict)
+            all_rejects += _stage_part(con, inp, part, stage, mapping, strict, tolerant)
         checks_done()
+        if single_jsonl and not tolerant:
+            staged = int(con.execute(f"SELECT count(*) FROM {stages[0]} WHERE _reason IS NULL").fetchall()[0][0])
+            if _unread_records(con, inp, staged + len(all_rejects), lines):
+                all_rejects = _stage_part(con, inp, parts[0], stages[0], mapping, strict, tolerant=True)
         result = IngestResult(files=1)
         with store.transaction():
             ingest_id = _next_ingest_id(con)
