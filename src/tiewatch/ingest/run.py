@@ -52,7 +52,8 @@ def ingest_paths(store: Store, paths: list[str | Path], *, mapping: FieldMapping
             try:
                 one = guarded_ingest_file(store, f, mapping, table=table, fmt=fmt, strict=strict)
                 report.result.add(one)
-                if one.rejected and not one.duplicates and not any(one.inserted.values()):
+                if one.rejected and not one.duplicates and not any(one.inserted.values()) \
+                        and _record_format(store, f):
                     report.errors.append(_all_rejected(store, f, one.rejected))
             except NotATable as e:
                 (report.errors if explicit else report.skipped).append(str(e))
@@ -75,14 +76,25 @@ def ingest_paths(store: Store, paths: list[str | Path], *, mapping: FieldMapping
 PLATFORM_FORMATS = ("jetstream", "x", "instagram", "instaloader", "snapshots", "car")
 
 
+def _record_format(store: Store, path: Path) -> bool:
+    """Was the file last ingested as records only (a table file or a capture)? Exports also store snapshots,
+    so for them "no record stored" does not mean "nothing stored"."""
+    row = store.con.execute("SELECT format FROM ingests WHERE file = ? ORDER BY id DESC LIMIT 1",
+                            [str(path)]).fetchall()
+    return bool(row) and row[0][0] in ("jsonl", "json", "csv", "tsv", "text", "parquet", "jetstream")
+
+
 def _all_rejected(store: Store, path: Path, n: int) -> str:
     """The error for a file none of whose records could be stored, with the likely fix."""
     row = store.con.execute("SELECT reason FROM quarantine WHERE file = ? GROUP BY reason ORDER BY count(*) DESC "
                             "LIMIT 1", [str(path)]).fetchall()
-    reason = f" (mostly: {row[0][0]})" if row else ""
-    return (f"{path}: all {n:,} records were quarantined, nothing stored{reason}; if its columns have other names, "
-            "map them, e.g. --map ts=time --map actor=src --map target=dst --set kind=message "
-            "(then `tiewatch quarantine --clear` and ingest again)")
+    reason = str(row[0][0]) if row else ""
+    missing = reason[len("missing "):].split()[0] if reason.startswith("missing ") and reason[8:] else None
+    example = f"--map {missing}=COLUMN" if missing else "--map FIELD=COLUMN or --set FIELD=VALUE"
+    return (f"{path}: all {n:,} records were quarantined, nothing stored"
+            + (f" (mostly: {reason})" if reason else "")
+            + f"; if the file names its fields differently, map them ({example}) and run "
+            "`tiewatch quarantine --retry` with the same options")
 
 
 def guarded_ingest_file(store: Store, path: Path, mapping: FieldMapping, *, table: str | None = None,
