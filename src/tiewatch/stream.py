@@ -1,7 +1,8 @@
 """Live sources: Bluesky Jetstream over WebSocket, written in batches with the cursor in the same transaction.
 
-The database is opened only to write a batch (and read the cursor), then released, so other commands can
-read or write it while the watcher runs; a batch that finds it busy stays in memory for the next try.
+The database is opened only to write a batch (and read the cursor), then released for at least as long as
+the write took (MIN_GAP at least), so other commands can read or write it while the watcher runs; a batch
+that finds it busy stays in memory for the next try.
 A batch of events and the stream's cursor (the largest time_us written) commit together, so after a crash
 or kill -9 the watcher resumes from the last committed cursor: events after it are fetched again, events
 before it are not, and ids (AT URIs) make any overlap insert nothing twice. Connection failures are retried
@@ -26,6 +27,8 @@ from tiewatch.sources.jetstream import STAGED, UNFOLLOW_TARGETS, stage_lines
 from tiewatch.store import Store
 
 DEFAULT_URL = "wss://jetstream2.us-east.bsky.network/subscribe"
+MIN_GAP = 0.25  # seconds the database is left free after each batch (at least as long as the write took)
+MAX_PENDING_BATCHES = 20  # beyond this many batches in memory, write without waiting for the gap
 # The batch's largest time_us, computed from the staged lines, committed with the batch's rows.
 CURSOR_SQL = f"""INSERT OR REPLACE INTO cursors
     SELECT ?, CAST(max(TRY_CAST(time_us AS BIGINT)) AS VARCHAR), now()::TIMESTAMP FROM {STAGED}
@@ -95,9 +98,14 @@ def watch_jetstream(store: Store, url: str = DEFAULT_URL, *, collections: list[s
     last_flush = time.monotonic()
     last_message = time.monotonic()
 
+    gap_until = 0.0  # after each write the file is left to other processes at least this long
+
     def flush(final: bool = False) -> None:
-        nonlocal pending, last_flush
+        nonlocal pending, last_flush, gap_until
         if pending:
+            if not final and time.monotonic() < gap_until and len(pending) < MAX_PENDING_BATCHES * batch_size:
+                return  # the next write waits: readers polling for the lock get their turn (no starvation)
+            began = time.monotonic()
             try:
                 with store.holding():
                     stats.result.add(write_batch(store, key, pending, url))
@@ -110,6 +118,7 @@ def watch_jetstream(store: Store, url: str = DEFAULT_URL, *, collections: list[s
                 return
             stats.batches += 1
             pending = []
+            gap_until = time.monotonic() + max(MIN_GAP, time.monotonic() - began)
             if on_batch:
                 on_batch(stats)
         last_flush = time.monotonic()

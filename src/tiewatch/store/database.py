@@ -66,7 +66,7 @@ def _connect(path: Path, read_only: bool, wait: float,
                 on_wait(f"{path} is in use by {who}; waiting up to {wait:g} s (--wait)")
                 told = True
             time.sleep(pause)
-            pause = min(pause * 2, 0.5)
+            pause = min(pause * 2, 0.1)  # short polls: a watcher leaves the file free between its batches
         except duckdb.Error as e:
             raise TiewatchError(f"{path}: not a tiewatch database: {_first_line(e)}",
                                 code="not-a-database") from None
