@@ -21,7 +21,7 @@ MAX_TOTAL_BYTES = 8 << 30  # uncompressed size of everything tiewatch may read f
 MAX_ENTRY_BYTES = 2 << 30
 MAX_RATIO = 200  # uncompressed / compressed, for entries (and whole archives) over RATIO_FLOOR
 RATIO_FLOOR = 64 << 10
-MAX_PARSED_BYTES = 1 << 30  # bytes one archive may hand to Python parsers (JSON takes ~5-10x that in memory)
+MAX_PARSED_BYTES = 512 << 20  # bytes one archive may hand to Python parsers (parsed JSON takes ~5-7x that)
 CHUNK = 1 << 20
 
 
