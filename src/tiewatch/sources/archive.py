@@ -192,7 +192,12 @@ def _stays_inside(root: Path, path: Path) -> bool:
 
 
 def inside(root: Path) -> Iterator[Path]:
-    """Every path under `root` whose real location is inside it too (symbolic links out are skipped)."""
+    """Every path under `root` whose real location is inside it too (symbolic links out, and anything
+    reached through one, are skipped)."""
+    real_root = root.resolve()
     for p in root.rglob("*"):
-        if not p.is_symlink() or _stays_inside(root, p):
-            yield p
+        try:
+            p.resolve().relative_to(real_root)
+        except (ValueError, OSError, RuntimeError):
+            continue
+        yield p
