@@ -91,6 +91,7 @@ def test_json_keeps_the_data_exactly(hostile_db: Path) -> None:
     assert pair["a_name"] == HOSTILE + A
     raw = cli("signals", "--json").stdout
     assert "\x1b" not in raw and "\\u001b" in raw  # escaped by JSON, data intact
+    assert "\u202e" not in raw and "\\u202e" in raw
     assert any(s["summary"].endswith(HOSTILE) for s in json.loads(raw))
 
 

@@ -44,3 +44,11 @@ def test_markdown_has_no_raw_html_or_link_syntax(s: str) -> None:
     out = safetext.markdown(s)
     assert "<" not in out and ">" not in out
     assert not re.search(r"(?<!\\)[\[\]]", out)
+
+
+@given(st.recursive(TEXT | st.integers() | st.none(), lambda c: st.lists(c, max_size=4)
+                    | st.dictionaries(TEXT, c, max_size=4), max_leaves=20))
+def test_json_output_is_exact_and_inert_in_a_terminal(obj: object) -> None:
+    text = safetext.json_text(obj)
+    assert json.loads(text) == obj
+    assert not re.search("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", text)

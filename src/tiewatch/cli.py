@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from rich.table import Table
 
 from tiewatch import __version__
 from tiewatch.errors import Interrupted, TiewatchError
-from tiewatch.safetext import plain
+from tiewatch.safetext import json_text, plain
 from tiewatch.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -144,7 +143,7 @@ def open_store(db: Path | None, *, read_only: bool = False, create: bool = True)
 
 
 def print_json(obj: object) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(json_text(obj) + "\n")
 
 
 @click.group(cls=TiewatchGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -53,3 +53,13 @@ def markdown(value: object) -> str:
     """`plain` text safe as Markdown prose: HTML-significant characters as entities, Markdown syntax escaped."""
     text = plain(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def json_text(obj: Any) -> str:
+    """JSON for a terminal or a pipe: the data exactly, with the characters a terminal could act on (C1
+    controls, bidi overrides; C0 controls are escaped by JSON itself) written as \\u escapes."""
+    text = json.dumps(obj, ensure_ascii=False, default=str)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
