@@ -56,6 +56,8 @@ def as_failure(e: BaseException) -> click.ClickException | None:
     if isinstance(e, MemoryError):
         return Failure(TiewatchError("out of memory (set TIEWATCH_MEMORY_LIMIT lower, or split the input)",
                                      code="memory"))
+    if isinstance(e, BrokenPipeError):
+        return None  # the reader went away (`| head`): main() ends quietly
     if isinstance(e, OSError):
         where = f"{e.filename}: " if getattr(e, "filename", None) else ""
         return Failure(TiewatchError(f"{where}{e.strerror or e}", code="os-error"))
@@ -567,4 +569,13 @@ def watch(source: str, url: str | None, collections: tuple[str, ...], dids: tupl
 
 
 def main() -> None:
-    app(prog_name="tiewatch")
+    """The console entry point: the error boundary covers Click itself too (Ctrl-C before a command starts,
+    a reader such as `head` closing the pipe)."""
+    try:
+        app(prog_name="tiewatch")
+    except KeyboardInterrupt:
+        click.echo("Error [interrupted]: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        sys.exit(141)
