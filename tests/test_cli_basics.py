@@ -28,6 +28,12 @@ def test_python_dash_m(tmp_path: Path) -> None:
 def test_db_from_environment(tmp_path: Path) -> None:
     db = tmp_path / "env.duckdb"
     env = {"TIEWATCH_DB": str(db), "PATH": ""}
+    missing = subprocess.run([sys.executable, "-m", "tiewatch", "stats", "--json"], capture_output=True, text=True,
+                             env=env)
+    assert missing.returncode == 1 and "no such database" in missing.stderr and not db.exists()
+    (tmp_path / "e.jsonl").write_text('{"id":"1","ts":"2024-01-01","actor":"a","kind":"post"}\n')
+    subprocess.run([sys.executable, "-m", "tiewatch", "ingest", str(tmp_path / "e.jsonl")], env=env, check=True,
+                   capture_output=True)
     out = subprocess.run([sys.executable, "-m", "tiewatch", "stats", "--json"], capture_output=True, text=True,
                          env=env, check=True)
     assert '"events"' in out.stdout and db.exists()

@@ -76,6 +76,13 @@ def test_live_watch_survives_kill_minus_nine_and_resumes(tmp_path: Path) -> None
                "--batch", "200", "--idle-exit", "2", "--json"]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         time.sleep(1.5)  # about a third of the stream
+        deadline = time.monotonic() + 20  # on a loaded machine: until a first batch is committed (the watcher
+        while time.monotonic() < deadline:  # releases the database between batches, so it can be read)
+            if db.exists():
+                with Store(db, read_only=True, wait=5) as peek:
+                    if peek.count("cursors"):
+                        break
+            time.sleep(0.1)
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()

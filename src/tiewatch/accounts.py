@@ -34,6 +34,10 @@ def resolve(store: Store, text: str) -> Account:
         rows = store.con.execute(
             "SELECT platform, account, name FROM accounts WHERE lower(platform) = lower(?) "
             "AND lower(account) = lower(?)", [platform, handle]).fetchall()
+        if not rows:  # platform:name, where the platform keys accounts by id (X) and the handle is the name
+            rows = store.con.execute(
+                "SELECT platform, account, name FROM accounts WHERE lower(platform) = lower(?) "
+                "AND lower(name) = lower(?) ORDER BY account", [platform, handle]).fetchall()
     if not rows:
         rows = store.con.execute(
             "SELECT platform, account, name FROM accounts WHERE lower(account) = lower(?) ORDER BY platform",

@@ -15,6 +15,7 @@ machine-readable `code` (see `tiewatch.errors`).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -85,12 +86,13 @@ class SignalRecord:
     evidence: list[str]
     summary: str
     detail: dict[str, Any]
+    platform: str | None = None
 
     @classmethod
     def from_json(cls, row: dict[str, Any]) -> SignalRecord:
         return cls(row["id"], row["kind"], _time(row["ts"]), _time(row["start"]), _time(row["end"]),
                    list(row["subjects"]), float(row["score"]), row["p_value"], row["q_value"],
-                   list(row["evidence"]), row["summary"] or "", dict(row["detail"] or {}))
+                   list(row["evidence"]), row["summary"] or "", dict(row["detail"] or {}), row.get("platform"))
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -157,8 +159,11 @@ class Tiewatch:
     so the DuckDB file is released for other processes.
     """
 
-    def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
-        self.store = Store(path, read_only=read_only)
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False, create: bool = True,
+                 wait: float = 0.0, on_wait: Callable[[str], None] | None = None) -> None:
+        """Open the database: read-only ones never create it; `create=False` refuses a missing one; a database
+        another process holds is waited for up to `wait` seconds (`on_wait` hears why, once)."""
+        self.store = Store(path, read_only=read_only, create=create, wait=wait, on_wait=on_wait)
 
     @property
     def path(self) -> Path:
@@ -326,14 +331,17 @@ class Tiewatch:
 
     def watch_jetstream(self, url: str | None = None, *, collections: list[str] | None = None,
                         dids: list[str] | None = None, batch_size: int = 500, max_events: int | None = None,
-                        idle_exit: float | None = None, on_batch: Any = None, on_retry: Any = None) -> Any:
+                        idle_exit: float | None = None, on_batch: Any = None, on_retry: Any = None,
+                        on_busy: Any = None) -> Any:
         """Follow Bluesky's Jetstream, writing in batches with the cursor; resumes after a restart
-        (`tiewatch.stream.WatchStats`)."""
+        (`tiewatch.stream.WatchStats`). The database is held only while a batch is written, so other
+        processes can use it meanwhile."""
         from tiewatch.stream import DEFAULT_URL, watch_jetstream
 
+        self.store.release()
         return watch_jetstream(self.store, url or DEFAULT_URL, collections=list(collections or []),
                                dids=list(dids or []), batch_size=batch_size, max_events=max_events,
-                               idle_exit=idle_exit, on_batch=on_batch, on_retry=on_retry)
+                               idle_exit=idle_exit, on_batch=on_batch, on_retry=on_retry, on_busy=on_busy)
 
     # -- browsing (the web pages and the static export; `tiewatch.views.explore`) ---------------------
     def feed(self, *, kind: str | None = None, account: str | None = None, since: datetime | None = None,
@@ -396,6 +404,22 @@ class Tiewatch:
 
         return store_stats(self.store)
 
+    def clear_quarantine(self, files: list[str] | None = None) -> int:
+        """Delete quarantined records (of these files, else all); returns how many."""
+        from tiewatch import quarantine
+
+        return quarantine.clear(self.store, files or None)
+
+    def retry_quarantine(self, *, maps: dict[str, str] | None = None, sets: dict[str, str] | None = None,
+                         table: str | None = None, fmt: str | None = None, files: list[str] | None = None) -> Any:
+        """Ingest the quarantined files again with the mapping given now; a file that then loads drops its old
+        quarantine rows (`quarantine.RetryReport`)."""
+        from tiewatch import quarantine
+        from tiewatch.ingest.canonical import FieldMapping
+
+        return quarantine.retry(self.store, FieldMapping(dict(maps or {}), dict(sets or {})), table=table, fmt=fmt,
+                                files=files or None)
+
     def quarantine(self, limit: int = 1000) -> list[QuarantineRecord]:
         """Records that could not be stored, with file, line and reason."""
         from tiewatch.stats import quarantine_rows
@@ -418,4 +442,6 @@ def dumps(obj: Any) -> str:
             return iso(o)
         return str(o)
 
-    return json.dumps(obj, ensure_ascii=False, default=default)
+    from tiewatch.safetext import json_text
+
+    return json_text(json.loads(json.dumps(obj, ensure_ascii=False, default=default)))

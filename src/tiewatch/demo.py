@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tiewatch.detect.run import DetectReport, detect
 from tiewatch.ingest.run import ingest_paths
+from tiewatch.outfiles import output_dir
 from tiewatch.scenario import Cast, generate
 from tiewatch.signals import list_signals
 from tiewatch.store import Store
@@ -28,7 +29,7 @@ class DemoResult:
 
 def run_demo(out_dir: Path, seed: int = 1) -> DemoResult:
     """Build everything under `out_dir` (replacing an earlier demo there)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    output_dir(out_dir)
     db = out_dir / "demo.duckdb"
     for stale in (db, db.with_name(db.name + ".wal")):
         stale.unlink(missing_ok=True)

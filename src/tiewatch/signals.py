@@ -6,17 +6,17 @@ import json
 from datetime import datetime
 from typing import Any
 
-from tiewatch.accounts import resolve
+from tiewatch.accounts import Account, resolve
 from tiewatch.detect.registry import signal_kinds
 from tiewatch.store import Store
 from tiewatch.timefmt import iso
 
 SIGNAL_KEYS = ("id", "kind", "ts", "start", "end", "subjects", "score", "p_value", "q_value", "evidence",
-               "summary", "detail")
+               "summary", "detail", "platform")
 KINDS = signal_kinds()  # every kind a registered detector can store
 
 
-def list_signals(store: Store, *, kind: str | None = None, account: str | None = None,
+def list_signals(store: Store, *, kind: str | None = None, account: str | Account | None = None,
                  since: datetime | None = None, until: datetime | None = None,
                  limit: int | None = None) -> list[dict[str, Any]]:
     """Signals as JSON-ready dicts, tested ones first by q-value, then by score."""
@@ -26,7 +26,7 @@ def list_signals(store: Store, *, kind: str | None = None, account: str | None =
         where.append("kind = ?")
         params.append(kind)
     if account:
-        acc = resolve(store, account)
+        acc = account if isinstance(account, Account) else resolve(store, account)
         where.append("list_contains(subjects, ?) AND (platform = ? OR platform IS NULL)")
         params += [acc.account, acc.platform]
     if since:
@@ -35,7 +35,7 @@ def list_signals(store: Store, *, kind: str | None = None, account: str | None =
     if until:
         where.append("coalesce(ts, start) < ?")
         params.append(until)
-    sql = (f'SELECT id, kind, ts, start, "end", subjects, score, p_value, q_value, evidence, summary, detail '
+    sql = (f'SELECT id, kind, ts, start, "end", subjects, score, p_value, q_value, evidence, summary, detail, platform '
            f"FROM signals WHERE {' AND '.join(where)} "
            "ORDER BY q_value IS NULL, q_value, score DESC, ts")
     if limit is not None:
@@ -57,5 +57,5 @@ def to_json(row: dict[str, Any]) -> dict[str, Any]:
 def get_signal(store: Store, signal_id: str) -> dict[str, Any] | None:
     """One stored signal as a JSON-ready dict, or None."""
     rows = store.con.execute('SELECT id, kind, ts, start, "end", subjects, score, p_value, q_value, evidence, '
-                             "summary, detail FROM signals WHERE id = ?", [signal_id]).fetchall()
+                             "summary, detail, platform FROM signals WHERE id = ?", [signal_id]).fetchall()
     return to_json(dict(zip(SIGNAL_KEYS, rows[0], strict=True))) if rows else None

@@ -1,5 +1,8 @@
 """Live sources: Bluesky Jetstream over WebSocket, written in batches with the cursor in the same transaction.
 
+The database is opened only to write a batch (and read the cursor), then released for at least as long as
+the write took (MIN_GAP at least), so other commands can read or write it while the watcher runs; a batch
+that finds it busy stays in memory for the next try.
 A batch of events and the stream's cursor (the largest time_us written) commit together, so after a crash
 or kill -9 the watcher resumes from the last committed cursor: events after it are fetched again, events
 before it are not, and ids (AT URIs) make any overlap insert nothing twice. Connection failures are retried
@@ -8,6 +11,7 @@ with exponential backoff.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,13 +20,15 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import pyarrow as pa
 
-from tiewatch.errors import TiewatchError
-from tiewatch.ingest.loader import IngestResult, ingest_parts
+from tiewatch.errors import StoreBusy, TiewatchError
+from tiewatch.ingest.loader import IngestResult, Reject, ingest_parts
 from tiewatch.sources.files import InputFile
 from tiewatch.sources.jetstream import OTHER_APP_SQL, STAGED, UNFOLLOW_TARGETS, stage_lines
 from tiewatch.store import Store
 
 DEFAULT_URL = "wss://jetstream2.us-east.bsky.network/subscribe"
+MIN_GAP = 0.25  # seconds the database is left free after each batch (at least as long as the write took)
+MAX_PENDING_BATCHES = 20  # beyond this many batches in memory, write without waiting for the gap
 # The batch's largest time_us, computed from the staged lines, committed with the batch's rows.
 CURSOR_SQL = f"""INSERT OR REPLACE INTO cursors
     SELECT ?, CAST(max(TRY_CAST(time_us AS BIGINT)) AS VARCHAR), now()::TIMESTAMP FROM {STAGED}
@@ -51,6 +57,16 @@ def subscribe_url(url: str, collections: list[str], dids: list[str], cursor: int
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
 
 
+_TIME_US = re.compile(r'"time_us"\s*:\s*"?(\d{1,19})')
+
+
+def stream_position(reject: Reject) -> int | None:
+    """Where a poison message sits in the stream: its time_us (None when it has none), so the quarantine keeps
+    every distinct bad message like a dead-letter queue, and a replayed one only once."""
+    match = _TIME_US.search(reject.raw)
+    return int(match.group(1)) if match else None
+
+
 def write_batch(store: Store, key: str, lines: list[str], label: str) -> IngestResult:
     """Ingest raw Jetstream lines and advance the cursor, all in one transaction."""
     table = pa.table({"_rec": pa.array(range(1, len(lines) + 1), pa.int64()), "_raw": lines})
@@ -59,7 +75,7 @@ def write_batch(store: Store, key: str, lines: list[str], label: str) -> IngestR
         parts = stage_lines(store.con, "tw_stream_lines", label)
         inp = InputFile(Path(label), "jetstream", None)
         result = ingest_parts(store, inp, parts, after_load=[UNFOLLOW_TARGETS, CURSOR_SQL],
-                              after_params=[[], [key]], hash_file=False)
+                              after_params=[[], [key]], hash_file=False, reject_position=stream_position)
         result.set_aside = int(store.scalar(f"SELECT count(*) FROM {STAGED} WHERE {OTHER_APP_SQL}") or 0)
         return result
     finally:
@@ -71,7 +87,8 @@ def watch_jetstream(store: Store, url: str = DEFAULT_URL, *, collections: list[s
                     dids: list[str] | None = None, batch_size: int = 500, flush_seconds: float = 1.0,
                     max_events: int | None = None, idle_exit: float | None = None,
                     on_batch: Callable[[WatchStats], None] | None = None,
-                    on_retry: Callable[[str, float], None] | None = None) -> WatchStats:
+                    on_retry: Callable[[str, float], None] | None = None,
+                    on_busy: Callable[[str], None] | None = None) -> WatchStats:
     """Follow the stream until max_events, idle_exit seconds without a message, or Ctrl-C."""
     from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketException
     from websockets.sync.client import connect
@@ -83,19 +100,38 @@ def watch_jetstream(store: Store, url: str = DEFAULT_URL, *, collections: list[s
     last_flush = time.monotonic()
     last_message = time.monotonic()
 
-    def flush() -> None:
-        nonlocal pending, last_flush
+    gap_until = 0.0  # after each write the file is left to other processes at least this long
+
+    def flush(final: bool = False) -> None:
+        nonlocal pending, last_flush, gap_until
         if pending:
-            stats.result.add(write_batch(store, key, pending, url))
+            if not final and time.monotonic() < gap_until and len(pending) < MAX_PENDING_BATCHES * batch_size:
+                return  # the next write waits: readers polling for the lock get their turn (no starvation)
+            began = time.monotonic()
+            try:
+                with store.holding():
+                    stats.result.add(write_batch(store, key, pending, url))
+            except StoreBusy as e:
+                if final:
+                    raise
+                if on_busy:
+                    on_busy(str(e))  # keep the batch; the next flush tries again
+                last_flush = time.monotonic()
+                return
             stats.batches += 1
             pending = []
+            gap_until = time.monotonic() + max(MIN_GAP, time.monotonic() - began)
             if on_batch:
                 on_batch(stats)
         last_flush = time.monotonic()
 
+    def cursor() -> int | None:
+        with store.holding():
+            return stored_cursor(store, key)
+
     try:
         while True:
-            target = subscribe_url(url, collections or [], dids or [], stored_cursor(store, key))
+            target = subscribe_url(url, collections or [], dids or [], cursor())
             try:
                 with connect(target, open_timeout=10, max_size=2**24) as ws:
                     backoff = 0.5
@@ -112,10 +148,10 @@ def watch_jetstream(store: Store, url: str = DEFAULT_URL, *, collections: list[s
                         if len(pending) >= batch_size or (pending and now - last_flush >= flush_seconds):
                             flush()
                         if max_events is not None and stats.received >= max_events:
-                            flush()
+                            flush(final=True)
                             return stats
                         if idle_exit is not None and now - last_message >= idle_exit:
-                            flush()
+                            flush(final=True)
                             return stats
             except InvalidURI as e:
                 raise TiewatchError(f"{url}: not a WebSocket URL ({e})") from None
@@ -129,5 +165,5 @@ def watch_jetstream(store: Store, url: str = DEFAULT_URL, *, collections: list[s
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
     except KeyboardInterrupt:
-        flush()
+        flush(final=True)
         return stats

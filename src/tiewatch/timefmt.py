@@ -25,5 +25,8 @@ def parse_user_time(text: str | None, flag: str = "time") -> datetime | None:
     except ValueError:
         raise InvalidInput(f"{flag} {text!r}: not an ISO 8601 date or time (e.g. 2024-05-19)") from None
     if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
+        try:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:
+            raise InvalidInput(f"{flag} {text!r}: out of range once converted to UTC") from None
     return value

@@ -1,7 +1,9 @@
 """The command line: a thin Click layer that parses options, calls the library API and prints.
 
-Known failures (TiewatchError) become one line on stderr and an exit status from their code, never a traceback.
-Commands live in this package, one module per group of commands (`followers.py`: followers and growth); the
+One error boundary (cli.common.TiewatchGroup) turns every failure into one line on stderr, never a traceback:
+known failures as `Error [code]: message` with their exit status, Ctrl-C as 130, anything unexpected as
+`Error [internal]: ...` with 70. Data reaches the terminal as plain text, never as markup. Commands live
+in this package, one module per group of commands (`followers.py`: followers and growth); the
 helpers they share are in `common.py`.
 """
 
@@ -15,6 +17,7 @@ import click
 
 from tiewatch import __version__
 from tiewatch.cli.common import (
+    TiewatchGroup,
     console,
     db_option,
     escaped,
@@ -30,9 +33,10 @@ from tiewatch.cli.common import (
 )
 from tiewatch.detect.registry import signal_kinds
 from tiewatch.errors import TiewatchError
+from tiewatch.safetext import plain as safe
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=TiewatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tiewatch")
 @db_option
 def app(db: Path | None) -> None:
@@ -65,11 +69,11 @@ def ingest(paths: tuple[Path, ...], table: str | None, fmt: str | None, maps: tu
         summary = tw.ingest(list(paths), table=table, fmt=fmt, maps=mapping.renames, sets=mapping.constants,
                             strict=strict, as_of=parse_user_time(as_of, "--as-of"), progress=progress)
     for note in summary.skipped:
-        click.echo(f"skipped: {note}", err=True)
+        click.echo(safe(f"skipped: {note}"), err=True)
     for err in summary.errors:
-        click.echo(f"error: {err}", err=True)
+        click.echo(safe(f"error: {err}"), err=True)
     for warning in summary.warnings:
-        click.echo(f"WARNING: {warning}", err=True)
+        click.echo(safe(f"WARNING: {warning}"), err=True)
     if as_json:
         print_json({k: v for k, v in summary.as_json().items()
                     if k in ("inserted", "duplicates", "rejected", "set_aside", "warnings")})
@@ -88,7 +92,7 @@ def ingest(paths: tuple[Path, ...], table: str | None, fmt: str | None, maps: tu
 @user_errors
 def stats(as_json: bool, db: Path | None) -> None:
     """What the store holds: events by kind and platform, metrics, news, accounts, quarantine."""
-    with open_db(db) as tw:
+    with open_db(db, read_only=True) as tw:
         s = tw.stats()
     if as_json:
         print_json(s)
@@ -105,13 +109,13 @@ def stats(as_json: bool, db: Path | None) -> None:
 
 @app.command("accounts")
 @click.option("--search", default=None, help="Text in the handle or name.")
-@click.option("--limit", default=100, show_default=True)
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(min=0))
 @json_option
 @db_option
 @user_errors
 def accounts_cmd(search: str | None, limit: int, as_json: bool, db: Path | None) -> None:
     """List accounts, most active first."""
-    with open_db(db) as tw:
+    with open_db(db, read_only=True) as tw:
         rows = tw.accounts(search, limit)
     if as_json:
         print_json(rows)
@@ -123,19 +127,58 @@ def accounts_cmd(search: str | None, limit: int, as_json: bool, db: Path | None)
 
 
 @app.command()
-@click.option("--limit", default=1000, show_default=True)
+@click.option("--limit", default=1000, show_default=True, type=click.IntRange(min=0))
+@click.option("--clear", is_flag=True, help="Delete the quarantined records (of --file, else all).")
+@click.option("--retry", is_flag=True, help="Ingest the quarantined files again (with --map/--set/--table/--format "
+                                            "given now); a file that then loads drops its old quarantine rows.")
+@click.option("--file", "files", multiple=True, metavar="FILE", help="Only this file's records (repeatable).")
+@click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN", help="With --retry: read a field from a column.")
+@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", help="With --retry: fill a field with a constant.")
+@click.option("--table", default=None, help="With --retry: the table to load into.")
+@click.option("--format", "fmt", default=None, help="With --retry: the files' format.")
 @json_option
 @db_option
 @user_errors
-def quarantine(limit: int, as_json: bool, db: Path | None) -> None:
-    """Records that could not be stored, with file, line and reason."""
-    with open_db(db) as tw:
+def quarantine(limit: int, clear: bool, retry: bool, files: tuple[str, ...], maps: tuple[str, ...],
+               sets: tuple[str, ...], table: str | None, fmt: str | None, as_json: bool, db: Path | None) -> None:
+    """Records that could not be stored, with file, line and reason; clear them, or retry after a fix."""
+    if clear and retry:
+        raise TiewatchError("--clear and --retry: choose one (--retry already clears what then loads)")
+    if clear or retry:
+        from tiewatch.ingest.canonical import FieldMapping
+
+        with open_db(db, create=False) as tw:
+            if clear:
+                n = tw.clear_quarantine(list(files))
+                print_json({"cleared": n}) if as_json else click.echo(f"cleared {n:,} quarantined record(s)")
+                return
+            mapping = FieldMapping.parse(list(maps), list(sets))
+            report = tw.retry_quarantine(maps=mapping.renames, sets=mapping.constants, table=table, fmt=fmt,
+                                         files=list(files))
+        for note in report.skipped:
+            click.echo(safe(f"skipped: {note}"), err=True)
+        for err in report.errors:
+            click.echo(safe(f"error: {err}"), err=True)
+        r = report.result
+        if as_json:
+            print_json({**r.as_json(), "cleared": report.cleared})
+        else:
+            ins = ", ".join(f"{n:,} {k}" for k, n in r.inserted.items() if n) or "nothing"
+            click.echo(f"retried {r.files} file(s): inserted {ins}; {r.rejected:,} still rejected; "
+                       f"{report.cleared:,} old quarantine rows cleared")
+        if report.errors:
+            sys.exit(1)
+        return
+    with open_db(db, read_only=True) as tw:
         rows = tw.quarantine(limit)
+    if files:
+        wanted = {str(Path(f)) for f in files}
+        rows = [row for row in rows if str(row.file).split("!", 1)[0] in wanted]
     if as_json:
         print_json(rows)
         return
-    for r in rows:
-        click.echo(str(r))
+    for row in rows:
+        click.echo(safe(f"{row.file}:{row.line if row.line is not None else '?'}: {row.reason}"))
 
 
 @app.command()
@@ -150,7 +193,7 @@ def detect(since: str | None, until: str | None, fdr: float, as_json: bool, db: 
     from tiewatch.timefmt import parse_user_time
 
     window = parse_user_time(since, "--since"), parse_user_time(until, "--until")
-    with open_db(db) as tw, progress_bar("detect") as progress:
+    with open_db(db, create=False) as tw, progress_bar("detect") as progress:
         report = tw.detect(since=window[0], until=window[1], fdr=fdr, progress=progress)
     if as_json:
         print_json(report.as_json())
@@ -181,7 +224,7 @@ def signals(kind: str | None, account: str | None, since: str | None, until: str
     """List stored signals, the most significant first."""
     from tiewatch.timefmt import parse_user_time
 
-    with open_db(db) as tw:
+    with open_db(db, read_only=True) as tw:
         rows = tw.signals(kind=kind, account=account, since=parse_user_time(since, "--since"),
                           until=parse_user_time(until, "--until"), limit=limit)
     if as_json:
@@ -206,7 +249,7 @@ def ties(account: str, at: str | None, limit: int, as_json: bool, db: Path | Non
     """An account's strongest ties at a time, both directions."""
     from tiewatch.timefmt import parse_user_time
 
-    with open_db(db) as tw:
+    with open_db(db, read_only=True) as tw:
         acc = tw.resolve(account)
         rows = tw.ties(f"{acc.platform}:{acc.account}", at=parse_user_time(at, "--at"), limit=limit)
     if as_json:
@@ -230,7 +273,7 @@ def ties(account: str, at: str | None, limit: int, as_json: bool, db: Path | Non
 @user_errors
 def pair(a: str, b: str, bucket: str, chart_file: Path | None, as_json: bool, db: Path | None) -> None:
     """Both directions of a relationship over time, with its signals and news."""
-    with open_db(db) as tw:
+    with open_db(db, read_only=True) as tw:
         view = tw.pair(a, b, bucket=bucket)
         if chart_file:
             tw.chart(view, chart_file)
@@ -265,7 +308,7 @@ def _pct(x: float | None) -> str:
 @user_errors
 def account(name: str, chart_file: Path | None, as_json: bool, db: Path | None) -> None:
     """An account: follower counts with audience signals, strongest ties now and a year earlier, signals."""
-    with open_db(db) as tw:
+    with open_db(db, read_only=True) as tw:
         view = tw.account(name)
         if chart_file:
             tw.chart(view, chart_file)
@@ -298,14 +341,15 @@ def account(name: str, chart_file: Path | None, as_json: bool, db: Path | None) 
 @user_errors
 def brief(a: str, b: str | None, since: str | None, fmt: str, out: Path | None, db: Path | None) -> None:
     """An article-style brief from stored facts; every sentence cites its evidence."""
+    from tiewatch.outfiles import write_text
     from tiewatch.timefmt import parse_user_time
 
-    with open_db(db) as tw:
+    with open_db(db, read_only=True) as tw:
         doc = tw.brief(a, b, since=parse_user_time(since, "--since"))
     body = doc.markdown() if fmt == "md" else doc.html()
     if out:
-        out.write_text(body)
-        click.echo(f"brief written to {out}")
+        write_text(out, body)
+        click.echo(safe(f"brief written to {out}"))
     else:
         click.echo(body)
 
@@ -375,11 +419,15 @@ def watch(source: str, url: str | None, collections: tuple[str, ...], dids: tupl
             click.echo(f"\r{stats.received:,} events, {stats.batches:,} batches", err=True, nl=False)
 
     def retry(reason: str, wait: float) -> None:
-        click.echo(f"connection lost or refused ({reason}); retrying in {wait:g} s", err=True)
+        click.echo(safe(f"connection lost or refused ({reason}); retrying in {wait:g} s"), err=True)
+
+    def busy(reason: str) -> None:
+        click.echo(safe(f"{reason}; keeping the batch in memory and trying again"), err=True)
 
     with open_db(db) as tw:
         stats = tw.watch_jetstream(url, collections=list(collections), dids=list(dids), batch_size=batch_size,
-                                   max_events=max_events, idle_exit=idle_exit, on_batch=progress, on_retry=retry)
+                                   max_events=max_events, idle_exit=idle_exit, on_batch=progress, on_retry=retry,
+                                   on_busy=busy)
     summary = {"received": stats.received, "batches": stats.batches, "reconnects": stats.reconnects,
                **stats.result.as_json()}
     if as_json:
@@ -409,5 +457,16 @@ app.add_command(serve)
 
 
 def main() -> None:
-    app(prog_name="tiewatch")
+    """The console entry point: the error boundary covers Click itself too (Ctrl-C before a command starts,
+    a reader such as `head` closing the pipe)."""
+    import os
+
+    try:
+        app(prog_name="tiewatch")
+    except KeyboardInterrupt:
+        click.echo("Error [interrupted]: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        sys.exit(141)
 

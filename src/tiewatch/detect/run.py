@@ -44,6 +44,9 @@ def detect(store: Store, *, since: datetime | None = None, until: datetime | Non
     false-discovery control at `fdr` across every test of the run."""
     if not 0 < fdr < 1:
         raise InvalidInput(f"--fdr {fdr}: must be between 0 and 1")
+    if since is not None and until is not None and since >= until:
+        raise InvalidInput(f"--since {since:%Y-%m-%d %H:%M} is not before --until {until:%Y-%m-%d %H:%M}: "
+                           "an empty window")
     ctx = Context(store=store, dialect=DUCKDB, window=Window(since, until), keep_p=fdr)
     runners = only if only is not None else detectors()
     found: list[list[Signal]] = []
@@ -71,13 +74,16 @@ def detect(store: Store, *, since: datetime | None = None, until: datetime | Non
         p_star = max((p_threshold(candidates, dict(tests), fdr, f) for f in det.families), default=0.0)
         final += det.finalize(ctx, passed, p_star)
         final += [s for s in mine if s.p_value is None]  # facts, not tests: stored as they are
-    _store_signals(store, final)
+    _store_signals(store, final, since, until)
     if progress is not None:
         progress(ProgressEvent("detect", "done", len(runners), len(runners)))
     return DetectReport(dict(Counter(s.kind for s in final)), dict(tests), fdr, dict(untestable))
 
 
-def _store_signals(store: Store, signals: list[Signal]) -> None:
+def _store_signals(store: Store, signals: list[Signal], since: datetime | None = None,
+                   until: datetime | None = None) -> None:
+    """Replace the stored signals that lie in the window detected (all of them without one); signals outside
+    it, from earlier runs over other windows, are kept."""
     ids = [signal_id(s) for s in signals]
     seen: set[str] = set()
     rows = []
@@ -102,8 +108,10 @@ def _store_signals(store: Store, signals: list[Signal]) -> None:
         "platform": [s.platform for _, s in rows],
     })
     with store.transaction() as con:
-        con.execute("DELETE FROM signals")
         con.register("tw_new_signals", table)
+        con.execute('DELETE FROM signals WHERE (?::TIMESTAMP IS NULL OR coalesce(ts, start, "end") >= ?) '
+                    'AND (?::TIMESTAMP IS NULL OR coalesce(ts, start, "end") < ?) '
+                    "OR id IN (SELECT id FROM tw_new_signals)", [since, since, until, until])
         con.execute('INSERT INTO signals SELECT id, kind, ts, start, "end", subjects, score, p_value, q_value, '
                     "evidence, summary, detail, platform FROM tw_new_signals")
         con.unregister("tw_new_signals")

@@ -11,8 +11,10 @@ Identity: events and news by id (else a stable hash), metrics by (platform, acco
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,8 +26,8 @@ from tiewatch.errors import RejectedRecord, TiewatchError
 from tiewatch.ingest.canonical import TABLES, FieldMapping, choose_table, stage_sql
 from tiewatch.schema import FIELDS
 from tiewatch.sources.base import Part
-from tiewatch.sources.files import InputFile, locate_records, read_head
-from tiewatch.sources.generic import RawSource, open_source
+from tiewatch.sources.files import InputFile, locate_records, read_head, zstd_problem
+from tiewatch.sources.generic import LINE_REJECTS, MAX_LINE, RawSource, numbered_lines, open_source
 from tiewatch.store import Store
 
 STAGE = "tw_stage"
@@ -58,26 +60,74 @@ class IngestResult:
 
 @dataclass
 class Reject:
-    line: int
+    line: int | None  # the line in the file (a live stream: the message's time_us, when it has one)
     reason: str
     raw: str
 
 
-def _sha256(path: Path, out: list[str]) -> None:
+def _sha256(path: Path, out: list[str], lines: list[int] | None = None) -> None:
+    """The file's digest (and, into `lines`, how many lines it has: a bound on its JSON Lines records)."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(8 << 20):
-            h.update(block)
+    n = 0
+    last = b"\n"
+    try:
+        with open(path, "rb") as f:
+            while block := f.read(8 << 20):
+                h.update(block)
+                n += block.count(b"\n")
+                last = block[-1:]
+    except OSError:
+        return  # the ingest log then has no digest; the readers report why the file cannot be read
     out.append(h.hexdigest())
+    if lines is not None:
+        lines.append(n + (last != b"\n"))
+
+
+def _unread_records(con: duckdb.DuckDBPyConnection, inp: InputFile, seen: int, lines: list[int]) -> bool:
+    """Did a bulk JSON Lines reader skip records without a word (a record over the size it reads)?
+
+    `seen` records were read (stored, duplicate or rejected); a file with more lines than that has blank
+    lines or unread records: the line reader, which reports every line it cannot read, tells which."""
+    if inp.format != "jsonl" or inp.compression is not None or not lines or seen >= lines[0]:
+        return False
+    con.execute(f"DROP TABLE IF EXISTS {LINE_REJECTS}")
+    nonblank = int(con.execute(f"SELECT count(_raw) FROM {numbered_lines(inp)}").fetchall()[0][0])
+    unreadable = int(con.execute(f"SELECT count(*) FROM {LINE_REJECTS}").fetchall()[0][0]) \
+        if _has_table(con, LINE_REJECTS) else 0
+    con.execute(f"DROP TABLE IF EXISTS {LINE_REJECTS}")
+    return seen < nonblank + unreadable
 
 
 def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
+    try:
+        text = str(e).strip()
+    except UnicodeDecodeError:
+        return type(e).__name__
     return text.splitlines()[0] if text else type(e).__name__
 
 
 def _typed(table: str, src: RawSource, mapping: FieldMapping) -> str:
     return src.sql if src.typed else stage_sql(table, src, mapping)
+
+
+def _create_stage(con: duckdb.DuckDBPyConnection, table: str, src: RawSource, mapping: FieldMapping,
+                  stage: str) -> None:
+    con.execute(f"DROP TABLE IF EXISTS {LINE_REJECTS}")
+    con.execute("DROP TABLE IF EXISTS tw_line_scans")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {_typed(table, src, mapping)}")
+    if src.line_rejects and _has_table(con, LINE_REJECTS):
+        # Unreadable lines are not rows, so the row numbers after each one are one short: add back the count
+        # of unreadable lines before each row (the k-th row is line k + #{i: r_i - i < k}, r_i sorted).
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {stage} AS
+            SELECT s.* REPLACE (s._rec + coalesce(j.shift, 0) AS _rec) FROM {stage} s
+            ASOF LEFT JOIN (SELECT key, max(shift) AS shift FROM (
+                SELECT line - row_number() OVER (ORDER BY line) AS key, row_number() OVER (ORDER BY line) AS shift
+                FROM (SELECT DISTINCT line FROM {LINE_REJECTS})) GROUP BY key) j ON s._rec > j.key""")
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()[0][0])
 
 
 def _stage(con: duckdb.DuckDBPyConnection, table: str, src: RawSource, mapping: FieldMapping,
@@ -86,21 +136,33 @@ def _stage(con: duckdb.DuckDBPyConnection, table: str, src: RawSource, mapping: 
     if "row_number() OVER ()" in src.sql or (src.fallback is not None and "row_number() OVER ()" in src.fallback.sql):
         con.execute("SET preserve_insertion_order = true")  # record numbers follow file order
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {_typed(table, src, mapping)}")
+        _create_stage(con, table, src, mapping, stage)
         if src.fallback is not None and con.execute(
                 f"SELECT count(*) FROM {stage} WHERE _reason IS NOT NULL").fetchall()[0] != (0,):
             # Some records are bad: re-read with the reader that knows exact lines and raw text.
             src = src.fallback
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {_typed(table, src, mapping)}")
+            _create_stage(con, table, src, mapping, stage)
         return src
-    except duckdb.InvalidInputException:
+    except (duckdb.InvalidInputException, UnicodeDecodeError):
         if src.fallback is None:
             raise
         src = src.fallback
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {_typed(table, src, mapping)}")
+        _create_stage(con, table, src, mapping, stage)
         return src
     finally:
         con.execute("SET preserve_insertion_order = false")
+
+
+def _line_rejects(con: duckdb.DuckDBPyConnection) -> list[Reject]:
+    """Lines the line reader could not read (not UTF-8, too long), as quarantine records."""
+    if not _has_table(con, LINE_REJECTS):
+        return []
+    rows = con.execute(f"SELECT DISTINCT ON (line) line, error_type, left(csv_line, 2000) FROM {LINE_REJECTS} "
+                       "ORDER BY line").fetchall()
+    reasons = {"INVALID ENCODING": "not valid UTF-8 text",
+               "LINE SIZE OVER MAXIMUM": f"line longer than {MAX_LINE:,} bytes (not read)"}
+    return [Reject(int(line), reasons.get(str(etype), f"unreadable line ({str(etype).lower()})"), str(raw or ""))
+            for line, etype, raw in rows]
 
 
 def _csv_rejects(con: duckdb.DuckDBPyConnection) -> list[Reject]:
@@ -117,14 +179,16 @@ def _rejects(con: duckdb.DuckDBPyConnection, inp: InputFile, src: RawSource, sta
     rows = con.execute(f"SELECT _rec, _reason, coalesce(_raw, _rawjson) FROM {stage} WHERE _reason IS NOT NULL "
                        "ORDER BY _rec").fetchall()
     structural = _csv_rejects(con) if inp.format in ("csv", "tsv") else []
+    if src.line_rejects:
+        structural += _line_rejects(con)
     if src.exact_lines or src.record_label != "line":
         found = [Reject(int(r), str(reason), str(raw or "")) for r, reason, raw in rows]
     else:
-        skip = {r.line for r in structural}
+        skip = {r.line for r in structural if r.line is not None}
         located = _locate(inp, src, {int(r[0]) for r in rows}, skip)
         found = [Reject(located.get(int(r), (int(r), ""))[0], str(reason),
                         located.get(int(r), (0, str(raw or "")))[1] or str(raw or "")) for r, reason, raw in rows]
-    return sorted(found + structural, key=lambda r: r.line)
+    return sorted(found + structural, key=lambda r: r.line or 0)
 
 
 def _locate(inp: InputFile, src: RawSource, recs: set[int], skip_lines: set[int]) -> dict[int, tuple[int, str]]:
@@ -205,12 +269,17 @@ def ingest_generic_file(store: Store, inp: InputFile, mapping: FieldMapping, *, 
 
 
 def _stage_part(con: duckdb.DuckDBPyConnection, inp: InputFile, part: Part, stage: str, mapping: FieldMapping,
-                strict: bool) -> list[tuple[str, Reject]]:
-    """Stage one part (a private temp table) and return its bad records; --strict refuses at the first."""
+                strict: bool, tolerant: bool = False) -> list[tuple[str, Reject]]:
+    """Stage one part (a private temp table) and return its bad records; --strict refuses at the first.
+    `tolerant` reads with the line-exact reader from the start."""
+    if tolerant and part.source.fallback is not None:
+        part.source = part.source.fallback
     try:
         part.source = _stage(con, part.table, part.source, mapping, stage)
     except duckdb.Error as e:
         raise TiewatchError(f"{part.label}: cannot read as {inp.format}: {_first_line(e)}") from None
+    except UnicodeDecodeError:  # DuckDB's message quoted bytes of the file that are not UTF-8
+        raise TiewatchError(f"{part.label}: cannot read as {inp.format}: not valid UTF-8 text") from None
     rejects = _rejects(con, inp, part.source, stage)
     if strict and rejects:
         first = rejects[0]
@@ -241,8 +310,9 @@ def _finish(con: duckdb.DuckDBPyConnection, inp: InputFile, result: IngestResult
             "file": [label for label, _ in rejects], "line": [r.line for _, r in rejects],
             "reason": [r.reason for _, r in rejects], "raw": [r.raw for _, r in rejects]}))
         con.execute("""INSERT INTO quarantine SELECT r.file, r.line, r.reason, r.raw, ? FROM tw_rejects r
-            WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file = r.file AND q.line = r.line
-                              AND q.reason = r.reason)""", [started])
+            WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file = r.file
+                              AND q.line IS NOT DISTINCT FROM r.line AND q.reason = r.reason
+                              AND q.raw IS NOT DISTINCT FROM r.raw)""", [started])
         con.unregister("tw_rejects")
     con.execute("""INSERT INTO ingests (file, size, sha256, format, table_name, inserted, duplicates, rejected,
                                         started, finished, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""", [
@@ -277,8 +347,10 @@ def _try_direct(store: Store, parts: list[Part], mapping: FieldMapping, file: st
                 INSERT INTO {part.table} ({', '.join(cols)}, source, ingest)
                 SELECT {', '.join(cols)}, {src}, {ingest_id} FROM ({_direct_sql(part, mapping)}) s
                 WHERE CASE WHEN s._reason IS NOT NULL THEN error('{DIRECT_REJECT}') ELSE TRUE END""")
+        except UnicodeDecodeError:
+            return False  # the tolerant reader will find the lines that are not UTF-8
         except duckdb.Error as e:
-            if DIRECT_REJECT in str(e) or isinstance(e, duckdb.InvalidInputException):
+            if isinstance(e, duckdb.InvalidInputException) or DIRECT_REJECT in _first_line(e):
                 return False
             raise TiewatchError(f"{part.label}: cannot read: {_first_line(e)}") from None
         match = " AND ".join(f"o.{k} = t.{k}" for k in key)
@@ -299,8 +371,12 @@ def _try_direct(store: Store, parts: list[Part], mapping: FieldMapping, file: st
 
 def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: FieldMapping | None = None, *,
                  strict: bool = False, after_load: list[str] | None = None,
-                 after_params: list[list[object]] | None = None, hash_file: bool = True) -> IngestResult:
+                 after_params: list[list[object]] | None = None, hash_file: bool = True,
+                 reject_position: Callable[[Reject], int | None] | None = None) -> IngestResult:
     """Stage every part (nothing in the store changes), then write them all in one transaction.
+
+    `reject_position` renumbers rejected records (a live stream keys them by stream position, not by their
+    place in a batch).
 
     `after_load` statements run inside that transaction (fix-ups, a stream's cursor), so they commit with
     the rows or not at all.
@@ -308,10 +384,33 @@ def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: Field
     con = store.con
     mapping = mapping or FieldMapping({}, {})
     started = datetime.now(UTC).replace(tzinfo=None)
+
+    def positioned(rejects: list[tuple[str, Reject]]) -> list[tuple[str, Reject]]:
+        if reject_position is None:
+            return rejects
+        return [(label, Reject(reject_position(r), r.reason, r.raw)) for label, r in rejects]
+
     digest: list[str] = []
-    hasher = threading.Thread(target=_sha256, args=(inp.path, digest), daemon=True)
+    lines: list[int] = []
+    hasher = threading.Thread(target=_sha256, args=(inp.path, digest, lines), daemon=True)
+    single_jsonl = len(parts) == 1 and inp.format == "jsonl"
+    tolerant = False
     if hash_file:
         hasher.start()
+    integrity: list[str | None] = []
+    checker = threading.Thread(target=lambda: integrity.append(zstd_problem(inp.path)), daemon=True)
+    check_zstd = inp.compression == "zstd" and inp.path.is_file()
+    if check_zstd:
+        checker.start()  # beside the (longer) staging; joined before anything is written
+
+    def checks_done() -> None:
+        if hash_file:
+            hasher.join()
+        if check_zstd:
+            checker.join()
+            if integrity and integrity[0]:
+                raise TiewatchError(f"{inp.path}: {integrity[0]}")
+
     file = str(inp.path)
     stages = [f"{STAGE}_{i}" for i in range(len(parts))]
     try:
@@ -326,30 +425,37 @@ def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: Field
             other_rejects: list[tuple[str, Reject]] = []
             for part, stage in others:
                 other_rejects += _stage_part(con, inp, part, stage, mapping, strict)
-            if hash_file:
-                hasher.join()
+            checks_done()
             result = IngestResult(files=1)
             con.execute("BEGIN TRANSACTION")
             try:
                 ingest_id = _next_ingest_id(con)
-                if _try_direct(store, direct, mapping, file, ingest_id, result):
+                direct_ok = _try_direct(store, direct, mapping, file, ingest_id, result)
+                if direct_ok and single_jsonl and _unread_records(
+                        con, inp, sum(result.inserted[p.table] for p in direct) + result.duplicates, lines):
+                    direct_ok, tolerant = False, True  # read it again line by line: every line accounted for
+                if direct_ok:
                     for part, stage in others:
                         inserted, good = _load_rows(con, part.table, file, stage, ingest_id)
                         result.inserted[part.table] += inserted
                         result.inserted["accounts"] += _create_accounts(con, part.table, file, stage)
                         result.duplicates += good - inserted
-                    _finish(con, inp, result, other_rejects, after_load, after_params, tables_of(parts), file,
-                            digest, started, hash_file, ingest_id)
+                    _finish(con, inp, result, positioned(other_rejects), after_load, after_params, tables_of(parts),
+                            file, digest, started, hash_file, ingest_id)
                     con.execute("COMMIT")
                     return result
                 con.execute("ROLLBACK")
             except BaseException:
-                con.execute("ROLLBACK")
+                with contextlib.suppress(duckdb.TransactionException):  # DuckDB may have rolled back already
+                    con.execute("ROLLBACK")
                 raise
         for part, stage in zip(parts, stages, strict=True):
-            all_rejects += _stage_part(con, inp, part, stage, mapping, strict)
-        if hash_file:
-            hasher.join()
+            all_rejects += _stage_part(con, inp, part, stage, mapping, strict, tolerant)
+        checks_done()
+        if single_jsonl and not tolerant:
+            staged = int(con.execute(f"SELECT count(*) FROM {stages[0]} WHERE _reason IS NULL").fetchall()[0][0])
+            if _unread_records(con, inp, staged + len(all_rejects), lines):
+                all_rejects = _stage_part(con, inp, parts[0], stages[0], mapping, strict, tolerant=True)
         result = IngestResult(files=1)
         with store.transaction():
             ingest_id = _next_ingest_id(con)
@@ -358,7 +464,7 @@ def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: Field
                 result.inserted[part.table] += inserted
                 result.inserted["accounts"] += _create_accounts(con, part.table, file, stage)
                 result.duplicates += good - inserted
-            _finish(con, inp, result, all_rejects, after_load, after_params, tables_of(parts), file, digest,
+            _finish(con, inp, result, positioned(all_rejects), after_load, after_params, tables_of(parts), file, digest,
                     started, hash_file, ingest_id)
         return result
     finally:
@@ -366,3 +472,5 @@ def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: Field
             con.execute(f"DROP TABLE IF EXISTS {stage}")
         con.execute("DROP TABLE IF EXISTS tw_reject_errors")
         con.execute("DROP TABLE IF EXISTS tw_reject_scans")
+        con.execute(f"DROP TABLE IF EXISTS {LINE_REJECTS}")
+        con.execute("DROP TABLE IF EXISTS tw_line_scans")

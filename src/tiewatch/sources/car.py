@@ -22,7 +22,7 @@ from tiewatch.sources.jetstream import COLLECTIONS
 from tiewatch.sources.rows import rows_part
 
 PLATFORM = "bluesky"
-MAX_CAR_BYTES = 2 << 30
+MAX_CAR_BYTES = 1 << 30  # decoded into Python objects: bounded like any export parsed in Python
 EVENT_COLUMNS = ["id", "ts", "platform", "actor", "kind", "target", "post", "text"]
 ACCOUNT_COLUMNS = ["platform", "account", "name"]
 
@@ -34,7 +34,7 @@ def _walk(blocks: dict[bytes, Any], node_cid: bytes | None, out: list[tuple[str,
         return
     if depth > 64:
         raise TiewatchError(f"{label}: Merkle Search Tree deeper than 64 levels; refused")
-    node = blocks.get(node_cid)
+    node = _block(blocks, node_cid)
     if not isinstance(node, dict) or not isinstance(node.get("e"), list):
         raise TiewatchError(f"{label}: a tree node is missing or not an MST node ({{l, e}})")
     _walk(blocks, node.get("l"), out, label, depth + 1)
@@ -42,11 +42,21 @@ def _walk(blocks: dict[bytes, Any], node_cid: bytes | None, out: list[tuple[str,
     for entry in node["e"]:
         try:
             key = prev[: entry["p"]] + entry["k"]
-        except (KeyError, TypeError):
+            if not isinstance(key, bytes):
+                raise TypeError("key")
+        except (KeyError, TypeError, AttributeError):
             raise TiewatchError(f"{label}: an MST entry lacks p/k/v") from None
         out.append((key.decode("utf-8", errors="replace"), entry.get("v")))
         prev = key
         _walk(blocks, entry.get("t"), out, label, depth + 1)
+
+
+def _block(blocks: dict[bytes, Any], cid: Any) -> Any:
+    """The block a link names; None for a missing block or a link of the wrong type (unhashable, ...)."""
+    try:
+        return blocks.get(cid)
+    except TypeError:
+        return None
 
 
 def car_parts(con: duckdb.DuckDBPyConnection, path: Path, registered: list[str]) -> list[Part]:
@@ -69,7 +79,7 @@ def car_parts(con: duckdb.DuckDBPyConnection, path: Path, registered: list[str])
     name = None
     for i, (key, cid) in enumerate(entries, 1):
         collection, _, rkey = key.partition("/")
-        record = blocks.get(cid)
+        record = _block(blocks, cid)
         if collection == "app.bsky.actor.profile" and isinstance(record, dict):
             name = record.get("displayName") or name
         if collection not in COLLECTIONS:
@@ -78,7 +88,10 @@ def car_parts(con: duckdb.DuckDBPyConnection, path: Path, registered: list[str])
             rows.append({"_rec": i, "_raw": key, "_fault": f"record {key} missing from the CAR"})
             continue
         subject = record.get("subject")
-        reply = ((record.get("reply") or {}).get("parent") or {}).get("uri")
+        reply_ref = record.get("reply")
+        parent = reply_ref.get("parent") if isinstance(reply_ref, dict) else None
+        reply = parent.get("uri") if isinstance(parent, dict) else None
+        reply = reply if isinstance(reply, str) else None
         uri = f"at://{did}/{collection}/{rkey}"
         kind = "reply" if collection == "app.bsky.feed.post" and reply else COLLECTIONS[collection]
         target = None

@@ -33,8 +33,12 @@ class InputFile:
     compression: str | None  # "gzip", "zstd" or None
 
 
-def expand_paths(paths: Iterable[str | Path]) -> list[tuple[Path, bool]]:
-    """(file, named explicitly) for files named and files found recursively under folders, in stable order."""
+def expand_paths(paths: Iterable[str | Path], skipped: list[str] | None = None) -> list[tuple[Path, bool]]:
+    """(file, named explicitly) for files named and files found recursively under folders, in stable order.
+
+    Inside a folder, symbolic links that lead outside it are not followed (noted in `skipped`)."""
+    from tiewatch.sources.archive import inside
+
     out: list[tuple[Path, bool]] = []
     for raw in paths:
         p = Path(raw)
@@ -46,7 +50,11 @@ def expand_paths(paths: Iterable[str | Path]) -> list[tuple[Path, bool]]:
             if is_platform_folder(p):
                 out.append((p, True))
                 continue
-            found = sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
+            kept = set(inside(p))
+            if skipped is not None:
+                skipped += [f"{f}: symbolic link to outside {p}; not followed" for f in sorted(p.rglob("*"))
+                            if f.is_symlink() and f not in kept]
+            found = sorted(f for f in kept if f.is_file() and not f.name.startswith("."))
             readable = [f for f in found if _guess_format_by_name(f)[0] is not None]
             if not readable:
                 raise TiewatchError(f"{p}: folder has no readable files (CSV, TSV, TXT, JSON, JSONL, Parquet)")
@@ -75,11 +83,40 @@ def open_binary(path: Path, compression: str | None) -> IO[bytes]:
 
 
 def read_head(path: Path, compression: str | None, size: int = SNIFF_BYTES) -> bytes:
+    import zlib
+
     try:
         with open_binary(path, compression) as f:
             return f.read(size)
-    except (OSError, EOFError, zstandard.ZstdError) as e:
+    except (OSError, EOFError, zlib.error, zstandard.ZstdError) as e:
         raise TiewatchError(f"{path}: cannot read ({compression or 'file'}): {e}") from None
+
+
+def zstd_problem(path: Path, chunk: int = 1 << 20) -> str | None:
+    """Why a .zst file is not complete (None when every frame ends properly), as gzip's CRC check would tell.
+
+    zstd's streaming readers return what they could decode from a truncated frame without complaint, so the
+    file is decoded to its end here (output discarded) and every frame must reach its end."""
+    try:
+        with open(path, "rb") as f:
+            d = zstandard.ZstdDecompressor().decompressobj()
+            started = False
+            while block := f.read(chunk):
+                while block:
+                    started = True
+                    d.decompress(block)
+                    if not d.eof:
+                        break
+                    block = d.unused_data  # the next frame starts in this block
+                    d = zstandard.ZstdDecompressor().decompressobj()
+                    started = False
+            if started:
+                return "truncated .zst file (its last frame ends early); nothing stored"
+    except zstandard.ZstdError as e:
+        return f"damaged .zst file ({e}); nothing stored"
+    except OSError as e:
+        return f"cannot read: {e.strerror}"
+    return None
 
 
 def _sniff(head: bytes) -> str | None:
@@ -131,6 +168,10 @@ def recognise(path: Path, forced_format: str | None = None) -> InputFile:
         fmt = forced_format
     if fmt == "parquet" and compression:
         raise TiewatchError(f"{path}: compressed Parquet is not supported (Parquet compresses internally)")
+    if compression == "zstd" and size < 4 * SNIFF_BYTES:
+        problem = zstd_problem(path)  # a small truncated .zst otherwise reads as nothing at all
+        if problem:
+            raise TiewatchError(f"{path}: {problem}")
     head = read_head(path, compression) if fmt != "parquet" else b""
     if fmt != "parquet" and not head.strip():
         raise TiewatchError(f"{path}: empty file")

@@ -43,17 +43,25 @@ class RawSource:
     trim: bool = False  # text formats pad values with spaces ("a, b"); JSON and Parquet carry exact strings
     also_readable: list[str] = field(default_factory=list)  # selectable though not seen in the sample
     pre_rejects: list[tuple[int, str, str]] = field(default_factory=list)  # (line, reason, raw)
+    line_rejects: bool = False  # reads numbered_lines: lines it cannot read are in LINE_REJECTS (see below)
 
 
 def _compression_arg(inp: InputFile) -> str:
     return f", compression={sql_str(inp.compression)}" if inp.compression else ""
 
 
+LINE_REJECTS = "tw_line_rejects"
+
+
 def _lines_reader(inp: InputFile) -> str:
-    """Every line of a text file as one VARCHAR, blank lines kept (as NULL) so numbering stays exact."""
+    """Every line of a text file as one VARCHAR, blank lines kept (as NULL) so numbering stays exact.
+
+    A line that is not UTF-8 or longer than MAX_LINE is not a row: it goes to the LINE_REJECTS table with its
+    line number (the loader quarantines it and renumbers the rows after it)."""
     return (f"read_csv({sql_str(str(inp.path))}, columns={{'_raw': 'VARCHAR'}}, header=false, delim=chr(1), "
             f"quote='', escape='', auto_detect=false, strict_mode=false, max_line_size={MAX_LINE}"
-            f"{_compression_arg(inp)})")
+            f"{_compression_arg(inp)}, store_rejects=true, rejects_table='{LINE_REJECTS}', "
+            "rejects_scan='tw_line_scans')")
 
 
 def numbered_lines(inp: InputFile) -> str:
@@ -100,7 +108,7 @@ def jsonl_source(inp: InputFile, head: bytes, wanted: list[str]) -> RawSource:
             f"maximum_object_size={MAX_LINE}{_compression_arg(inp)})")
     picked = ", ".join(f"_j[{sql_str(c)}] AS {quote_ident(c)}" for c in columns)
     slow = json_lines_sql(numbered_lines(inp), dict.fromkeys(columns, "VARCHAR"), picked)
-    fallback = RawSource(slow, seen, exact_lines=True, also_readable=extra)
+    fallback = RawSource(slow, seen, exact_lines=True, also_readable=extra, line_rejects=True)
     return RawSource(fast, seen, exact_lines=False, fast_path=True, fallback=fallback, also_readable=extra)
 
 
@@ -145,18 +153,23 @@ _NUMBER = re.compile(rb"^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$")
 def text_source(inp: InputFile, head: bytes) -> RawSource:
     """Whitespace-separated columns (like SNAP edge lists); the first line is a header when it has no numbers
     and the next one does."""
-    lines = [ln for ln in head.split(b"\n")[:3] if ln.strip()]
+    numbered = [(i, ln) for i, ln in enumerate(head.split(b"\n"), 1)
+                if ln.strip() and not ln.strip().startswith(b"#")][:2]
+    if not numbered:
+        raise TiewatchError(f"{inp.path}: no data in the first {len(head):,} bytes (only blank or # lines)")
+    header_line = numbered[0][0]
+    lines = [ln for _, ln in numbered]
     first = lines[0].split()
     second = lines[1].split() if len(lines) > 1 else []
     has_header = (not any(_NUMBER.match(t) for t in first)) and any(_NUMBER.match(t) for t in second)
     names = [t.decode("utf-8", "replace") for t in first] if has_header else [f"c{i + 1}" for i in range(len(first))]
     n = len(names)
     picked = ", ".join(f"_parts[{i + 1}] AS {quote_ident(c)}" for i, c in enumerate(names))
-    skip = "AND _rec > 1" if has_header else ""
+    skip = f"AND _rec > {header_line}" if has_header else ""
     sql = (f"SELECT _rec, _raw, CASE WHEN len(_parts) <> {n} THEN 'expected {n} fields, found ' || len(_parts) END "
            f"AS _fault, {picked} FROM (SELECT _rec, _raw, regexp_split_to_array(trim(_raw), '\\s+') AS _parts "
            f"FROM {numbered_lines(inp)} WHERE NOT starts_with(trim(_raw), '#') {skip})")
-    return RawSource(sql, names, exact_lines=True, trim=True)
+    return RawSource(sql, names, exact_lines=True, trim=True, line_rejects=True)
 
 
 def parquet_source(con: duckdb.DuckDBPyConnection, inp: InputFile) -> RawSource:
@@ -198,4 +211,8 @@ def open_source(con: duckdb.DuckDBPyConnection, inp: InputFile, head: bytes, wan
 
 
 def _first_line(e: BaseException) -> str:
-    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    try:
+        text = str(e).strip()
+    except UnicodeDecodeError:  # DuckDB's message quoted bytes of the file that are not UTF-8
+        return f"{type(e).__name__} (the input is not valid UTF-8 there)"
+    return text.splitlines()[0] if text else type(e).__name__

@@ -68,6 +68,8 @@ def _load(archive: Archive, name: str) -> Any:
         return repair_tree(json.loads(text))
     except json.JSONDecodeError as e:
         raise TiewatchError(f"{archive.label(name)}:{e.lineno}: bad JSON: {e.msg}") from None
+    except RecursionError:
+        raise TiewatchError(f"{archive.label(name)}: JSON nested too deeply to read") from None
 
 
 def _list(archive: Archive, name: str, key: str | None, notes: ExportNotes, layout: str) -> list[Any] | None:
@@ -105,7 +107,11 @@ def _export_time(archive: Archive, as_of: datetime | None) -> datetime | None:
     own entry times, else --as-of. A folder's file times are not trusted (a copy or checkout resets them)."""
     match = re.search(r"-(\d{4})-(\d{2})-(\d{2})", archive.path.name)
     if match:
-        return datetime(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        try:
+            return datetime(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        except ValueError:
+            raise TiewatchError(f"{archive.path}: the date in its name ({match.group(0)[1:]}) is not a real date; "
+                                "rename it to the date the export was made (instagram-USER-YYYY-MM-DD-...)") from None
     if archive.path.is_file():
         stamp = archive.newest_entry_time()
         if stamp:
@@ -118,6 +124,11 @@ def _iso(ts: Any) -> str | None:
         return datetime.fromtimestamp(int(ts), UTC).isoformat()
     except (TypeError, ValueError, OverflowError, OSError):
         return None if ts is None else str(ts)
+
+
+def _value(obj: Any, key: str) -> Any:
+    """obj[key] when obj is an object, else None (exports change shape between versions)."""
+    return obj.get(key) if isinstance(obj, dict) else None
 
 
 def _string_list(item: Any) -> dict[str, Any] | None:
@@ -274,9 +285,9 @@ def instagram_parts(con: duckdb.DuckDBPyConnection, archive: Archive, registered
                 faults += 1
                 rows.append(bad(i, item, f"wrong shape: expected {comment_layout}"))
                 continue
-            ts = _iso(smd["Time"].get("timestamp"))
-            text = (smd.get("Comment") or {}).get("value")
-            owner_of = (smd.get("Media Owner") or {}).get("value")
+            ts = _iso(_value(smd["Time"], "timestamp"))
+            text = _value(smd.get("Comment"), "value")
+            owner_of = _value(smd.get("Media Owner"), "value")
             rows.append({"_rec": i, "id": f"ig:comment:{owner}:{ts}:{owner_of}", "ts": ts, "platform": PLATFORM,
                          "actor": owner, "kind": "comment", "target": owner_of, "text": text})
         notes.check(archive.label(name), len(items), faults, comment_layout)

@@ -11,7 +11,6 @@ comment events on the post's owner, answers reply events to the comment's author
 from __future__ import annotations
 
 import json
-import lzma
 import re
 from pathlib import PurePosixPath
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import duckdb
 
 from tiewatch.errors import TiewatchError
-from tiewatch.sources.archive import Archive
+from tiewatch.sources.archive import Archive, bounded_decompress
 from tiewatch.sources.base import Part
 from tiewatch.sources.instagram import _iso
 from tiewatch.sources.rows import rows_part
@@ -38,16 +37,27 @@ def is_instaloader_folder(archive: Archive) -> bool:
 def _json(archive: Archive, name: str) -> Any:
     data = archive.read_bytes(name)
     if name.endswith(".xz"):
-        try:
-            data = lzma.decompress(data)
-        except lzma.LZMAError as e:
-            raise TiewatchError(f"{archive.label(name)}: not a readable .xz file: {e}") from None
+        data = bounded_decompress(data, "xz", archive.label(name))
     try:
         return json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as e:
         raise TiewatchError(f"{archive.label(name)}: not UTF-8 text (byte {e.start})") from None
     except json.JSONDecodeError as e:
         raise TiewatchError(f"{archive.label(name)}:{e.lineno}: bad JSON: {e.msg}") from None
+    except RecursionError:
+        raise TiewatchError(f"{archive.label(name)}: JSON nested too deeply to read") from None
+
+
+def _path(obj: Any, *steps: str | int) -> Any:
+    """obj[step][step]... when every step exists with the expected shape, else None."""
+    for step in steps:
+        if isinstance(step, int):
+            obj = obj[step] if isinstance(obj, list) and len(obj) > step else None
+        else:
+            obj = obj.get(step) if isinstance(obj, dict) else None
+        if obj is None:
+            return None
+    return obj
 
 
 def instaloader_parts(con: duckdb.DuckDBPyConnection, archive: Archive, registered: list[str]) -> list[Part]:
@@ -73,8 +83,7 @@ def instaloader_parts(con: duckdb.DuckDBPyConnection, archive: Archive, register
                           "_fault": f"{archive.label(name)}: not an Instaloader post (node.shortcode, node.owner)"})
             continue
         owner = node["owner"].get("username") or str(node["owner"].get("id"))
-        edges = ((node.get("edge_media_to_caption") or {}).get("edges") or [{}])
-        caption = ((edges[0] or {}).get("node") or {}).get("text") if edges else None
+        caption = _path(node, "edge_media_to_caption", "edges", 0, "node", "text")
         shortcode = str(node["shortcode"])
         posts.append({"_rec": rec, "id": f"ig:p:{shortcode}", "ts": _iso(node.get("taken_at_timestamp")),
                       "platform": PLATFORM, "actor": owner, "kind": "post", "post": shortcode, "text": caption})
@@ -100,7 +109,8 @@ def instaloader_parts(con: duckdb.DuckDBPyConnection, archive: Archive, register
             rows.append({"_rec": i, "id": f"ig:c:{c.get('id')}", "ts": _iso(c["created_at"]), "platform": PLATFORM,
                          "actor": author, "kind": "comment", "target": post_owner, "post": post_code,
                          "text": c.get("text")})
-            for a in c.get("answers") or []:
+            answers = c.get("answers")
+            for a in answers if isinstance(answers, list) else []:
                 if isinstance(a, dict) and isinstance(a.get("owner"), dict) and "created_at" in a:
                     rows.append({"_rec": i, "id": f"ig:c:{a.get('id')}", "ts": _iso(a["created_at"]),
                                  "platform": PLATFORM, "actor": a["owner"].get("username"), "kind": "reply",

@@ -95,6 +95,7 @@ EVENTS_SQL = f"""
            CASE WHEN _fault IS NOT NULL THEN _fault
                 WHEN did IS NULL THEN 'missing did'
                 WHEN collection IS NULL THEN 'commit without a collection'
+                WHEN rkey IS NULL OR rkey = '' THEN 'commit without an rkey'
            END AS _fault,
            'at://' || did || '/' || collection || '/' || rkey
              || CASE WHEN operation = 'delete' THEN '#delete' ELSE '' END AS id,
@@ -211,11 +212,18 @@ def jetstream_parts(inp: InputFile) -> tuple[list[Part], list[str]]:
         if typed:
             fast, tolerant = TYPED_EVENTS_SQL.format(events=fast), TYPED_EVENTS_SQL.format(events=tolerant)
         return Part(table, RawSource(fast, columns, exact_lines=False, fast_path=True, typed=typed,
-                                     fallback=RawSource(tolerant, columns, exact_lines=True, typed=typed)), label)
+                                     fallback=RawSource(tolerant, columns, exact_lines=True, typed=typed,
+                                                        line_rejects=typed)), label)
 
     # The scan for identity events runs beside the (much longer) staging of the events part.
     found: list[bool] = []
-    scan = threading.Thread(target=lambda: found.append(_has_identities(inp)), daemon=True)
+    def scan_file() -> None:
+        try:
+            found.append(_has_identities(inp))
+        except Exception:  # damaged input: the staging reader reports it, with the file's name
+            found.append(True)
+
+    scan = threading.Thread(target=scan_file, daemon=True)
     scan.start()
 
     def identities_present() -> bool:

@@ -107,6 +107,6 @@ def parse_snapshot_lines(text: str, label: str) -> list[Snapshot]:
                 raise TypeError("members must be a list")
             out.append(Snapshot(str(obj.get("platform") or "generic"), str(obj["account"]), str(obj["direction"]),
                                 frozenset(str(m) for m in members), taken))
-        except (ValueError, KeyError, TypeError) as e:
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as e:
             raise TiewatchError(f"{label}:{lineno}: not a snapshot ({type(e).__name__}: {e})") from None
     return out

@@ -90,6 +90,8 @@ def read_ytd(archive: Archive, name: str) -> list[Any]:
     except json.JSONDecodeError as e:
         raise TiewatchError(f"{archive.label(name)}:{e.lineno}: bad JSON after the window.YTD prefix: {e.msg}") \
             from None
+    except RecursionError:
+        raise TiewatchError(f"{archive.label(name)}: JSON nested too deeply to read") from None
     if not isinstance(data, list):
         raise TiewatchError(f"{archive.label(name)}: expected a JSON array after the window.YTD prefix")
     return data
@@ -108,7 +110,7 @@ def _created(text: str | None) -> str | None:
         return None
     try:
         return datetime.strptime(text, "%a %b %d %H:%M:%S %z %Y").astimezone(UTC).isoformat()
-    except ValueError:
+    except (ValueError, OverflowError, TypeError):
         return text  # left for the loader to quarantine as an unparseable time
 
 
@@ -125,8 +127,8 @@ def _owner(archive: Archive, manifest: dict[str, Any] | None) -> tuple[str, str 
     info = (manifest or {}).get("userInfo")
     if isinstance(info, dict) and info.get("accountId"):
         return str(info["accountId"]), info.get("userName"), archive.label(_entry(archive, "manifest.js") or "")
-    raise TiewatchError(f"{archive.path}: cannot tell whose archive this is (no data/account.js, and no "
-                        "userInfo.accountId in data/manifest.js)")
+    raise TiewatchError(f"{archive.path}: not an X archive, or one that does not say whose it is (no "
+                        "data/account.js, and no userInfo.accountId in data/manifest.js)")
 
 
 def x_archive_parts(con: duckdb.DuckDBPyConnection, archive: Archive, registered: list[str],
@@ -156,8 +158,10 @@ def x_archive_parts(con: duckdb.DuckDBPyConnection, archive: Archive, registered
             ts = _created(t.get("created_at"))
             reply_to = t.get("in_reply_to_user_id_str")
             tweet_id = str(t["id_str"])
-            mentions = [m for m in (t.get("entities") or {}).get("user_mentions") or []
-                        if isinstance(m, dict) and m.get("id_str")]
+            entities = t.get("entities")
+            listed = entities.get("user_mentions") if isinstance(entities, dict) else None
+            mentions = ([m for m in listed if isinstance(m, dict) and m.get("id_str")]
+                        if isinstance(listed, list) else [])
             retweet = RETWEET.match(str(t.get("full_text") or ""))
             if retweet and not reply_to:
                 # A retweet: a repost of the account named after "RT @" (its id from the mentions); the other

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator
+import re
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -11,11 +14,63 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from tiewatch.errors import NotFound, TiewatchError
+from tiewatch.errors import NoDatabase, StoreBusy, TiewatchError
 from tiewatch.store.schema import MIGRATIONS, SCHEMA_VERSION, TABLES
 
 DEFAULT_DB = "tiewatch.duckdb"
 DEFAULT_MEMORY_LIMIT = "3GB"
+
+
+# Never fetch or load an extension behind the user's back (a SQLite file would otherwise make DuckDB download
+# its sqlite scanner).
+CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False, "autoload_known_extensions": False}
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB|%)$", re.I)
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _first_line(e: BaseException) -> str:
+    try:
+        text = str(e).strip()
+    except UnicodeDecodeError:
+        return type(e).__name__
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def _connect(path: Path, read_only: bool, wait: float,
+             on_wait: Callable[[str], None] | None) -> duckdb.DuckDBPyConnection:
+    """Connect, waiting while another process holds the file's lock (DuckDB allows one writer process, or
+    any number of readers)."""
+    deadline = time.monotonic() + max(wait, 0.0)
+    told = False
+    pause = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only, config=CONFIG)
+        except duckdb.IOException as e:
+            message = _first_line(e)
+            if "lock" not in message.lower():
+                if "not a valid DuckDB database" in message or "extension" in message.lower():
+                    raise TiewatchError(f"{path}: not a tiewatch database (not a DuckDB file)",
+                                        code="not_a_database") from None
+                raise TiewatchError(f"{path}: cannot open database: {message}") from None
+            holder = re.search(r"PID (\d+)", message)
+            who = f"process {holder.group(1)}" if holder else "another process"
+            if time.monotonic() >= deadline:
+                raise StoreBusy(f"{path}: in use by {who}"
+                                + (f"; waited {wait:g} s" if wait > 0 else "")
+                                + " (raise --wait, or try again when it finishes)") from None
+            if not told and on_wait is not None:
+                on_wait(f"{path} is in use by {who}; waiting up to {wait:g} s (--wait)")
+                told = True
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)  # short polls: a watcher leaves the file free between its batches
+        except duckdb.Error as e:
+            raise TiewatchError(f"{path}: not a tiewatch database: {_first_line(e)}",
+                                code="not_a_database") from None
 
 
 def default_db_path() -> Path:
@@ -29,29 +84,72 @@ class Store:
     All times inside are UTC; the session time zone is pinned to UTC so that naive ISO input is read as UTC.
     """
 
-    def __init__(self, path: str | Path | None = None, *, read_only: bool = False,
-                 memory_limit: str | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False, create: bool = True,
+                 memory_limit: str | None = None, wait: float = 0.0,
+                 on_wait: Callable[[str], None] | None = None) -> None:
+        """Open (or, when `create` and not `read_only`, create) the database.
+
+        Another process holding the file makes this wait up to `wait` seconds (calling `on_wait` once with
+        a message) before giving up with StoreBusy. Extensions are never installed or loaded on demand:
+        nothing reaches the network.
+        """
         self.path = Path(path) if path is not None else default_db_path()
-        if read_only and not self.path.exists():
-            raise NotFound(f"{self.path}: no such database (run `tiewatch ingest` first)")
+        if (read_only or not create) and not self.path.exists():
+            raise NoDatabase(f"{self.path}: no such database (check --db, or run `tiewatch ingest` first)")
+        if self.path.exists() and not self.path.is_file():
+            raise TiewatchError(f"{self.path}: not a database file (a folder?)")
         if self.path.parent and not self.path.parent.exists():
             raise TiewatchError(f"{self.path}: folder {self.path.parent} does not exist")
-        try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.IOException as e:
-            raise TiewatchError(f"{self.path}: cannot open database: {e}") from None
-        except duckdb.Error as e:
-            raise TiewatchError(f"{self.path}: not a tiewatch (DuckDB) database: {e}") from None
-        self.con.execute("SET TimeZone = 'UTC'")
         limit = memory_limit or os.environ.get("TIEWATCH_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
-        self.con.execute(f"SET memory_limit = '{limit}'")
-        self.con.execute("SET preserve_insertion_order = false")
-        if not read_only:
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            self.con.execute(f"SET temp_directory = '{tmp}'")
-            self._ensure_schema()
-        else:
-            self._check_version()
+        if not _MEMORY.match(limit.strip()):
+            raise TiewatchError(f"memory limit {limit!r} (TIEWATCH_MEMORY_LIMIT): expected a size such as 3GB, "
+                                "512MB or 80%")
+        self.read_only, self.wait, self.on_wait, self._limit = read_only, wait, on_wait, limit.strip()
+        self._released = False
+        self._open()
+
+    def _open(self) -> None:
+        self.con = _connect(self.path, self.read_only, self.wait, self.on_wait)
+        try:
+            self.con.execute("SET TimeZone = 'UTC'")
+            self.con.execute(f"SET memory_limit = {_sql_str(self._limit)}")
+            self.con.execute("SET preserve_insertion_order = false")
+            if not self.read_only:
+                tmp = self.path.with_name(self.path.name + ".tmp")
+                self.con.execute(f"SET temp_directory = {_sql_str(str(tmp))}")
+                self._ensure_schema()
+            else:
+                self._check_version()
+        except duckdb.Error as e:
+            self.con.close()
+            raise TiewatchError(f"{self.path}: cannot use database: {_first_line(e)}") from None
+        except BaseException:
+            self.con.close()
+            raise
+
+    # -- sharing the file with other processes ------------------------------------------------------
+    def release(self) -> None:
+        """Close the file so other tiewatch commands can use it; `holding()` opens it again when needed.
+
+        Long-running writers (watch) hold the database only while they write a batch: DuckDB lets one
+        process write or many read, never both, so holding it for a lifetime would lock everyone out."""
+        if not self._released:
+            self.con.close()
+            self._released = True
+
+    @contextmanager
+    def holding(self) -> Iterator[Store]:
+        """The open database for the body (reopened, waiting up to `wait`, if released); released after it
+        again when it was released before."""
+        was_released = self._released
+        if was_released:
+            self._open()
+            self._released = False
+        try:
+            yield self
+        finally:
+            if was_released:
+                self.release()
 
     # -- schema -------------------------------------------------------------------------------------
     def _stored_version(self) -> int | None:
@@ -81,6 +179,10 @@ class Store:
             if n_tables and n_tables[0]:
                 raise TiewatchError(f"{self.path}: a DuckDB file that is not a tiewatch database; "
                                     "choose another --db")
+        if version == SCHEMA_VERSION and self.con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name IN "
+                f"({', '.join('?' for _ in TABLES)})", list(TABLES)).fetchall()[0][0] == len(TABLES):
+            return  # up to date: no write at all (opening stays cheap for a watcher that reopens per batch)
         with self.transaction():
             for ddl in TABLES.values():
                 self.con.execute(ddl)
@@ -98,7 +200,8 @@ class Store:
         try:
             yield self.con
         except BaseException:
-            self.con.execute("ROLLBACK")
+            with contextlib.suppress(duckdb.TransactionException):  # DuckDB may have rolled back already
+                self.con.execute("ROLLBACK")
             raise
         self.con.execute("COMMIT")
 
@@ -121,12 +224,16 @@ class Store:
         connections; readers see the last committed state while a writer works)."""
         other = Store.__new__(Store)
         other.path = self.path
+        other.read_only, other.wait, other.on_wait, other._limit = self.read_only, self.wait, self.on_wait, self._limit
+        other._released = False
         other.con = self.con.cursor()
         other.con.execute("SET TimeZone = 'UTC'")
         return other
 
     def close(self) -> None:
-        self.con.close()
+        if not self._released:
+            self.con.close()
+        self._released = True
 
     def __enter__(self) -> Store:
         return self

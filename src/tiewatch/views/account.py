@@ -42,5 +42,5 @@ def account_view(store: Store, name: str, limit: int = 10) -> AccountView:
         t["last"] = iso(t["last"])
     from tiewatch.views.explore import news
 
-    return AccountView(acc, followers, now, before, list_signals(store, account=acc.account, limit=50),
+    return AccountView(acc, followers, now, before, list_signals(store, account=acc, limit=50),
                        news(store, account=f"{acc.platform}:{acc.account}", limit=1000)[::-1])

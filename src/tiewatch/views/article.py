@@ -52,27 +52,34 @@ class Article:
                 "footnotes": [vars(f) for f in self.footnotes]}
 
     def markdown(self) -> str:
-        out = [f"# {self.title}", ""]
+        """Markdown with every stored string escaped (no raw HTML, links or emphasis from names or titles)."""
+        from tiewatch.safetext import markdown as md
+
+        out = [f"# {md(self.title)}", ""]
         if self.lede:
-            out += [f"**{self.lede.text}**{_md_notes(self.lede.notes)}", ""]
+            out += [f"**{md(self.lede.text)}**{_md_notes(self.lede.notes)}", ""]
         else:
             out += ["_No signals or news are stored for this subject._", ""]
         if self.chronology:
             out += ["## Chronology", ""]
-            out += [f"- **{_day(e.when)}.** {e.text}{_md_notes(e.notes)}" for e in self.chronology]
+            out += [f"- **{_day(e.when)}.** {md(e.text)}{_md_notes(e.notes)}" for e in self.chronology]
             out.append("")
         if self.footnotes:
             out += ["## Evidence", ""]
             for f in self.footnotes:
-                label = f"[{f.label}]({f.url})" if f.url else f.label
-                out.append(f"[^{f.n}]: {label} (`{f.kind} {f.ref}`)")
+                label = f"[{md(f.label)}](<{md(f.url)}>)" if f.url else md(f.label)
+                out.append(f"[^{f.n}]: {label} ({md(f.kind)} {md(f.ref)})")
             out.append("")
         out.append("_Built from stored records only; every sentence cites its evidence._")
         return "\n".join(out) + "\n"
 
     def html(self) -> str:
         """A standalone printable page (the download); the web page renders the same parts in its layout."""
-        e = html.escape
+        from tiewatch.safetext import plain
+
+        def e(value: object) -> str:
+            return html.escape(plain(value))
+
         body = [f"<h1>{e(self.title)}</h1>"]
         if self.lede:
             body.append(f"<p class='lede'><strong>{e(self.lede.text)}</strong>{_html_notes(self.lede.notes)}</p>")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tiewatch import safetext
 from tiewatch.accounts import Account, resolve
 from tiewatch.signals import list_signals
 from tiewatch.store import Store
@@ -25,33 +26,52 @@ class Brief:
     sections: list[tuple[str, list[str]]]  # (heading, sentences each ending in citations)
 
     def markdown(self) -> str:
-        out = [f"# {self.title}", "", "_Built from stored records only; every sentence cites its evidence._", ""]
+        out = [f"# {safetext.markdown(self.title)}", "",
+               "_Built from stored records only; every sentence cites its evidence._", ""]
         if not self.sections:
             out += ["_No signals, audience changes or news are stored for this subject._", ""]
         for heading, sentences in self.sections:
-            out += [f"## {heading}", ""] + [f"- {s}" for s in sentences] + [""]
+            out += [f"## {safetext.markdown(heading)}", ""] + [f"- {_cite_markdown(s)}" for s in sentences] + [""]
         return "\n".join(out)
 
     def html(self) -> str:
-        body = [f"<h1>{html.escape(self.title)}</h1>",
+        body = [f"<h1>{_h(self.title)}</h1>",
                 "<p><em>Built from stored records only; every sentence cites its evidence.</em></p>"]
         for heading, sentences in self.sections:
-            body.append(f"<h2>{html.escape(heading)}</h2><ul>")
+            body.append(f"<h2>{_h(heading)}</h2><ul>")
             body += [f"<li>{_cite_html(s)}</li>" for s in sentences]
             body.append("</ul>")
-        return ("<!doctype html><html><head><meta charset='utf-8'><title>" + html.escape(self.title) +
+        return ("<!doctype html><html><head><meta charset='utf-8'><title>" + _h(self.title) +
                 "</title><style>body{font-family:Georgia,serif;max-width:46em;margin:2em auto;line-height:1.5}"
                 "code{font-size:.85em;color:#555}</style></head><body>" + "".join(body) + "</body></html>")
+
+
+def _h(value: object) -> str:
+    return html.escape(safetext.plain(value))
+
+
+def _cite_markdown(sentence: str) -> str:
+    """A sentence as Markdown: its prose escaped (names are data, not markup or HTML), citations kept as
+    `[kind ref]` with only HTML-significant characters of the reference escaped."""
+    out: list[str] = []
+    at = 0
+    for m in CITATION.finditer(sentence):
+        out.append(safetext.markdown(sentence[at:m.start()]))
+        ref = safetext.plain(m.group(2)).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        out.append(f"[{m.group(1)} {ref}]")
+        at = m.end()
+    out.append(safetext.markdown(sentence[at:]))
+    return "".join(out)
 
 
 def _cite_html(sentence: str) -> str:
     def link(m: re.Match[str]) -> str:
         kind, ref = m.group(1), m.group(2)
-        if kind == "news" and ref.startswith("http"):
-            return f"<a href='{html.escape(ref)}'>[news]</a>"
-        return f"<code>[{html.escape(kind)} {html.escape(ref)}]</code>"
+        if kind == "news" and ref.startswith(("http://", "https://")):
+            return f"<a href='{_h(ref)}'>[news]</a>"
+        return f"<code>[{_h(kind)} {_h(ref)}]</code>"
 
-    text = html.escape(CITATION.sub("", sentence).strip())
+    text = _h(CITATION.sub("", sentence).strip())
     cites = " ".join(link(m) for m in CITATION.finditer(sentence))
     return f"{text} {cites}"
 
@@ -110,7 +130,7 @@ def _audience_sentences(store: Store, signals: list[dict[str, Any]]) -> list[str
 def build_brief(store: Store, a_name: str, b_name: str | None = None, since: datetime | None = None) -> Brief:
     a = resolve(store, a_name)
     b = resolve(store, b_name) if b_name else None
-    signals = list_signals(store, account=a.account, since=since)
+    signals = list_signals(store, account=a, since=since)
     if b is not None:
         signals = [s for s in signals if b.account in s["subjects"]]
     signals.sort(key=lambda s: s["ts"] or s["start"] or "")
@@ -122,7 +142,7 @@ def build_brief(store: Store, a_name: str, b_name: str | None = None, since: dat
         sections.append(("What the activity shows", happened))
     audience_for = [a] + ([b] if b else [])
     audience = _audience_sentences(store, [s for acc in audience_for
-                                           for s in list_signals(store, account=acc.account, since=since)
+                                           for s in list_signals(store, account=acc, since=since)
                                            if s["kind"].startswith("audience_")])
     if audience:
         sections.append(("Audience", audience))

@@ -8,12 +8,13 @@ under the plot (not only in tooltips, which PNG and SVG lose).
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from tiewatch.errors import TiewatchError
+from tiewatch.outfiles import write_bytes, write_text
+from tiewatch.safetext import clean_tree, script_json
 from tiewatch.views.account import AccountView
 from tiewatch.views.pair import PairView
 
@@ -232,42 +233,46 @@ def account_chart(view: AccountView) -> Any:
     return alt.vconcat(plot, listing) if listing is not None else plot
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def renderable(spec: Any) -> Any:
-    """The spec with control characters removed from every string: they are not allowed in SVG/XML, and the
-    renderer aborts the whole process on one (a BEL in a display name was enough)."""
-    if isinstance(spec, str):
-        return _CONTROL.sub("", spec)
-    if isinstance(spec, list):
-        return [renderable(x) for x in spec]
-    if isinstance(spec, dict):
-        return {k: renderable(v) for k, v in spec.items()}
+def chart_spec(chart: Any) -> dict[str, Any]:
+    """The chart's Vega-Lite spec with every string made plain (control characters abort the renderer)."""
+    spec: dict[str, Any] = clean_tree(chart.to_dict())
     return spec
+
+
+def chart_html(chart: Any) -> str:
+    """A standalone, offline HTML page for the chart; the spec is embedded as script-safe JSON (data with
+    `</script>` in it stays data)."""
+    import vl_convert as vlc
+
+    bundle = vlc.javascript_bundle()  # type: ignore[call-arg]  # the default snippet sets window.vegaEmbed
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>tiewatch chart</title>"
+            f"<script>{bundle}</script></head><body><div id='vega-chart'></div><script>"
+            f"vegaEmbed('#vega-chart', {script_json(chart_spec(chart))}, {{\"renderer\": \"svg\"}})"
+            ".catch(console.error);</script></body></html>")
 
 
 def save_chart(chart: Any, path: Path) -> Path:
     """Render a chart to .svg, .png or .html, offline."""
     import vl_convert as vlc
 
-    spec = renderable(chart.to_dict())
     suffix = path.suffix.lower()
+    if suffix not in (".svg", ".png", ".html"):
+        raise TiewatchError(f"{path}: chart files end in .svg, .png or .html")
     try:
         if suffix == ".svg":
-            path.write_text(vlc.vegalite_to_svg(spec))
+            write_text(path, vlc.vegalite_to_svg(chart_spec(chart)))
         elif suffix == ".png":
-            path.write_bytes(vlc.vegalite_to_png(spec, scale=2))
-        elif suffix == ".html":
-            path.write_text(vlc.vegalite_to_html(spec, bundle=True))
+            write_bytes(path, vlc.vegalite_to_png(chart_spec(chart), scale=2))
         else:
-            raise TiewatchError(f"{path}: chart files end in .svg, .png or .html")
-    except OSError as e:
-        raise TiewatchError(f"{path}: cannot write chart: {e.strerror}") from None
+            write_text(path, chart_html(chart))
+    except ValueError as e:  # vl-convert's own failures
+        raise TiewatchError(f"{path}: cannot draw the chart: {str(e).strip()[:200]}") from None
     return path
 
 
 def chart_svg(chart: Any) -> str:
     import vl_convert as vlc
 
-    return str(vlc.vegalite_to_svg(renderable(chart.to_dict())))
+    return str(vlc.vegalite_to_svg(chart_spec(chart)))

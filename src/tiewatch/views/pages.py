@@ -9,7 +9,6 @@ offline). Link-making is the `Links` object handed to every render.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -127,7 +126,8 @@ class Renderer:
 
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"),
                                autoescape=select_autoescape(["html"], default=True),
-                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                               finalize=_visible)
         self.env.filters["when"] = self.when
         self.env.filters["day"] = self.day
         self.env.filters["num"] = lambda n: "" if n is None else f"{n:,}"
@@ -163,10 +163,19 @@ class Renderer:
 def spec_json(spec: dict[str, Any]) -> str:
     """A chart spec as JSON safe inside a <script type="application/json"> element: `<`, `>` and `&` are
     written as escapes, so a hostile title cannot end the element."""
-    text = json.dumps(spec, ensure_ascii=False)
-    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
-                    ("\u2029", "\\u2029")):
-        text = text.replace(ch, esc)
     from markupsafe import Markup
 
+    from tiewatch.safetext import clean_tree, script_json
+
+    text = script_json(clean_tree(spec))  # no control or bidi characters either: the renderer draws text
+
     return Markup(text)  # every markup-significant character is escaped above
+
+
+def _visible(value: object) -> object:
+    """Every string a template prints, without control or bidi-override characters (then autoescaped)."""
+    if isinstance(value, str) and not hasattr(value, "__html__"):
+        from tiewatch.safetext import plain
+
+        return plain(value)
+    return value

@@ -76,7 +76,7 @@ def pair_view(store: Store, a_name: str, b_name: str, bucket: str = "month") -> 
                         "a_share_of_b_posts": round(ab_posts / b_posts, 3) if b_posts else None,
                         "b_share_of_a_posts": round(ba_posts / a_posts, 3) if a_posts else None,
                         "tie_a_to_b": round(sab, 3), "tie_b_to_a": round(sba, 3)})
-    both = [s for s in list_signals(store, account=a.account)
+    both = [s for s in list_signals(store, account=a)
             if b.account in s["subjects"] and (s["subjects"][:2] in ([a.account, b.account], [b.account, a.account])
                                                or s["kind"] == "coincidence")]
     news = [{"id": i, "ts": iso(ts), "title": t, "url": u, "subjects": list(subj or [])} for i, ts, t, u, subj in

@@ -16,6 +16,7 @@ from typing import Any
 
 from tiewatch.accounts import resolve
 from tiewatch.errors import TiewatchError
+from tiewatch.outfiles import output_dir, write_text
 from tiewatch.progress import ProgressEvent
 from tiewatch.signals import list_signals
 from tiewatch.store import Store
@@ -54,13 +55,13 @@ def write_report(store: Store, out_dir: Path, *, account: str | None = None, sin
     links.exported |= {f"brief-{slug(a, '')}{ext}" for a in accounts for ext in (".html", ".md", ".article.html")}
     r = Renderer(zone(tz), links)
 
+    output_dir(out_dir)
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "static").mkdir(exist_ok=True)
         for name in ("style.css", "app.js", "vega.js"):
             shutil.copyfile(STATIC / name, out_dir / "static" / name)
     except OSError as e:
-        raise TiewatchError(f"{out_dir}: cannot write the report: {e.strerror}") from None
+        raise TiewatchError(f"{out_dir}: cannot write the report: {e.strerror}", code="bad_output") from None
 
     jobs: list[tuple[str, Callable[[], str]]] = []
     rows = [{"account": a, "name": (s_name or a)} for a, s_name in _names(store, accounts)]
@@ -83,10 +84,7 @@ def write_report(store: Store, out_dir: Path, *, account: str | None = None, sin
     for i, (name, render) in enumerate(jobs):
         if progress:
             progress(ProgressEvent("report", name, i, len(jobs)))
-        try:
-            (out_dir / name).write_text(render())
-        except OSError as e:
-            raise TiewatchError(f"{out_dir / name}: cannot write: {e.strerror}") from None
+        write_text(out_dir / name, render())
     if progress:
         progress(ProgressEvent("report", "done", len(jobs), len(jobs)))
     return out_dir / "index.html"
