@@ -431,5 +431,14 @@ def watch(source: str, url: str | None, collections: tuple[str, ...], dids: tupl
                    f"{stats.result.rejected:,} rejected; {stats.reconnects} reconnects")
 
 
+def _register_track() -> None:
+    from tiewatch.track.cli import track  # the tracker's commands live in their own module
+
+    app.add_command(track)
+
+
+_register_track()
+
+
 def main() -> None:
     app(prog_name="tiewatch")

@@ -5,7 +5,9 @@ An event whose exact time is unknown keeps the interval it is known to lie in (t
 the best single estimate (or NULL when nothing is known, e.g. X archive likes).
 """
 
-SCHEMA_VERSION = 3
+from tiewatch.track.tables import TRACK_TABLES
+
+SCHEMA_VERSION = 4
 
 EVENT_KINDS = (
     "post", "story", "like", "comment", "reply", "mention", "repost", "message", "follow", "unfollow", "block",
@@ -37,6 +39,7 @@ TABLES: dict[str, str] = {
         inserted BIGINT, duplicates BIGINT, rejected BIGINT, started TIMESTAMP, finished TIMESTAMP, id BIGINT)""",
     "cursors": """CREATE TABLE IF NOT EXISTS cursors (
         source VARCHAR PRIMARY KEY, cursor VARCHAR, updated TIMESTAMP)""",
+    **TRACK_TABLES,
     "snapshots": """CREATE TABLE IF NOT EXISTS snapshots (
         platform VARCHAR NOT NULL, account VARCHAR NOT NULL, direction VARCHAR NOT NULL, member VARCHAR NOT NULL,
         taken TIMESTAMP NOT NULL, source VARCHAR)""",
@@ -48,4 +51,5 @@ MIGRATIONS: dict[int, list[str]] = {
     # 3: which ingest wrote each row (so a clean file can be written in one pass, then de-duplicated)
     2: [f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS ingest BIGINT" for t in ("events", "metrics", "news")]
        + ["ALTER TABLE ingests ADD COLUMN IF NOT EXISTS id BIGINT"],
+    3: list(TRACK_TABLES.values()),  # 4: the watch list, profile snapshots, deletions, alert deliveries
 }
