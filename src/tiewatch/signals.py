@@ -12,7 +12,8 @@ from tiewatch.timefmt import iso
 
 SIGNAL_KEYS = ("id", "kind", "ts", "start", "end", "subjects", "score", "p_value", "q_value", "evidence",
                "summary", "detail")
-KINDS = ("silence", "resumption", "follow", "unfollow", "audience_drop", "audience_surge", "coincidence")
+KINDS = ("silence", "resumption", "follow", "unfollow", "audience_drop", "audience_surge", "coincidence",
+         "unlike", "post_deleted", "profile_change")
 
 
 def list_signals(store: Store, *, kind: str | None = None, account: str | None = None,

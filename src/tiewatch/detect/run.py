@@ -23,7 +23,17 @@ from tiewatch.store import Store
 
 def detectors() -> list[object]:
     # Silence runs last: it screens its many tests with a bound that uses the other families' test counts.
-    return [AudienceDetector(), CoincidenceDetector(), FollowDetector(), SilenceDetector()]
+    return [AudienceDetector(), CoincidenceDetector(), FollowDetector(), SilenceDetector(),
+            *track_detectors()]
+
+
+def track_detectors() -> list[object]:
+    """Facts the watch-list tracker's tables make visible (deletions, profile snapshots); no tests."""
+    from tiewatch.detect.post_deleted import PostDeletedDetector
+    from tiewatch.detect.profile_change import ProfileChangeDetector
+    from tiewatch.detect.unlike import UnlikeDetector
+
+    return [UnlikeDetector(), PostDeletedDetector(), ProfileChangeDetector()]
 
 
 @dataclass
