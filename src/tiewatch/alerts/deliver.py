@@ -91,6 +91,8 @@ def queue(db: Path | None, config: AlertConfig, *, baseline: bool) -> DeliveryRe
             ORDER BY coalesce(ts, start), id""").fetchall()
         signals = [to_json(dict(zip(SIGNAL_KEYS, r, strict=True))) for r in rows]
         if baseline:
+            if not signals:
+                return report
             with store.transaction() as con:
                 con.executemany("INSERT OR IGNORE INTO alerts (signal, channel, status, attempts, first_try) "
                                 "VALUES (?, '*', 'baseline', 0, ?)", [(s["id"], now) for s in signals])
@@ -119,8 +121,9 @@ def queue(db: Path | None, config: AlertConfig, *, baseline: bool) -> DeliveryRe
             for name, at in release.items():
                 if (s["id"], name) not in existing:
                     inserts.append((s["id"], name, "pending", 0, None, None, at, None, payload))
-        with store.transaction() as con:
-            con.executemany("INSERT OR IGNORE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", inserts)
+        if inserts:
+            with store.transaction() as con:
+                con.executemany("INSERT OR IGNORE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", inserts)
     report.queued = len(inserts)
     return report
 
