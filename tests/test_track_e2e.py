@@ -30,7 +30,7 @@ def tracker(db: Path, env: dict[str, str], *args: str, timeout: float = 120) -> 
 
 def run_once(db: Path, env: dict[str, str], alerts: Path) -> dict[str, Any]:
     done = tracker(db, env, "run", "--once", "--every", "60s", "--followers-every", "1s", "--alerts", str(alerts),
-                   "--json")
+                   "--idle-exit", "1", "--json")
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     return json.loads(done.stdout)  # type: ignore[no-any-return]

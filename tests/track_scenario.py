@@ -101,3 +101,15 @@ class Story:
     def live_profile_changes(d: BskyDouble) -> None:
         d.accounts[B].followers = [A, C]  # D unfollowed B
         d.accounts[A].description = "just me"  # the bio drops its mention of B
+
+    def filler_lines(self, n: int) -> list[str]:
+        """n likes by C of B's posts, in time order over the history (bulk for the live stream to chew on).
+        Jetstream is only slightly out of order, so the bulk is too: time_us steps back by at most 20 ms."""
+        lines = []
+        for j in range(n):
+            i = j * HISTORY // n
+            t = self.post_time(i) + timedelta(hours=3, milliseconds=10 * j - 15 * (j % 3))
+            lines.append(self._line(C, t, "create", "app.bsky.feed.like", f"3kcf{j:06d}",
+                                    {"$type": "app.bsky.feed.like", "createdAt": _iso(t),
+                                     "subject": {"uri": self.post_uri(i), "cid": "x"}}))
+        return lines

@@ -120,11 +120,13 @@ def _duration(text: str) -> float:
 @click.option("--followers-every", default="24h", show_default=True, help="How often to list followers.")
 @click.option("--follower-cap", default=10000, show_default=True, help="At most this many followers per account.")
 @click.option("--alert-history", is_flag=True, help="Also alert the signals found before tracking began.")
+@click.option("--idle-exit", default=3.0, show_default=True,
+              help="With --once: stop listening to Jetstream after this many seconds without an event.")
 @json_option
 @db_option
 @user_errors
 def run_cmd(once: bool, every: str, alerts_file: Path | None, followers_every: str, follower_cap: int,
-            alert_history: bool, as_json: bool, db: Path | None) -> None:
+            alert_history: bool, idle_exit: float, as_json: bool, db: Path | None) -> None:
     """Resolve, backfill, snapshot, follow Jetstream live, detect and alert, one period after another.
 
     Ctrl-C or `kill` stop it at the next safe point; everything written before is kept."""
@@ -132,7 +134,7 @@ def run_cmd(once: bool, every: str, alerts_file: Path | None, followers_every: s
 
     options = RunOptions(period=_duration(every), once=once, alerts_file=alerts_file,
                          followers_every=_duration(followers_every), follower_cap=follower_cap,
-                         alert_history=alert_history)
+                         alert_history=alert_history, idle_exit=idle_exit)
 
     def say(line: str) -> None:
         if not as_json:

@@ -88,7 +88,8 @@ def one_period(db: Path | None, client: AtClient, options: RunOptions, config: d
         dids = watched_dids(store)
     live = None
     if not stop():
-        until = started + options.period
+        # The live phase fills the period, and gets at least half a period even after a long backfill.
+        until = max(started + options.period, time.monotonic() + options.period / 2)
         live = follow(db, client.endpoints.jetstream, dids, until=until,
                       idle_exit=options.idle_exit if options.once else None, stop=stop,
                       on_retry=lambda why, wait: say(f"Jetstream: {why}; retrying in {wait:.1f}s"))
