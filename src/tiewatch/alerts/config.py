@@ -66,9 +66,10 @@ class Rule:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
 
     def matches(self, signal: dict[str, Any], accounts: set[str]) -> bool:
+        """`accounts`: the DIDs this rule is about (the watched ones when it names none)."""
         if self.kinds is not None and signal["kind"] not in self.kinds:
             return False
-        if self.accounts is not None and not (set(signal["subjects"]) & accounts):
+        if not (set(signal["subjects"]) & accounts):
             return False
         if self.min_score is not None and (signal["score"] or 0.0) < self.min_score:
             return False
