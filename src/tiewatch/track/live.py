@@ -1,27 +1,31 @@
 """The tracker's live phase: Jetstream with wantedDids = the watch list, written batch by batch.
 
-Each batch opens the store, writes its events, the deletions of likes and posts (record_deletes, for
-unlike and post_deleted) and the stream cursor in one transaction, and closes the store again, so other
-commands are never locked out for long and a kill -9 loses nothing: the next run resumes from the stored
+Each batch writes its events, the deletions of likes and posts (record_deletes, for unlike and
+post_deleted) and the stream cursor in one transaction; the store is held for a couple of seconds at most
+and closed whenever the stream pauses, so other commands are never locked out for long, and a kill -9
+loses nothing: the next run resumes from the stored
 cursor, rewound by REWIND_US (Jetstream is slightly out of order), and ids make the replayed overlap insert
 nothing twice.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+from websockets.sync.client import ClientConnection
 
 from tiewatch.errors import TiewatchError
 from tiewatch.ingest.loader import IngestResult, ingest_parts
 from tiewatch.sources.files import InputFile
 from tiewatch.sources.jetstream import STAGED, UNFOLLOW_TARGETS, stage_lines
+from tiewatch.store import Store
 from tiewatch.stream import CURSOR_SQL, REWIND_US, stored_cursor, subscribe_url
-from tiewatch.track.watchlist import briefly
+from tiewatch.track.watchlist import open_waiting
 
 COLLECTIONS = ["app.bsky.feed.post", "app.bsky.feed.like", "app.bsky.feed.repost", "app.bsky.graph.follow",
                "app.bsky.graph.block"]
@@ -50,78 +54,148 @@ def cursor_key(url: str) -> str:
     return f"track:{url}"
 
 
-def write_live_batch(db: Path | None, key: str, lines: list[str], label: str) -> IngestResult:
-    """One batch: events, deletions and cursor in one transaction, the store open only for it."""
-    with briefly(db) as store:
-        table = pa.table({"_rec": pa.array(range(1, len(lines) + 1), pa.int64()), "_raw": lines})
-        store.con.register("tw_stream_lines", table)
+def write_live_batch(store: Store, key: str, lines: list[str], label: str) -> IngestResult:
+    """One batch: events, deletions and cursor in one transaction."""
+    table = pa.table({"_rec": pa.array(range(1, len(lines) + 1), pa.int64()), "_raw": lines})
+    store.con.register("tw_stream_lines", table)
+    try:
+        parts = stage_lines(store.con, "tw_stream_lines", label)
+        inp = InputFile(Path(label), "jetstream", None)
+        return ingest_parts(store, inp, parts, after_load=[UNFOLLOW_TARGETS, DELETES_SQL, CURSOR_SQL],
+                            after_params=[[], [], [key]], hash_file=False)
+    finally:
+        store.con.unregister("tw_stream_lines")
+        store.con.execute(f"DROP TABLE IF EXISTS {STAGED}")
+
+
+class LiveFollower:
+    """A Jetstream connection kept across periods (so a period boundary costs no reconnect and no replay),
+    writing batch by batch. The store is held only briefly: opened for a batch, kept for the next batches
+    while they come within `hold_seconds`, then closed, so other commands wait at most about that long."""
+
+    def __init__(self, db: Path | None, url: str, *, batch_size: int = 500, flush_seconds: float = 1.0,
+                 rewind_us: int = REWIND_US, hold_seconds: float = 2.0,
+                 on_retry: Callable[[str, float], None] | None = None) -> None:
+        self.db, self.url, self.key = db, url, cursor_key(url)
+        self.batch_size, self.flush_seconds, self.rewind_us = batch_size, flush_seconds, rewind_us
+        self.hold_seconds, self.on_retry = hold_seconds, on_retry
+        self.dids: list[str] = []
+        self.ws: ClientConnection | None = None
+        self.store: Store | None = None
+        self.store_since = 0.0
+        self.backoff = 0.5
+
+    # -- the store lease --------------------------------------------------------------------------------
+    def _store(self) -> Store:
+        if self.store is None:
+            self.store = open_waiting(self.db)
+            self.store_since = time.monotonic()
+        return self.store
+
+    def release(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    def _maybe_release(self) -> None:
+        if self.store is not None and time.monotonic() - self.store_since >= self.hold_seconds:
+            self.release()
+
+    # -- the connection ---------------------------------------------------------------------------------
+    def _connect(self) -> ClientConnection:
+        from websockets.exceptions import InvalidURI
+        from websockets.sync.client import connect
+
+        cursor = stored_cursor(self._store(), self.key, self.rewind_us)
+        self.release()
         try:
-            parts = stage_lines(store.con, "tw_stream_lines", label)
-            inp = InputFile(Path(label), "jetstream", None)
-            return ingest_parts(store, inp, parts, after_load=[UNFOLLOW_TARGETS, DELETES_SQL, CURSOR_SQL],
-                                after_params=[[], [], [key]], hash_file=False)
+            return connect(subscribe_url(self.url, COLLECTIONS, self.dids, cursor), open_timeout=10,
+                           max_size=2**24)
+        except InvalidURI as e:
+            raise TiewatchError(f"{self.url}: not a WebSocket URL ({e})") from None
+
+    def disconnect(self) -> None:
+        if self.ws is not None:
+            with contextlib.suppress(Exception):
+                self.ws.close()
+            self.ws = None
+
+    def close(self) -> None:
+        self.disconnect()
+        self.release()
+
+    def run(self, dids: list[str], *, until: float, idle_exit: float | None = None,
+            stop: Callable[[], bool] = lambda: False, max_events: int | None = None) -> LiveStats:
+        """Follow the stream until the monotonic time `until`, `idle_exit` seconds without a message, stop(),
+        or `max_events` received. Everything received is written before it returns."""
+        from websockets.exceptions import ConnectionClosed, WebSocketException
+
+        stats = LiveStats()
+        if sorted(dids) != self.dids:
+            self.disconnect()  # wantedDids are fixed per connection
+            self.dids = sorted(dids)
+        if not self.dids:
+            return stats
+        pending: list[str] = []
+        last_flush = last_message = time.monotonic()
+
+        def flush() -> None:
+            nonlocal pending, last_flush
+            if pending:
+                stats.result.add(write_live_batch(self._store(), self.key, pending, self.url))
+                stats.batches += 1
+                pending = []
+            last_flush = time.monotonic()
+
+        def over(now: float) -> bool:
+            return (now >= until or stop() or (idle_exit is not None and now - last_message >= idle_exit)
+                    or (max_events is not None and stats.received >= max_events))
+
+        try:
+            while True:
+                try:
+                    if self.ws is None:
+                        self.ws = self._connect()
+                        self.backoff = 0.5
+                    while True:
+                        try:
+                            message = self.ws.recv(timeout=0.25)
+                        except TimeoutError:
+                            message = None
+                        now = time.monotonic()
+                        if message is not None:
+                            pending.append(message if isinstance(message, str) else message.decode())
+                            stats.received += 1
+                            last_message = now
+                        if len(pending) >= self.batch_size or (pending and now - last_flush >= self.flush_seconds):
+                            flush()
+                        elif not pending:
+                            self._maybe_release()
+                        if over(now):
+                            flush()
+                            return stats
+                except (ConnectionClosed, WebSocketException, OSError) as e:
+                    self.ws = None
+                    flush()
+                    stats.reconnects += 1
+                    if over(time.monotonic()):
+                        return stats
+                    if self.on_retry:
+                        self.on_retry(f"{type(e).__name__}: {e}", self.backoff)
+                    time.sleep(self.backoff)
+                    self.backoff = min(self.backoff * 2, 30.0)
         finally:
-            store.con.unregister("tw_stream_lines")
-            store.con.execute(f"DROP TABLE IF EXISTS {STAGED}")
+            self.release()
 
 
 def follow(db: Path | None, url: str, dids: list[str], *, until: float, idle_exit: float | None = None,
            batch_size: int = 500, flush_seconds: float = 1.0, rewind_us: int = REWIND_US,
            stop: Callable[[], bool] = lambda: False,
            on_retry: Callable[[str, float], None] | None = None) -> LiveStats:
-    """Follow the stream until the monotonic time `until`, `idle_exit` seconds without a message, or stop()."""
-    from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketException
-    from websockets.sync.client import connect
-
-    key = cursor_key(url)
-    stats = LiveStats()
-    if not dids:
-        return stats
-    pending: list[str] = []
-    backoff = 0.5
-    last_flush = last_message = time.monotonic()
-
-    def flush() -> None:
-        nonlocal pending, last_flush
-        if pending:
-            stats.result.add(write_live_batch(db, key, pending, url))
-            stats.batches += 1
-            pending = []
-        last_flush = time.monotonic()
-
-    def over(now: float) -> bool:
-        return now >= until or stop() or (idle_exit is not None and now - last_message >= idle_exit)
-
-    while True:
-        with briefly(db) as store:
-            cursor = stored_cursor(store, key, rewind_us)
-        target = subscribe_url(url, COLLECTIONS, dids, cursor)
-        try:
-            with connect(target, open_timeout=10, max_size=2**24) as ws:
-                backoff = 0.5
-                while True:
-                    try:
-                        message = ws.recv(timeout=0.25)
-                    except TimeoutError:
-                        message = None
-                    now = time.monotonic()
-                    if message is not None:
-                        pending.append(message if isinstance(message, str) else message.decode())
-                        stats.received += 1
-                        last_message = now
-                    if len(pending) >= batch_size or (pending and now - last_flush >= flush_seconds):
-                        flush()
-                    if over(now):
-                        flush()
-                        return stats
-        except InvalidURI as e:
-            raise TiewatchError(f"{url}: not a WebSocket URL ({e})") from None
-        except (ConnectionClosed, WebSocketException, OSError) as e:
-            flush()
-            stats.reconnects += 1
-            if over(time.monotonic()):
-                return stats
-            if on_retry:
-                on_retry(f"{type(e).__name__}: {e}", backoff)
-            time.sleep(backoff)
-            backoff = min(backoff * 2, 30.0)
+    """One live phase on its own connection (see LiveFollower)."""
+    follower = LiveFollower(db, url, batch_size=batch_size, flush_seconds=flush_seconds, rewind_us=rewind_us,
+                            on_retry=on_retry)
+    try:
+        return follower.run(dids, until=until, idle_exit=idle_exit, stop=stop)
+    finally:
+        follower.close()

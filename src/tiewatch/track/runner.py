@@ -19,7 +19,7 @@ from tiewatch.alerts.deliver import DeliveryReport, deliver, queue
 from tiewatch.track import work
 from tiewatch.track.client import AtClient
 from tiewatch.track.config import endpoints, load_toml
-from tiewatch.track.live import follow
+from tiewatch.track.live import LiveFollower
 from tiewatch.track.watchlist import briefly, utcnow, watched_dids
 
 BASELINE_KEY = "track_alert_baseline"
@@ -70,8 +70,9 @@ def _interruptible_sleep(seconds: float, stop: Callable[[], bool]) -> None:
         time.sleep(min(0.2, max(end - time.monotonic(), 0)))
 
 
-def one_period(db: Path | None, client: AtClient, options: RunOptions, config: dict[str, Any], label: str,
-               stop: Callable[[], bool], say: Callable[[str], None]) -> dict[str, Any]:
+def one_period(db: Path | None, client: AtClient, follower: LiveFollower, options: RunOptions,
+               config: dict[str, Any], label: str, stop: Callable[[], bool],
+               say: Callable[[str], None]) -> dict[str, Any]:
     started = time.monotonic()
     alert_config = parse_alerts(config, label)
     report = work.PeriodReport()
@@ -90,9 +91,7 @@ def one_period(db: Path | None, client: AtClient, options: RunOptions, config: d
     if not stop():
         # The live phase fills the period, and gets at least half a period even after a long backfill.
         until = max(started + options.period, time.monotonic() + options.period / 2)
-        live = follow(db, client.endpoints.jetstream, dids, until=until,
-                      idle_exit=options.idle_exit if options.once else None, stop=stop,
-                      on_retry=lambda why, wait: say(f"Jetstream: {why}; retrying in {wait:.1f}s"))
+        live = follower.run(dids, until=until, idle_exit=options.idle_exit if options.once else None, stop=stop)
     from tiewatch.detect.run import detect
 
     with briefly(db) as store:
@@ -143,10 +142,13 @@ def run(db: Path | None, options: RunOptions, say: Callable[[str], None] = lambd
         config, label = load_toml(options.alerts_file), str(options.alerts_file)
     parse_alerts(config, label)  # refuse a bad alert file before any work
     reports: list[dict[str, Any]] = []
-    with Stopper() as stop, AtClient(endpoints(config, label)) as client:
+    eps = endpoints(config, label)
+    follower = LiveFollower(db, eps.jetstream,
+                            on_retry=lambda why, wait: say(f"Jetstream: {why}; retrying in {wait:.1f}s"))
+    with Stopper() as stop, AtClient(eps) as client, contextlib.closing(follower):
         while True:
             began = time.monotonic()
-            reports.append(one_period(db, client, options, config, label, stop, say))
+            reports.append(one_period(db, client, follower, options, config, label, stop, say))
             if options.once or stop() or (options.max_periods and len(reports) >= options.max_periods):
                 break
             _interruptible_sleep(options.period - (time.monotonic() - began), stop)

@@ -40,21 +40,25 @@ def normalise(entry: str) -> str:
     return value
 
 
-@contextmanager
-def briefly(path: Path | str | None, wait: float = 60.0) -> Iterator[Store]:
-    """The store opened for one unit of work and closed after it, so the long-running tracker never locks
-    other commands out for its life. A store another process holds is waited for (up to `wait` seconds)."""
+def open_waiting(path: Path | str | None, wait: float = 60.0) -> Store:
+    """The store, waiting (up to `wait` seconds) while another process holds it."""
     deadline = time.monotonic() + wait
     delay = 0.05
     while True:
         try:
-            store = Store(path)
-            break
+            return Store(path)
         except TiewatchError as e:
             if "lock" not in str(e).lower() or time.monotonic() > deadline:
                 raise
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
+
+
+@contextmanager
+def briefly(path: Path | str | None, wait: float = 60.0) -> Iterator[Store]:
+    """The store opened for one unit of work and closed after it, so the long-running tracker never locks
+    other commands out for its life."""
+    store = open_waiting(path, wait)
     try:
         yield store
     finally:
