@@ -21,7 +21,7 @@ from track_scenario import HANDLES, A, B, C, Story
 
 from tiewatch.store import Store
 
-KILLS = 10
+KILLS = int(os.environ.get("TIEWATCH_KILLS", "10"))  # bench/track_soak.py raises it
 
 
 def _alerts_toml(path: Path, http: HttpSink, log: Path) -> Path:

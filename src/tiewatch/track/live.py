@@ -84,6 +84,7 @@ class LiveFollower:
         self.store: Store | None = None
         self.store_since = 0.0
         self.backoff = 0.5
+        self._stack = contextlib.ExitStack()
 
     # -- the store lease --------------------------------------------------------------------------------
     def _store(self) -> Store:
@@ -108,17 +109,17 @@ class LiveFollower:
 
         cursor = stored_cursor(self._store(), self.key, self.rewind_us)
         self.release()
+        self._stack = contextlib.ExitStack()
         try:
-            return connect(subscribe_url(self.url, COLLECTIONS, self.dids, cursor), open_timeout=10,
-                           max_size=2**24)
+            return self._stack.enter_context(connect(subscribe_url(self.url, COLLECTIONS, self.dids, cursor),
+                                                     open_timeout=10, max_size=2**24))
         except InvalidURI as e:
             raise TiewatchError(f"{self.url}: not a WebSocket URL ({e})") from None
 
     def disconnect(self) -> None:
-        if self.ws is not None:
-            with contextlib.suppress(Exception):
-                self.ws.close()
-            self.ws = None
+        self.ws = None
+        with contextlib.suppress(Exception):
+            self._stack.close()
 
     def close(self) -> None:
         self.disconnect()
@@ -175,7 +176,7 @@ class LiveFollower:
                             flush()
                             return stats
                 except (ConnectionClosed, WebSocketException, OSError) as e:
-                    self.ws = None
+                    self.disconnect()
                     flush()
                     stats.reconnects += 1
                     if over(time.monotonic()):
