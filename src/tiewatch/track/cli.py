@@ -118,6 +118,8 @@ def _duration(text: str) -> float:
 @click.option("--alerts", "alerts_file", type=click.Path(path_type=Path), default=None,
               help="TOML file of alert channels and rules (and optionally [endpoints]).")
 @click.option("--followers-every", default="24h", show_default=True, help="How often to list followers.")
+@click.option("--backfill-every", default="24h", show_default=True,
+              help="How often to compare each repository with the stored revision (Jetstream covers the rest).")
 @click.option("--follower-cap", default=10000, show_default=True, help="At most this many followers per account.")
 @click.option("--alert-history", is_flag=True, help="Also alert the signals found before tracking began.")
 @click.option("--idle-exit", default=3.0, show_default=True,
@@ -125,7 +127,8 @@ def _duration(text: str) -> float:
 @json_option
 @db_option
 @user_errors
-def run_cmd(once: bool, every: str, alerts_file: Path | None, followers_every: str, follower_cap: int,
+def run_cmd(once: bool, every: str, alerts_file: Path | None, followers_every: str, backfill_every: str,
+            follower_cap: int,
             alert_history: bool, idle_exit: float, as_json: bool, db: Path | None) -> None:
     """Resolve, backfill, snapshot, follow Jetstream live, detect and alert, one period after another.
 
@@ -133,7 +136,8 @@ def run_cmd(once: bool, every: str, alerts_file: Path | None, followers_every: s
     from tiewatch.track.runner import RunOptions, run
 
     options = RunOptions(period=_duration(every), once=once, alerts_file=alerts_file,
-                         followers_every=_duration(followers_every), follower_cap=follower_cap,
+                         followers_every=_duration(followers_every), backfill_every=_duration(backfill_every),
+                         follower_cap=follower_cap,
                          alert_history=alert_history, idle_exit=idle_exit)
 
     def say(line: str) -> None:

@@ -31,6 +31,7 @@ class RunOptions:
     once: bool = False
     alerts_file: Path | None = None
     followers_every: float = 86400.0
+    backfill_every: float = 86400.0
     follower_cap: int = 10000
     alert_history: bool = False
     idle_exit: float = 3.0  # --once: the live phase ends after this long without an event
@@ -77,10 +78,12 @@ def one_period(db: Path | None, client: AtClient, follower: LiveFollower, option
     alert_config = parse_alerts(config, label)
     report = work.PeriodReport()
     held_before = len(client.held)
-    for step in (work.resolve, work.backfill, work.snapshot_profiles):
-        if stop():
-            break
-        step(db, client, report)
+    if not stop():
+        work.resolve(db, client, report)
+    if not stop():
+        work.backfill(db, client, report, every_seconds=options.backfill_every)
+    if not stop():
+        work.snapshot_profiles(db, client, report)
     if not stop():
         work.snapshot_followers(db, client, report, cap=options.follower_cap, every_seconds=options.followers_every)
     for did in report.capped:

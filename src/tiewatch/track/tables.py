@@ -11,7 +11,8 @@
 
 TRACK_TABLES: dict[str, str] = {
     "watchlist": """CREATE TABLE IF NOT EXISTS watchlist (
-        entry VARCHAR PRIMARY KEY, did VARCHAR, handle VARCHAR, pds VARCHAR, added TIMESTAMP, rev VARCHAR,
+        entry VARCHAR PRIMARY KEY, did VARCHAR, handle VARCHAR, pds VARCHAR, added TIMESTAMP, resolved TIMESTAMP,
+        rev VARCHAR,
         backfilled TIMESTAMP, profiled TIMESTAMP, followers_listed TIMESTAMP, followers_capped BOOLEAN,
         error VARCHAR)""",
     "profiles": """CREATE TABLE IF NOT EXISTS profiles (

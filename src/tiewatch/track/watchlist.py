@@ -16,8 +16,8 @@ from tiewatch.timefmt import iso
 
 DID_RE = re.compile(r"^did:(plc:[a-z2-7]{24}|web:[A-Za-z0-9.%-]+(:[A-Za-z0-9.%-]+)*|plc:[a-z0-9]{3,64})$")
 HANDLE_RE = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
-LIST_COLUMNS = ("entry", "did", "handle", "pds", "added", "rev", "backfilled", "profiled", "followers_listed",
-                "followers_capped", "error")
+LIST_COLUMNS = ("entry", "did", "handle", "pds", "added", "resolved", "rev", "backfilled", "profiled",
+                "followers_listed", "followers_capped", "error")
 
 
 def utcnow() -> datetime:
@@ -99,7 +99,7 @@ def listing(store: Store) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         d = dict(zip(LIST_COLUMNS, r, strict=True))
-        for k in ("added", "backfilled", "profiled", "followers_listed"):
+        for k in ("added", "resolved", "backfilled", "profiled", "followers_listed"):
             d[k] = iso(d[k])
         out.append(d)
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +55,12 @@ def _rows(db: Path | None, sql: str, params: list[Any] | None = None) -> list[tu
         return store.con.execute(sql, params or []).fetchall()
 
 
-def resolve(db: Path | None, client: AtClient, report: PeriodReport) -> None:
-    """Each entry's DID (handles via the AppView), PDS and current handle (via its DID document)."""
-    for entry, did in _rows(db, "SELECT entry, did FROM watchlist ORDER BY entry"):
+def resolve(db: Path | None, client: AtClient, report: PeriodReport, every_seconds: float = 86400.0) -> None:
+    """Each entry's DID (handles via the AppView), PDS and current handle (via its DID document): for new
+    entries, entries that failed, and otherwise once every `every_seconds` (an account can move its PDS)."""
+    since = utcnow() - timedelta(seconds=every_seconds)
+    for entry, did in _rows(db, "SELECT entry, did FROM watchlist WHERE pds IS NULL OR error IS NOT NULL "
+                                "OR resolved IS NULL OR resolved < ? ORDER BY entry", [since]):
         try:
             did = did or client.resolve_handle(entry)
             doc = client.did_document(did)
@@ -68,8 +71,8 @@ def resolve(db: Path | None, client: AtClient, report: PeriodReport) -> None:
                 store.con.execute("UPDATE watchlist SET error = ? WHERE entry = ?", [str(e), entry])
             continue
         with briefly(db) as store, store.transaction() as con:
-            con.execute("UPDATE watchlist SET did = ?, pds = ?, handle = ?, error = NULL WHERE entry = ?",
-                        [did, pds, handle, entry])
+            con.execute("UPDATE watchlist SET did = ?, pds = ?, handle = ?, resolved = ?, error = NULL "
+                        "WHERE entry = ?", [did, pds, handle, utcnow(), entry])
             if handle:
                 con.execute("""INSERT INTO accounts (platform, account, name, source)
                                SELECT ?, ?, ?, 'track' WHERE NOT EXISTS (
@@ -90,13 +93,15 @@ def _car_keys(data: bytes, label: str) -> list[str]:
     return [k for k, _ in entries]
 
 
-def backfill(db: Path | None, client: AtClient, report: PeriodReport) -> None:
-    """Every resolved account's repository, downloaded only when its revision moved since the stored one.
+def backfill(db: Path | None, client: AtClient, report: PeriodReport, every_seconds: float = 86400.0) -> None:
+    """Every resolved account's repository: in full the first time, then at most once every `every_seconds`
+    (Jetstream brings what happens in between) and only when its revision moved since the stored one.
 
     Records the stored data has but the new repository lacks were deleted in between: likes and posts among
-    them become record_deletes known to lie between the two backfills."""
+    them become record_deletes known to lie between the two backfills (deletions Jetstream missed)."""
+    since = utcnow() - timedelta(seconds=every_seconds)
     rows = _rows(db, "SELECT DISTINCT did, pds, rev, backfilled FROM watchlist WHERE did IS NOT NULL "
-                     "AND pds IS NOT NULL ORDER BY did")
+                     "AND pds IS NOT NULL AND (backfilled IS NULL OR backfilled < ?) ORDER BY did", [since])
     for did, pds, rev, backfilled in rows:
         try:
             latest = client.latest_rev(pds, did)
