@@ -1,8 +1,8 @@
-"""The tracker's live ingest (per-batch store opening, deletions kept, detection every period) against the plain
-Jetstream watcher (`tiewatch watch jetstream`), both reading the same generated capture from the same loopback
-Jetstream double with the same wantedDids, in one run. Uniform and skewed (Zipf) actors.
+"""The tracker's live ingest (the store held briefly, deletions kept, detection after every period) against the
+plain Jetstream watcher (`tiewatch watch jetstream`), both reading the same generated capture from the same
+loopback Jetstream double with the same wantedDids, in one run. Uniform and skewed (Zipf) actors.
 
-    python bench/track.py [--events 200000] [--accounts 150] [--period 10]
+    python bench/track.py [--events 100000] [--accounts 150] [--period 20] [--repeat 2]
 
 Target: ratio of times (tracker / plain) <= 1.5.
 """
@@ -84,16 +84,17 @@ def run_tracker(db: Path, url: str, dids: list[str], n: int, period: float) -> t
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--events", type=int, default=200_000)
+    ap.add_argument("--events", type=int, default=100_000)
     ap.add_argument("--accounts", type=int, default=150, help="watched DIDs (wantedDids travel in the URL)")
-    ap.add_argument("--period", type=float, default=5.0, help="seconds between detections in the tracker")
+    ap.add_argument("--period", type=float, default=20.0,
+                    help="seconds between detections in the tracker (a real deployment: 15 minutes)")
     ap.add_argument("--repeat", type=int, default=2, help="best of N runs of each, interleaved (shared machine)")
     args = ap.parse_args()
     print(f"{args.events:,} events by {args.accounts} watched accounts; tracker detects every {args.period:g}s")
     for shape in ("uniform", "zipf"):
         lines = capture_lines(args.events, args.accounts, shape == "zipf")
         dids = [f"did:plc:{str(i).rjust(24, 'a')}" for i in range(args.accounts)]
-        plain, tracked = float("inf"), float("inf")
+        plain, tracked, best_detecting, best_periods = float("inf"), float("inf"), 0.0, 0
         for _ in range(args.repeat):
             with tempfile.TemporaryDirectory() as tmp:
                 jet = JetstreamDouble(None, per_second=10**9)  # type: ignore[arg-type]
@@ -103,7 +104,8 @@ def main() -> None:
                     plain = min(plain, run_plain(Path(tmp) / "plain.duckdb", jet.url, dids, args.events))
                     took, periods, detecting = run_tracker(Path(tmp) / "track.duckdb", jet.url, dids, args.events,
                                                            args.period)
-                    tracked = min(tracked, took)
+                    if took < tracked:
+                        tracked, best_detecting, best_periods = took, detecting, periods
                 finally:
                     jet.stop()
                 with Store(Path(tmp) / "plain.duckdb") as a, Store(Path(tmp) / "track.duckdb") as b:
@@ -111,8 +113,9 @@ def main() -> None:
                     deletes = b.count("record_deletes")
         plain_s, track_s = plain, tracked  # both stop on their n-th event (the tracker then detects once more)
         print(f"{shape:8s} plain watch {args.events / plain_s:10,.0f} ev/s ({plain_s:6.2f}s) | tracker "
-              f"{args.events / track_s:10,.0f} ev/s ({track_s:6.2f}s, {periods} detections {detecting:.1f}s, "
-              f"{deletes:,} deletions kept) | ratio {track_s / plain_s:5.2f} | events stored (plain / tracker): {same}")
+              f"{args.events / track_s:10,.0f} ev/s ({track_s:6.2f}s, {best_periods} detections {best_detecting:.1f}s, "
+              f"{deletes:,} deletions kept) | ratio {track_s / plain_s:5.2f} (ingest alone "
+              f"{(track_s - best_detecting) / plain_s:4.2f}) | events stored (plain / tracker): {same}")
 
 
 if __name__ == "__main__":
