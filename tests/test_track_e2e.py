@@ -63,6 +63,7 @@ def test_watch_list_to_alerts_exactly_once(tmp_path: Path) -> None:
             assert store.scalar("SELECT count(DISTINCT member) FROM snapshots WHERE account = ?", [B]) == 3
 
         http.fail_next["/discord"] = 2  # Discord fails twice; nobody else may wait for it
+        double.fail("appview", "429", times=1, seconds=0.3)  # and the AppView asks for a pause
         double.jetstream.push(*story.silence_lines())
         second = run_once(db, env, alerts)
         assert second["signals"].get("silence") == 1
@@ -101,6 +102,7 @@ def test_watch_list_to_alerts_exactly_once(tmp_path: Path) -> None:
         anna = next(r for r in status if r["did"] == A)
         assert anna["sent"] > 0 and anna["failed"] == 0 and anna["backfilled"]
         assert anna["cursor_lag_seconds"] is not None
+        assert "HTTP 429 held work back" in anna["held"]
     with Store(db) as store:
         rows = dict(store.con.execute("SELECT status, count(*) FROM alerts WHERE channel <> '*' GROUP BY 1").fetchall())
         assert rows == {"sent": 7 * 6}

@@ -3,6 +3,7 @@ and the store and the alerts equal those of an uninterrupted run. (bench/track_s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -103,3 +104,27 @@ def test_kill_minus_nine_loses_nothing_and_doubles_nothing(tmp_path: Path) -> No
         # the same Idempotency-Key); anything else would be a bug.
         assert sum(killed[sink].values()) - len(killed[sink]) <= KILLS
         assert all(n == 1 for n in reference[sink].values())
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_kill_and_ctrl_c_stop_cleanly(tmp_path: Path, signum: int) -> None:
+    db = tmp_path / "t.duckdb"
+    with BskyDouble() as double:
+        Story().install(double)
+        env = {**os.environ, **double.env()}
+        subprocess.run([sys.executable, "-m", "tiewatch", "--db", str(db), "track", "add", HANDLES[A]], env=env,
+                       check=True, capture_output=True)
+        proc = subprocess.Popen([sys.executable, "-m", "tiewatch", "--db", str(db), "track", "run", "--every", "1m"],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # wait until the first backfill is in, then stop it
+            time.sleep(0.5)
+            with contextlib.suppress(Exception), Store(db) as store:
+                if store.scalar("SELECT backfilled FROM watchlist") is not None:
+                    break
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "stopped; everything written so far is kept" in err and "Traceback" not in err
+    with Store(db) as store:
+        assert store.scalar("SELECT count(*) FROM events WHERE actor = ?", [A]) == 81

@@ -10,6 +10,7 @@ The change is known only to lie between the two snapshots (start, end). Observed
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from tiewatch.detect.base import Context, DetectorOutput, Signal
@@ -18,6 +19,12 @@ from tiewatch.detect.naming import Names, day
 FIELDS = {"display_name": "display name", "description": "bio", "avatar": "avatar", "handle": "handle",
           "status": "status"}
 MENTION = re.compile(r"@([a-z0-9][a-z0-9.-]*\.[a-z][a-z0-9-]*)", re.IGNORECASE)
+
+
+def _span(lo: datetime, hi: datetime) -> str:
+    if day(lo) == day(hi):
+        return f"on {day(hi)} (between {lo:%H:%M} and {hi:%H:%M} UTC)"
+    return f"between {day(lo)} and {day(hi)}"
 
 
 def mentions(text: str | None) -> set[str]:
@@ -62,7 +69,7 @@ class ProfileChangeDetector:
         for values in rows:
             r = dict(zip(cols, values, strict=True))
             who = names.label("bluesky", r["did"])
-            when = f"between {day(r['prev_ts'])} and {day(r['ts'])}"
+            when = _span(r["prev_ts"], r["ts"])
             evidence = [f"profile:{r['did']}:{r['ts'].isoformat()}"]
             if r["went"] is not None:
                 what = "became unavailable (deactivated, suspended or deleted)" if r["went"] == "unavailable" \
