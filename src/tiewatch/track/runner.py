@@ -90,6 +90,8 @@ def one_period(db: Path | None, client: AtClient, follower: LiveFollower, option
         say(f"{did}: more than {options.follower_cap:,} followers; the list was not diffed (cap)")
     with briefly(db) as store:
         dids = watched_dids(store)
+        if not store.count("watchlist"):
+            say("the watch list is empty: add accounts with `tiewatch track add HANDLE`")
     live = None
     if not stop():
         # The live phase fills the period, and gets at least half a period even after a long backfill.
