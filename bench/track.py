@@ -23,8 +23,8 @@ from bsky_double import JetstreamDouble
 
 from tiewatch.detect.run import detect
 from tiewatch.store import Store
-from tiewatch.stream import watch_jetstream
-from tiewatch.track.live import LiveFollower
+from tiewatch.stream import stored_cursor, watch_jetstream
+from tiewatch.track.live import LiveFollower, cursor_key
 from tiewatch.track.watchlist import briefly
 
 
@@ -60,22 +60,26 @@ def run_plain(db: Path, url: str, dids: list[str], n: int) -> float:
     return time.perf_counter() - start
 
 
-def run_tracker(db: Path, url: str, dids: list[str], n: int, period: float) -> tuple[float, int, float]:
-    """The tracker's loop without the HTTP steps: a live phase per period on one connection, then detection."""
+def run_tracker(db: Path, url: str, dids: list[str], last_us: int, period: float) -> tuple[float, int, float]:
+    """The tracker's loop without the HTTP steps: a live phase per period on one connection, then detection,
+    until the stored cursor reaches the capture's last event."""
     start = time.perf_counter()
-    received = periods = 0
+    periods = 0
     detecting = 0.0
     follower = LiveFollower(db, url)
+    key = cursor_key(url)
+    cursor = 0
     try:
-        while received < n:
-            stats = follower.run(dids, until=time.monotonic() + period, idle_exit=5.0, max_events=n - received)
-            received += stats.received
+        while cursor < last_us:
+            stats = follower.run(dids, until=time.monotonic() + period, idle_exit=5.0,
+                                 stop=lambda: follower.last_cursor >= last_us)
             began = time.perf_counter()
             with briefly(db) as store:
                 detect(store)
+                cursor = stored_cursor(store, key) or 0
             detecting += time.perf_counter() - began
             periods += 1
-            if stats.received == 0:
+            if stats.received == 0 and cursor < last_us:
                 break
     finally:
         follower.close()
@@ -102,8 +106,8 @@ def main() -> None:
                 jet.start()
                 try:
                     plain = min(plain, run_plain(Path(tmp) / "plain.duckdb", jet.url, dids, args.events))
-                    took, periods, detecting = run_tracker(Path(tmp) / "track.duckdb", jet.url, dids, args.events,
-                                                           args.period)
+                    took, periods, detecting = run_tracker(Path(tmp) / "track.duckdb", jet.url, dids,
+                                                           1716000000000000 + (args.events - 1) * 1000, args.period)
                     if took < tracked:
                         tracked, best_detecting, best_periods = took, detecting, periods
                 finally:

@@ -84,6 +84,7 @@ class LiveFollower:
         self.store: Store | None = None
         self.store_since = 0.0
         self.backoff = 0.5
+        self.last_cursor = 0  # the stream cursor as last committed (time_us)
         self._stack = contextlib.ExitStack()
 
     # -- the store lease --------------------------------------------------------------------------------
@@ -111,8 +112,10 @@ class LiveFollower:
         self.release()
         self._stack = contextlib.ExitStack()
         try:
+            # A deep queue keeps the connection's reader answering pings while a batch is written or detection
+            # runs; a shallow one stops reading when full, and Jetstream drops a client that misses its pings.
             return self._stack.enter_context(connect(subscribe_url(self.url, COLLECTIONS, self.dids, cursor),
-                                                     open_timeout=10, max_size=2**24))
+                                                     open_timeout=10, max_size=2**24, max_queue=8192))
         except InvalidURI as e:
             raise TiewatchError(f"{self.url}: not a WebSocket URL ({e})") from None
 
@@ -143,7 +146,9 @@ class LiveFollower:
         def flush() -> None:
             nonlocal pending, last_flush
             if pending:
-                stats.result.add(write_live_batch(self._store(), self.key, pending, self.url))
+                store = self._store()
+                stats.result.add(write_live_batch(store, self.key, pending, self.url))
+                self.last_cursor = stored_cursor(store, self.key) or 0
                 stats.batches += 1
                 pending = []
             last_flush = time.monotonic()
