@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bsky_double import BskyDouble, build_car
+from bsky_double import BLUESKY, BskyDouble, build_car
 from test_track_client import client_for
 
 from tiewatch.detect.run import detect
@@ -56,3 +56,19 @@ def test_revision_unchanged_costs_one_call_and_a_shorter_repo_yields_deletions(d
         detect(store)
         unlikes = list_signals(store, kind="unlike")
         assert len(unlikes) == 1 and " between " in unlikes[0]["summary"]  # known only between two backfills
+
+
+def test_a_repository_the_reader_refuses_is_reported_and_the_others_proceed(db: Path) -> None:
+    with BskyDouble() as double:
+        sliced = double.add_repo((BLUESKY / "indigo_repo_slice.car").read_bytes())  # only part of a repository
+        fine = double.add_repo(build_car(A, _records(["3kl1"]), "3kaaaaaaaaaa1"), handle="anna.test")
+        with Store(db) as store:
+            add(store, [sliced, fine])
+        with client_for(double) as client:
+            report = work.PeriodReport()
+            work.resolve(db, client, report)
+            work.backfill(db, client, report, every_seconds=0)
+    assert report.backfilled == 1 and len(report.errors) == 1 and report.errors[0].startswith(sliced)
+    with Store(db) as store:
+        assert store.scalar("SELECT count(*) FROM events WHERE actor = ?", [fine]) == 2
+        assert store.scalar("SELECT rev FROM watchlist WHERE did = ?", [sliced]) is None  # tried again next time

@@ -118,7 +118,11 @@ def backfill(db: Path | None, client: AtClient, report: PeriodReport, every_seco
         except Exception as e:  # a PDS serving something that is not a CAR
             report.errors.append(f"{did}: the repository is not a readable CAR ({type(e).__name__})")
             continue
-        report.repo_events += _ingest_repo(db, did, latest, backfilled, data, keys, report)
+        try:
+            report.repo_events += _ingest_repo(db, did, latest, backfilled, data, keys, report)
+        except TiewatchError as e:  # a repository the CAR reader refuses (too large, a slice, ...)
+            report.errors.append(f"{did}: {e}")
+            continue
         report.backfilled += 1
 
 
