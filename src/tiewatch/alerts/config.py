@@ -97,6 +97,7 @@ class AlertConfig:
     channels: tuple[Channel, ...]
     rules: tuple[Rule, ...]
     view_base: str | None = None
+    retry_base: float = 30.0
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -115,15 +116,30 @@ def parse(config: dict[str, Any], label: str) -> AlertConfig:
         for key in REQUIRED[kind]:
             if not c.get(key):
                 raise TiewatchError(f"{where} ({kind}): needs {key}")
+        for key, value in c.items():
+            ok = {"to": isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)),
+                  "port": isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536,
+                  "starttls": isinstance(value, bool)}.get(key, isinstance(value, str))
+            if not ok:
+                raise TiewatchError(f"{where} ({kind}): {key} has the wrong type ({value!r})")
         name = str(c.get("name") or kind)
         if any(ch.name == name for ch in channels):
             raise TiewatchError(f"{where}: another channel is already named {name!r} (give each a name)")
         channels.append(Channel(name, kind, {k: v for k, v in c.items() if k not in ("name", "type")}))
-    rules = [_rule(r, f"{label}: rule {i}", {c.name for c in channels})
-             for i, r in enumerate(config.get("rule", []) or [], 1)]
+    raw_rules = config.get("rule", [])
+    if not isinstance(raw_rules, list):
+        raise TiewatchError(f"{label}: rules are [[rule]] tables")
+    rules = [_rule(r, f"{label}: rule {i}", {c.name for c in channels}) for i, r in enumerate(raw_rules, 1)]
     alerts = config.get("alerts", {})
-    view_base = alerts.get("view_base") if isinstance(alerts, dict) else None
-    return AlertConfig(tuple(channels), tuple(rules) or (Rule(),), view_base, config)
+    if not isinstance(alerts, dict):
+        raise TiewatchError(f"{label}: [alerts] must be a table")
+    view_base = alerts.get("view_base")
+    if view_base is not None and not isinstance(view_base, str):
+        raise TiewatchError(f"{label}: alerts.view_base must be a URL")
+    retry = alerts.get("retry_base", 30.0)
+    if isinstance(retry, bool) or not isinstance(retry, int | float) or not 0 <= retry <= 86400:
+        raise TiewatchError(f"{label}: alerts.retry_base must be a number of seconds")
+    return AlertConfig(tuple(channels), tuple(rules) or (Rule(),), view_base, float(retry), config)
 
 
 def _rule(r: Any, where: str, names: set[str]) -> Rule:
@@ -161,6 +177,8 @@ def _rule(r: Any, where: str, names: set[str]) -> Rule:
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise TiewatchError(f"{where}: {key} must be a number")
         numbers[key] = float(value) if value is not None else None
+    if quiet is None and r.get("timezone") is not None and not isinstance(r["timezone"], str):
+        raise TiewatchError(f"{where}: timezone must be a name like Europe/London")
     any_account = accounts is None or "any" in accounts
     return Rule(frozenset(kinds) if kinds is not None else None,
                 None if any_account else frozenset(a.lower().removeprefix("@") for a in accounts or []),

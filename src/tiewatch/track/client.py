@@ -9,6 +9,7 @@ itself is recorded in `held`, so `track status` can say when a limit held work b
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -104,28 +105,6 @@ class AtClient:
             self.held.append(Held(host, seconds, reason))
             self.sleep(seconds)
 
-    def _server_pause(self, response: httpx.Response, now: float) -> float | None:
-        """Seconds until the server allows another request, from Retry-After or RateLimit-* headers."""
-        h = response.headers
-        retry_after = h.get("retry-after")
-        if retry_after:
-            try:
-                return max(float(retry_after), 0.0)
-            except ValueError:
-                try:
-                    return max(parsedate_to_datetime(retry_after).timestamp() - time.time(), 0.0)
-                except (TypeError, ValueError):
-                    pass
-        reset = h.get("ratelimit-reset")
-        if reset and (response.status_code == 429 or h.get("ratelimit-remaining", "").strip() == "0"):
-            try:
-                value = float(reset)
-            except ValueError:
-                return None
-            # Bluesky sends an epoch second; the IETF draft a delta. Large values are epochs.
-            return max(value - time.time(), 0.0) if value > 1e9 else value
-        return None
-
     def get(self, url: str, params: dict[str, Any] | list[tuple[str, Any]] | None = None) -> httpx.Response:
         host = urlsplit(url).netloc
         budget = self._budget(host)
@@ -144,7 +123,7 @@ class AtClient:
                 reason = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
                 attempt = self._retry(host, attempt, url, reason)
                 continue
-            pause = self._server_pause(response, time.time())
+            pause = server_pause(response)
             if response.status_code == 429:
                 if pause is None:
                     pause = self._jitter(attempt)
@@ -239,6 +218,32 @@ class AtClient:
             if not cursor or not answer.get("followers"):
                 return members[:cap], False
         return members[:cap], True
+
+
+def server_pause(response: httpx.Response) -> float | None:
+    """Seconds until the server allows another request, from Retry-After or RateLimit-* headers."""
+    h = response.headers
+    retry_after = h.get("retry-after")
+    if retry_after:
+        try:
+            seconds = float(retry_after)
+            return seconds if math.isfinite(seconds) and seconds >= 0 else None
+        except ValueError:
+            try:
+                return max(parsedate_to_datetime(retry_after).timestamp() - time.time(), 0.0)
+            except (TypeError, ValueError):
+                pass
+    reset = h.get("ratelimit-reset")
+    if reset and (response.status_code == 429 or h.get("ratelimit-remaining", "").strip() == "0"):
+        try:
+            value = float(reset)
+        except ValueError:
+            return None
+        if not math.isfinite(value) or value < 0:
+            return None
+        # Bluesky sends an epoch second; the IETF draft a delta. Large values are epochs.
+        return max(value - time.time(), 0.0) if value > 1e9 else value
+    return None
 
 
 def pds_of(doc: dict[str, Any]) -> str:

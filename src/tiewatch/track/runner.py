@@ -107,9 +107,7 @@ def one_period(db: Path | None, client: AtClient, follower: LiveFollower, option
         delivery = queue(db, alert_config, baseline=True)
     if alert_config.channels:
         queued = queue(db, alert_config, baseline=False)
-        retry_base = options.retry_base
-        if retry_base is None:
-            retry_base = float((config.get("alerts") or {}).get("retry_base", 30.0))
+        retry_base = options.retry_base if options.retry_base is not None else alert_config.retry_base
         sent = deliver(db, alert_config, retry_base=retry_base, stop=stop)
         delivery.queued, delivery.sent, delivery.failed = queued.queued, sent.sent, sent.failed
         delivery.retrying, delivery.errors = sent.retrying, sent.errors
