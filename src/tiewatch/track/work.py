@@ -7,7 +7,6 @@ so a kill at any moment leaves either both or neither.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -269,10 +268,3 @@ def status(db: Path | None) -> list[dict[str, Any]]:
         out.append(d)
     return out
 
-
-def dumps(obj: object) -> str:
-    return json.dumps(obj, ensure_ascii=False, default=str)
-
-
-__all__ = ["PeriodReport", "TiewatchError", "backfill", "log", "resolve", "snapshot_followers",
-           "snapshot_profiles", "status"]
