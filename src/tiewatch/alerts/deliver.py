@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,10 +22,11 @@ from tiewatch.alerts.channels import DeliveryError, send
 from tiewatch.alerts.config import AlertConfig, Channel
 from tiewatch.signals import SIGNAL_KEYS, to_json
 from tiewatch.store import Store
-from tiewatch.track.watchlist import briefly, utcnow
+from tiewatch.track.watchlist import briefly, open_waiting, utcnow
 
 MAX_ATTEMPTS = 8
 MAX_DELAY = 3600.0
+LEASE_SECONDS = 2.0
 
 
 @dataclass
@@ -137,35 +139,47 @@ def deliver(db: Path | None, config: AlertConfig, *, retry_base: float = 30.0,
         due = store.con.execute("""SELECT signal, channel, attempts, payload FROM alerts
                                    WHERE status = 'pending' AND next_try <= ? ORDER BY next_try, signal, channel""",
                                 [utcnow()]).fetchall()
-    for signal, name, attempts, payload in due:
-        if stop():
-            break
-        channel: Channel | None = channels.get(name)
-        if channel is None:  # a channel removed from the file since: leave its rows as they are
-            continue
-        alert = json.loads(payload)
-        alert["id"] = f"{signal}:{name}"
-        error = None
-        try:
-            send(channel, alert)
-        except DeliveryError as e:
-            error = str(e)
-        now = utcnow()
-        attempts = int(attempts or 0) + 1
-        if error is None:
-            status, next_try = "sent", None
-            report.sent += 1
-        elif attempts >= MAX_ATTEMPTS:
-            status, next_try = "failed", None
-            report.failed += 1
-            report.errors.append(f"{name}: {error}")
-        else:
-            delay = min(retry_base * 2 ** (attempts - 1), MAX_DELAY) * random.uniform(0.5, 1.5)
-            status, next_try = "pending", now + timedelta(seconds=delay)
-            report.retrying += 1
-            report.errors.append(f"{name}: {error} (retry {attempts} in {delay:.0f}s)")
-        with briefly(db) as store:
-            store.con.execute("""UPDATE alerts SET status = ?, attempts = ?, first_try = coalesce(first_try, ?),
+    lease: Store | None = None
+    leased_at = 0.0
+    try:
+        for signal, name, attempts, payload in due:
+            if stop():
+                break
+            channel: Channel | None = channels.get(name)
+            if channel is None:  # a channel removed from the file since: leave its rows as they are
+                continue
+            alert = json.loads(payload)
+            alert["id"] = f"{signal}:{name}"
+            if lease is not None and time.monotonic() - leased_at > LEASE_SECONDS:
+                lease.close()
+                lease = None
+            error = None
+            try:
+                send(channel, alert)
+            except DeliveryError as e:
+                error = str(e)
+            now = utcnow()
+            attempts = int(attempts or 0) + 1
+            if error is None:
+                status, next_try = "sent", None
+                report.sent += 1
+            elif attempts >= MAX_ATTEMPTS:
+                status, next_try = "failed", None
+                report.failed += 1
+                report.errors.append(f"{name}: {error}")
+            else:
+                delay = min(retry_base * 2 ** (attempts - 1), MAX_DELAY) * random.uniform(0.5, 1.5)
+                status, next_try = "pending", now + timedelta(seconds=delay)
+                report.retrying += 1
+                report.errors.append(f"{name}: {error} (retry {attempts} in {delay:.0f}s)")
+            # Each outcome is recorded as soon as it is known; the store stays open for the next ones only
+            # briefly (a lease of LEASE_SECONDS, plus at most one delivery's timeout).
+            if lease is None:
+                lease, leased_at = open_waiting(db), time.monotonic()
+            lease.con.execute("""UPDATE alerts SET status = ?, attempts = ?, first_try = coalesce(first_try, ?),
                                  last_try = ?, next_try = ?, error = ? WHERE signal = ? AND channel = ?""",
                               [status, attempts, now, now, next_try, error, signal, name])
+    finally:
+        if lease is not None:
+            lease.close()
     return report
