@@ -34,7 +34,39 @@ def build_store(folder: Path, *, plot: bool = True, seed: int = 5) -> Path:
         paths: list[str | Path] = [data] + ([FIXTURES] if plot else [])
         report = ingest_paths(store, paths)
         assert not report.errors, report.errors
+        if plot:
+            _tracker_rows(store)
     return path
+
+
+def _tracker_rows(store: Store) -> None:
+    """What the watch-list tracker records (deletions, profile snapshots) for a small Bluesky story inside the
+    scenario's span: A likes B's posts, unlikes one, deletes replies to B in a burst, drops B from their bio."""
+    a, b = "did:plc:checksaaaaaaaaaaaaaaaaaa", "did:plc:checksbbbbbbbbbbbbbbbbbb"
+    t0 = datetime(2021, 11, 1, 12)
+    con = store.con
+    con.execute("INSERT INTO accounts (platform, account, name) VALUES ('bluesky', ?, 'a.test'), "
+                "('bluesky', ?, 'b.test')", [a, b])
+
+    def event(eid: str, ts: datetime, actor: str, kind: str, target: str | None, post: str | None,
+              text: str | None = None) -> None:
+        con.execute("INSERT INTO events (id, ts, platform, actor, kind, target, post, text) "
+                    "VALUES (?, ?, 'bluesky', ?, ?, ?, ?, ?)", [eid, ts, actor, kind, target, post, text])
+
+    for i in range(6):
+        post = f"at://{b}/app.bsky.feed.post/p{i}"
+        event(post, t0 + timedelta(days=i), b, "post", None, post)
+        event(f"at://{a}/app.bsky.feed.like/l{i}", t0 + timedelta(days=i, hours=1), a, "like", b, post)
+        event(f"at://{a}/app.bsky.feed.post/r{i}", t0 + timedelta(days=i, hours=2), a, "reply", b, post, "hi")
+    deletes = [(f"at://{a}/app.bsky.feed.like/l2", t0 + timedelta(days=40))]
+    deletes += [(f"at://{a}/app.bsky.feed.post/r{i}", t0 + timedelta(days=50, minutes=i)) for i in range(4)]
+    for uri, ts in deletes:
+        did, collection, rkey = uri.removeprefix("at://").split("/")
+        con.execute("INSERT INTO record_deletes VALUES (?, ?, NULL, ?, ?, ?, 'checks')", [uri, ts, did, collection,
+                                                                                         rkey])
+    for hours, bio in ((0, "with @b.test"), (24 * 60, "on my own")):
+        con.execute("INSERT INTO profiles VALUES (?, ?, 'a.test', 'A', ?, 'avatar', 'active', 'checks')",
+                    [t0 + timedelta(hours=hours), a, bio])
 
 
 def fresh_copy(template: Path, folder: Path) -> Path:
@@ -67,7 +99,7 @@ def check_declares_itself(make: Make, path: Path) -> None:
 
 def check_empty_store(make: Make, path: Path) -> None:
     with Store(path) as store:
-        for table in ("events", "metrics", "news", "accounts", "snapshots"):
+        for table in ("events", "metrics", "news", "accounts", "snapshots", "record_deletes", "profiles"):
             store.con.execute(f"DELETE FROM {table}")
     assert run(path, make) == [], f"{make().name}: signals from an empty store"
 
@@ -92,6 +124,11 @@ def check_evidence_resolves(make: Make, path: Path) -> None:
                     platform, account, ts = ref.removeprefix("metrics:").split(":", 2)
                     n = store.scalar("SELECT count(*) FROM metrics WHERE platform = ? AND account = ? AND ts = ?",
                                      [platform, account, _time(ts)])
+                elif ref.startswith("profile:"):  # profile:DID:ISO time of a stored profile snapshot
+                    n = store.scalar("SELECT count(*) FROM profiles WHERE ? LIKE 'profile:' || did || ':' || "
+                                     "strftime(ts, '%Y-%m-%dT%H:%M:%S') || '%'", [ref])
+                elif ref.endswith("#delete"):
+                    n = store.scalar("SELECT count(*) FROM record_deletes WHERE id = ?", [ref.removesuffix("#delete")])
                 else:
                     n = store.scalar("SELECT (SELECT count(*) FROM events WHERE id = ?) + "
                                      "(SELECT count(*) FROM news WHERE id = ?)", [ref, ref])
@@ -125,12 +162,14 @@ def check_time_shift(make: Make, path: Path) -> None:
         con.execute(f"UPDATE metrics SET ts = ts + {step}")
         con.execute(f"UPDATE news SET ts = ts + {step}")
         con.execute(f"UPDATE snapshots SET taken = taken + {step}")
+        con.execute(f"UPDATE record_deletes SET ts = ts + {step}, ts_lo = ts_lo + {step}")
+        con.execute(f"UPDATE profiles SET ts = ts + {step}")
     after = run(path, make)
 
     def key(s: dict[str, Any], shift: timedelta) -> tuple[Any, ...]:
         times = tuple(None if _time(s[k]) is None else _time(s[k]) + shift for k in ("ts", "start", "end"))  # type: ignore[operator]
         return (s["kind"], tuple(s["subjects"]), times, tuple(sorted(e for e in s["evidence"]
-                                                                   if not e.startswith("metrics:"))))
+                                                                   if not e.startswith(("metrics:", "profile:")))))
 
     assert sorted(map(str, (key(s, SHIFT) for s in before))) == sorted(map(str, (key(s, timedelta()) for s in after)))
     p_before = sorted(s["p_value"] for s in before if s["p_value"] is not None)

@@ -178,9 +178,13 @@ def test_kill_minus_nine_mid_ingest_leaves_nothing_partial(tmp_path: Path) -> No
 def test_an_older_schema_is_migrated_in_place(db: Path) -> None:
     import duckdb
 
+    from tiewatch.store.schema import SCHEMA_VERSION
+
     Store(db).close()
     con = duckdb.connect(str(db))
     con.execute("DROP TABLE snapshots")  # what a version-1 store lacked
+    for table in ("watchlist", "profiles", "record_deletes", "alerts", "track_log"):  # and a version-3 one
+        con.execute(f"DROP TABLE {table}")
     for table in ("events", "metrics", "news"):
         con.execute(f"ALTER TABLE {table} DROP COLUMN ingest")
     con.execute("ALTER TABLE ingests DROP COLUMN id")
@@ -189,8 +193,8 @@ def test_an_older_schema_is_migrated_in_place(db: Path) -> None:
     con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     con.close()
     with Store(db) as store:
-        assert store.scalar("SELECT value FROM meta WHERE key = 'schema_version'") == "3"
-        assert store.count("snapshots") == 0
+        assert store.scalar("SELECT value FROM meta WHERE key = 'schema_version'") == str(SCHEMA_VERSION)
+        assert store.count("snapshots") == 0 and store.count("watchlist") == 0
         assert store.scalar("SELECT count(*) FROM events WHERE id = 'old' AND ingest IS NULL") == 1
 
 

@@ -26,6 +26,13 @@ def reference() -> str:
         sub = click.Context(command, info_name=name, parent=ctx, terminal_width=100, max_content_width=100,
                             help_option_names=["-h", "--help"])
         parts += [f"## tiewatch {name}", "", "```", command.get_help(sub), "```", ""]
+        if isinstance(command, click.Group):  # groups (track) document each of their commands too
+            for sub_name in command.list_commands(sub):
+                leaf = command.get_command(sub, sub_name)
+                if leaf is not None:
+                    leaf_ctx = click.Context(leaf, info_name=sub_name, parent=sub, terminal_width=100,
+                                             max_content_width=100, help_option_names=["-h", "--help"])
+                    parts += [f"### tiewatch {name} {sub_name}", "", "```", leaf.get_help(leaf_ctx), "```", ""]
     return "\n".join(parts)
 
 

@@ -35,9 +35,11 @@ RESERVED = {"end"}
 class Table:
     name: str
     columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()  # a composite primary key
 
     def ddl(self) -> str:
-        return f"CREATE TABLE IF NOT EXISTS {self.name} ({', '.join(c.ddl() for c in self.columns)})"
+        parts = [c.ddl() for c in self.columns] + ([f"PRIMARY KEY ({', '.join(self.key)})"] if self.key else [])
+        return f"CREATE TABLE IF NOT EXISTS {self.name} ({', '.join(parts)})"
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -86,7 +88,26 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("cursors", (_c("source", pk=True), _c("cursor"), _c("updated", "TIMESTAMP"))),
     Table("snapshots", (_c("platform", null=False), _c("account", null=False), _c("direction", null=False),
                         _c("member", null=False), _c("taken", "TIMESTAMP", null=False), _c("source"))),
+    # The watch-list tracker's tables (schema 4):
+    # watchlist: one row per watched entry (a handle or DID as typed) and what was resolved for it; profiles:
+    # periodic profile snapshots (input of profile_change); record_deletes: deletions of likes and posts (input
+    # of unlike and post_deleted; ts_lo when only an interval is known); alerts: one row per (signal, channel)
+    # delivery; track_log: what the tracker held back or could not do (rate limits, caps, unreachable hosts).
+    Table("watchlist", (_c("entry", pk=True), _c("did"), _c("handle"), _c("pds"), _c("added", "TIMESTAMP"),
+                        _c("resolved", "TIMESTAMP"), _c("rev"), _c("backfilled", "TIMESTAMP"),
+                        _c("profiled", "TIMESTAMP"), _c("followers_listed", "TIMESTAMP"),
+                        _c("followers_capped", "BOOLEAN"), _c("error"))),
+    Table("profiles", (_c("ts", "TIMESTAMP", null=False), _c("did", null=False), _c("handle"), _c("display_name"),
+                       _c("description"), _c("avatar"), _c("status"), _c("source"))),
+    Table("record_deletes", (_c("id", null=False), _c("ts", "TIMESTAMP", null=False), _c("ts_lo", "TIMESTAMP"),
+                             _c("did", null=False), _c("collection", null=False), _c("rkey", null=False),
+                             _c("source"))),
+    Table("alerts", (_c("signal", null=False), _c("channel", null=False), _c("status", null=False),
+                     _c("attempts", "INTEGER"), _c("first_try", "TIMESTAMP"), _c("last_try", "TIMESTAMP"),
+                     _c("next_try", "TIMESTAMP"), _c("error"), _c("payload")), key=("signal", "channel")),
+    Table("track_log", (_c("ts", "TIMESTAMP", null=False), _c("account"), _c("what", null=False), _c("message"))),
 )}
+TRACK_TABLES = ("watchlist", "profiles", "record_deletes", "alerts", "track_log")
 
 # The tables that inputs feed, with their canonical fields in stored column order.
 CANONICAL_TABLES = ("events", "metrics", "news", "accounts")

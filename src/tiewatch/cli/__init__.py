@@ -451,6 +451,15 @@ app.add_command(growth)
 app.add_command(gaps)
 
 
+def _register_track() -> None:
+    from tiewatch.cli.track import track  # the tracker's commands live in their own module
+
+    app.add_command(track)
+
+
+_register_track()
+
+
 from tiewatch.web.cli import serve  # noqa: E402  (the web command lives in its own module)
 
 app.add_command(serve)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # imported where used: `tiewatch --help` must not pay for Duc
 
     from tiewatch.api import Tiewatch
     from tiewatch.progress import ProgressCallback, ProgressEvent
+    from tiewatch.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_WAIT = 10.0
@@ -154,6 +155,12 @@ def open_db(db: Path | None, *, read_only: bool = False, create: bool = True) ->
     root_db = ctx.find_root().params.get("db") if ctx else None
     return Tiewatch(db or root_db, read_only=read_only, create=create, wait=wait_seconds(),
                     on_wait=lambda message: click.echo(plain(message), err=True))
+
+
+def open_store(db: Path | None, *, read_only: bool = False, create: bool = True) -> Store:
+    """The store itself, for commands whose work the API does not wrap yet (the tracker's)."""
+    store: Store = open_db(db, read_only=read_only, create=create).store
+    return store
 
 
 def print_json(obj: object) -> None:

@@ -48,6 +48,13 @@ REGISTRY: tuple[DetectorEntry, ...] = (
     DetectorEntry("silence", ("silence", "resumption"), ("silence",),
                   "tiewatch.detect.silence:SilenceDetector",
                   "A stopped engaging with B far longer than A's own rhythm allows, and when A came back"),
+    # Facts the watch-list tracker's tables make visible (deletions, profile snapshots); no tests.
+    DetectorEntry("unlike", ("unlike",), (), "tiewatch.detect.unlike:UnlikeDetector",
+                  "A removed a like from B's post, ranked by the tie"),
+    DetectorEntry("post_deleted", ("post_deleted",), (), "tiewatch.detect.post_deleted:PostDeletedDetector",
+                  "A deleted posts, above all those naming or replying to B, as one signal per burst"),
+    DetectorEntry("profile_change", ("profile_change",), (), "tiewatch.detect.profile_change:ProfileChangeDetector",
+                  "name, bio, avatar, status or handle changed; a bio gaining or losing a mention names that account"),
 )
 
 

@@ -1,9 +1,9 @@
 """The store's DDL and migrations, derived from the one declaration of every table (tiewatch.schema)."""
 
-from tiewatch.schema import EVENT_KINDS
+from tiewatch.schema import EVENT_KINDS, TRACK_TABLES
 from tiewatch.schema import TABLES as DECLARED
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 __all__ = ["EVENT_KINDS", "MIGRATIONS", "SCHEMA_VERSION", "TABLES"]
 
@@ -15,4 +15,5 @@ MIGRATIONS: dict[int, list[str]] = {
     # 3: which ingest wrote each row (so a clean file can be written in one pass, then de-duplicated)
     2: [f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS ingest BIGINT" for t in ("events", "metrics", "news")]
        + ["ALTER TABLE ingests ADD COLUMN IF NOT EXISTS id BIGINT"],
+    3: [TABLES[t] for t in TRACK_TABLES],  # 4: the watch list, profile snapshots, deletions, alert deliveries
 }
