@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import duckdb
 from rich.console import Console
 from rich.table import Table
 
 from tiewatch import __version__
 from tiewatch.errors import TiewatchError
 from tiewatch.store import Store
+from tiewatch.store.database import out_of_room
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,6 +40,10 @@ def user_errors(fn: F) -> F:
             raise click.ClickException(str(e)) from None
         except KeyboardInterrupt:
             raise click.ClickException("interrupted; the store keeps every file completed before") from None
+        except duckdb.Error as e:  # out of memory or temp-file space: one line, not a traceback
+            if (message := out_of_room(e)) is None:
+                raise
+            raise click.ClickException(message) from None
     return wrapper  # type: ignore[return-value]
 
 

@@ -161,33 +161,68 @@ class SilenceDetector:
 
     def _count_active_misses(self, ctx: Context, tbl: pa.Table) -> list[int]:
         """For each gap, B's posts in it published while A was active (A did anything that day or the next
-        two): an account that went quiet everywhere is dormant, not silent on B."""
+        two): an account that went quiet everywhere is dormant, not silent on B.
+
+        Counted without visiting the posts inside the gaps: A's covered days form runs (active days closer
+        than four days apart merge), each gap meets a few of A's runs, and the posts of B on a run's days are a
+        difference of B's cumulative post counts by day, clipped to the gap's post ranks. The cumulative
+        counts at the runs' ends come from one window over B's posting days and those ends, so the cost
+        grows with B's posting days and the gaps' runs, never with the posts inside a gap.
+        """
         d = ctx.dialect
+        day_no = f"CAST(floor(({d.epoch('ts')}) / 86400.0) AS BIGINT)"
         ctx.store.con.register("tw_cand", tbl.append_column("cid", pa.array(range(tbl.num_rows), pa.int64())))
         try:
             counts = ctx.store.arrow(f"""
                 WITH ev AS {ctx.events_sql()},
                 c AS (SELECT cid, platform, a, b, lo, k FROM tw_cand),
-                posts_r AS (
-                    SELECT platform, actor, ts, row_number() OVER (PARTITION BY platform, actor ORDER BY ts, post)
-                           AS prank
+                posts_r AS (  -- B's posts in publication order, as the gaps were ranked
+                    SELECT platform, actor AS b, {day_no} AS pday,
+                           row_number() OVER (PARTITION BY platform, actor ORDER BY ts, post) AS prank
                     FROM (SELECT platform, actor, post, min(ts) AS ts FROM ev
-                          WHERE kind = 'post' AND actor IN (SELECT b FROM c) GROUP BY platform, actor, post)),
-                bp_k AS (
-                    SELECT c.cid, p.ts, {d.day('p.ts')} AS pday FROM c JOIN posts_r p
-                      ON p.platform = c.platform AND p.actor = c.b AND p.prank > c.lo AND p.prank <= c.lo + c.k),
+                          WHERE kind = 'post' AND post IS NOT NULL AND actor IN (SELECT b FROM c)
+                          GROUP BY platform, actor, post)),
+                span AS (  -- the days of each gap's first and last missed post
+                    SELECT c.cid, c.platform, c.a, c.b, c.lo, c.k, f.pday AS d0, l.pday AS d1
+                    FROM c JOIN posts_r f ON f.platform = c.platform AND f.b = c.b AND f.prank = c.lo + 1
+                    JOIN posts_r l ON l.platform = c.platform AND l.b = c.b AND l.prank = c.lo + c.k
+                    WHERE c.k >= 1),
                 a_days AS (
-                    SELECT DISTINCT e.platform, e.actor, {d.day('e.ts')} AS aday FROM ev e
-                    WHERE e.actor IN (SELECT a FROM c)),
-                covered AS (  -- a post on day D is seen if A was active on D, D+1 or D+2
-                    SELECT DISTINCT platform, actor, cday FROM (
-                        SELECT platform, actor, aday AS cday FROM a_days
-                        UNION ALL SELECT platform, actor, {d.minus_days('aday', 1)} FROM a_days
-                        UNION ALL SELECT platform, actor, {d.minus_days('aday', 2)} FROM a_days)),
-                seen AS (
-                    SELECT DISTINCT bp_k.cid, bp_k.ts FROM bp_k JOIN c ON c.cid = bp_k.cid
-                    JOIN covered cv ON cv.platform = c.platform AND cv.actor = c.a AND cv.cday = bp_k.pday)
-                SELECT c.cid, count(seen.ts) AS k_active FROM c LEFT JOIN seen ON seen.cid = c.cid
+                    SELECT DISTINCT platform, actor, {day_no} AS aday FROM ev WHERE actor IN (SELECT a FROM c)),
+                a_breaks AS (  -- a post on day D is seen if A was active on D, D+1 or D+2: [aday-2, aday] covered
+                    SELECT platform, actor, aday,
+                           CASE WHEN aday - lag(aday) OVER w <= 3 THEN 0 ELSE 1 END AS starts_run
+                    FROM a_days WINDOW w AS (PARTITION BY platform, actor ORDER BY aday)),
+                a_runs0 AS (
+                    SELECT platform, actor, aday, sum(starts_run) OVER (PARTITION BY platform, actor ORDER BY aday
+                                                                       ROWS UNBOUNDED PRECEDING) AS run
+                    FROM a_breaks),
+                a_runs AS (
+                    SELECT platform, actor, min(aday) - 2 AS r0, max(aday) AS r1 FROM a_runs0
+                    GROUP BY platform, actor, run),
+                pieces AS (  -- the covered days of A inside each gap's span (a gap meets few of A's runs)
+                    SELECT row_number() OVER () AS pid, s.cid, s.platform, s.b, s.lo, s.k,
+                           greatest(r.r0, s.d0) AS p0, least(r.r1, s.d1) AS p1
+                    FROM span s JOIN a_runs r ON r.platform = s.platform AND r.actor = s.a
+                         AND r.r1 >= s.d0 AND r.r0 <= s.d1),
+                b_days AS (SELECT platform, b, pday, count(*) AS n FROM posts_r GROUP BY platform, b, pday),
+                stream AS (  -- B's posting days and the pieces' ends, in day order: posts first within a day
+                    SELECT platform, b, pday AS day_, 0 AS ord, n, CAST(NULL AS BIGINT) AS pid, 0 AS side
+                    FROM b_days WHERE b IN (SELECT b FROM pieces)
+                    UNION ALL SELECT platform, b, p0 - 1, 1, 0, pid, 0 FROM pieces
+                    UNION ALL SELECT platform, b, p1, 1, 0, pid, 1 FROM pieces),
+                cum AS (  -- B's posts published on or before each end's day
+                    SELECT pid, side, sum(n) OVER (PARTITION BY platform, b ORDER BY day_, ord
+                                                   ROWS UNBOUNDED PRECEDING) AS upto
+                    FROM stream),
+                ends AS (
+                    SELECT pid, max(CASE WHEN side = 0 THEN upto END) AS before_p0,
+                           max(CASE WHEN side = 1 THEN upto END) AS upto_p1
+                    FROM cum WHERE pid IS NOT NULL GROUP BY pid),
+                seen AS (  -- ranks (before_p0, upto_p1] are B's posts on the piece's days; clip to the gap's
+                    SELECT p.cid, greatest(least(p.lo + p.k, e.upto_p1) - greatest(p.lo, e.before_p0), 0) AS n
+                    FROM pieces p JOIN ends e ON e.pid = p.pid)
+                SELECT c.cid, coalesce(sum(seen.n), 0) AS k_active FROM c LEFT JOIN seen ON seen.cid = c.cid
                 GROUP BY c.cid ORDER BY c.cid""")
         finally:
             ctx.store.con.unregister("tw_cand")
