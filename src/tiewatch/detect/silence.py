@@ -148,6 +148,8 @@ class SilenceDetector:
         mine = [s for s in signals if s.kind == "silence" and s.detail.get("model") == "posts"]
         if not mine:
             return
+        for s in mine:
+            self._list_posterior(s)
         tbl = pa.table({"platform": [s.platform for s in mine], "a": [s.subjects[0] for s in mine],
                         "b": [s.subjects[1] for s in mine], "lo": [s.detail["rank_at_start"] for s in mine],
                         "k": [s.detail["posts_in_gap"] for s in mine]})
@@ -158,6 +160,14 @@ class SilenceDetector:
             s.detail["misses"] = int(k)
             s.p_value = float(np.exp(k * np.log1p(-rates)) @ mass)
             s.score = float(-np.log10(max(s.p_value, 1e-300)))
+
+    def _list_posterior(self, s: Signal) -> None:
+        """The posterior as the [rate, mass] pairs a signal keeps: built once it matters (thousands of candidates
+        that never pass false-discovery control need not pay for it)."""
+        post = s.detail["posterior"]
+        if isinstance(post, np.ndarray):
+            s.detail["posterior"] = [[round(float(r), 5), round(float(w), 5)]
+                                     for r, w in zip(self.prior.rates, post, strict=True) if w > 1e-5]
 
     def _count_active_misses(self, ctx: Context, tbl: pa.Table) -> list[int]:
         """For each gap, B's posts in it published while A was active (A did anything that day or the next
@@ -237,8 +247,7 @@ class SilenceDetector:
         detail = {"model": "posts", "misses": int(row["k"]), "posts_in_gap": int(row["k"]),
                   "engaged_before": int(row["e"]),
                   "posts_before": int(row["n"]), "prior_rate": round(rate, 4), "days": round(days, 1),
-                  "posterior": [[round(float(r), 5), round(float(w), 5)] for r, w in zip(prior.rates, post, strict=True)
-                                if w > 1e-5],
+                  "posterior": post,  # the grid row; listed (rounded) only for the few that reach refine
                   "open": open_, "rank_at_start": int(row["rank_at"]),
                   "resumed_by": row["next_id"], "resumed_kind": row["next_kind"],
                   "resumed_ts": row["next_ts"].isoformat() + "Z" if row["next_ts"] else None,
@@ -358,6 +367,8 @@ class SilenceDetector:
         for s in kept:
             if s.kind != "silence":
                 continue
+            if s.detail["model"] == "posts":
+                self._list_posterior(s)
             s.ts = self._became_significant(ctx, s, p_star)
             if s.detail["model"] == "posts":
                 s.summary = self._posts_summary(s, names)
