@@ -57,10 +57,11 @@ def fit_grid_prior(engaged: np.ndarray, seen: np.ndarray, counts: np.ndarray | N
     loglik -= loglik.max(axis=1, keepdims=True)
     lik = np.exp(loglik)
     w = np.full(len(GRID), 1.0 / len(GRID))
+    total = counts.sum()
     for _ in range(iterations):
-        joint = lik * w
-        resp = joint / joint.sum(axis=1, keepdims=True)
-        w_new = (resp * counts[:, None]).sum(axis=0) / counts.sum()
+        # EM step as two matrix-vector products: w_j · Σ_i counts_i · lik_ij / Σ_j' lik_ij' w_j', over the total
+        # (the same update as normalising the responsibilities row by row, without the rows × grid temporaries)
+        w_new = w * (lik.T @ (counts / (lik @ w))) / total
         if np.abs(w_new - w).max() < 1e-7:
             w = w_new
             break

@@ -24,6 +24,7 @@ false-discovery threshold; end = the resumption, or null while the silence lasts
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,6 +41,7 @@ RENEWAL_KINDS = ("like", "comment", "reply", "repost", "mention", "message")
 REACTION_DAYS = 3.0  # posts younger than this at the end of the data are not counted as missed yet
 MIN_RENEWAL_GAPS = 5
 FAMILY = "silence"
+CHUNK = 1 << 16  # rows of (history × grid) matrices computed at once
 PAST_TENSE = {"like": "liked", "comment": "commented on", "reply": "replied to", "repost": "reposted",
               "mention": "mentioned", "message": "messaged"}
 
@@ -66,9 +68,35 @@ class SilenceDetector:
         n_tests = n_posts_tests + renewal_tests
         cap = screen_threshold(np.concatenate([p, [s.p_value or 1.0 for s in renewal]]), n_tests, ctx)
         keep = np.nonzero(p <= cap)[0]
-        rows = tbl.take(pa.array(keep, pa.int64())).to_pylist() if len(keep) else []
-        signals = [self._posts_signal(row, float(p[i]), prior, post[hid[i]]) for row, i in zip(rows, keep, strict=True)]
+        signals = self._posts_candidates(ctx, tbl, keep, p, post, hid, cap)
         return DetectorOutput(signals + [s for s in renewal if (s.p_value or 1.0) <= cap], {FAMILY: n_tests})
+
+    def _posts_candidates(self, ctx: Context, tbl: pa.Table, keep: np.ndarray, p: np.ndarray, post: np.ndarray,
+                          hid: np.ndarray, cap: float) -> list[Signal]:
+        """The gaps under the screen's cap, recounted over the days A was active (one set-based query for all of
+        them); only those still under the cap become signals.
+
+        Recounting can only raise a p-value, so a gap whose recounted p-value exceeds the cap could never be
+        rejected, and weighted BH over the recounted candidates is the same as refining the first pass's
+        rejections and running BH again (BH is monotone). On skewed data hundreds of thousands of gaps pass
+        the screen and almost all fall to the recount: they never become Python objects.
+        """
+        if not len(keep):
+            return []
+        sub = tbl.take(pa.array(keep, pa.int64()))
+        k_active = np.asarray(self._count_active_misses(ctx, pa.table({
+            "platform": sub["platform"], "a": sub["a"], "b": sub["b"], "lo": sub["rank_at"], "k": sub["k"]})),
+            dtype=float)
+        still = k_active < sub["k"].to_numpy()
+        p_active = p[keep].copy()
+        if still.any():
+            idx = np.nonzero(still)[0]
+            p_active[idx] = _chunked(lambda rows: self.prior.run_probability(post[hid[keep[rows]]], k_active[rows]),
+                                     idx)
+        final = np.nonzero(p_active <= cap)[0]
+        rows = sub.take(pa.array(final, pa.int64())).to_pylist() if len(final) else []
+        return [self._posts_signal(row, float(p_active[j]), self.prior, post[hid[keep[j]]], int(k_active[j]))
+                for row, j in zip(rows, final, strict=True)]
 
     # -- posts model --------------------------------------------------------------------------------
     def _posts_gaps_sql(self, ctx: Context, end: datetime) -> str:
@@ -120,13 +148,14 @@ class SilenceDetector:
     def _posts_pvalues(self, ctx: Context,
                        prior: GridPrior) -> tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray]:
         """The gaps that could be significant, their exact p-values, the posteriors and each gap's posterior row."""
-        # Posterior per distinct (engaged, seen) history; its mean bounds each gap's p-value from below
-        # (Jensen: E[(1-p)^k] >= (1-E[p])^k), so gaps that cannot be significant are screened out in SQL.
+        # Posterior mean per distinct (engaged, seen) history bounds each gap's p-value from below (Jensen:
+        # E[(1-p)^k] >= (1-E[p])^k), so gaps that cannot be significant are screened out in SQL. Posteriors are
+        # computed in chunks (a skewed store has a million histories: one matrix would take gigabytes), and
+        # kept only for the histories of the gaps that pass the screen.
         hist = ctx.store.arrow("SELECT DISTINCT e - 1 AS e1, n - 1 AS n1 FROM tw_gaps WHERE k >= 1")
         e1, n1 = hist["e1"].to_numpy().astype(float), hist["n1"].to_numpy().astype(float)
-        post = prior.posterior(e1, n1)
-        means = pa.table({"e1": hist["e1"], "n1": hist["n1"], "hid": np.arange(len(e1)),
-                          "pmean": prior.mean(post)})
+        pmean = _chunked(lambda rows: prior.mean(prior.posterior(e1[rows], n1[rows])), np.arange(len(e1)))
+        means = pa.table({"e1": hist["e1"], "n1": hist["n1"], "hid": np.arange(len(e1)), "pmean": pmean})
         ctx.store.con.register("tw_hist", means)
         try:
             tbl: pa.Table = ctx.store.arrow(f"""
@@ -134,40 +163,16 @@ class SilenceDetector:
                 WHERE g.k >= 1 AND power(1.0 - h.pmean, g.k) <= {ctx.keep_p}""")
         finally:
             ctx.store.con.unregister("tw_hist")
-        hid = tbl["hid"].to_numpy().astype(np.int64)
+        used, hid = np.unique(tbl["hid"].to_numpy().astype(np.int64), return_inverse=True)
+        post = np.concatenate([prior.posterior(e1[used[i:i + CHUNK]], n1[used[i:i + CHUNK]])
+                               for i in range(0, len(used), CHUNK)]) if len(used) else np.zeros((0, len(prior.rates)))
         k = tbl["k"].to_numpy().astype(float)
         # Many gaps share a history and a length: compute each distinct pair once.
         key = hid * (int(k.max()) + 1 if len(k) else 1) + k.astype(np.int64)
         _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-        p = prior.run_probability(post[hid[first]], k[first])[inverse] if tbl.num_rows else np.zeros(0)
+        p = _chunked(lambda rows: prior.run_probability(post[hid[first[rows]]], k[first[rows]]),
+                     np.arange(len(first)))[inverse] if tbl.num_rows else np.zeros(0)
         return tbl, p, post, hid
-
-    def refine(self, ctx: Context, signals: list[Signal]) -> None:
-        """Recount misses over the days A was active, for the posts-model silences that would pass false-discovery
-        control as they stand (a lower-bound p-value); the larger p-values are written back in place."""
-        mine = [s for s in signals if s.kind == "silence" and s.detail.get("model") == "posts"]
-        if not mine:
-            return
-        for s in mine:
-            self._list_posterior(s)
-        tbl = pa.table({"platform": [s.platform for s in mine], "a": [s.subjects[0] for s in mine],
-                        "b": [s.subjects[1] for s in mine], "lo": [s.detail["rank_at_start"] for s in mine],
-                        "k": [s.detail["posts_in_gap"] for s in mine]})
-        k_active = self._count_active_misses(ctx, tbl)
-        for s, k in zip(mine, k_active, strict=True):
-            rates = np.array([r for r, _ in s.detail["posterior"]])
-            mass = np.array([w for _, w in s.detail["posterior"]])
-            s.detail["misses"] = int(k)
-            s.p_value = float(np.exp(k * np.log1p(-rates)) @ mass)
-            s.score = float(-np.log10(max(s.p_value, 1e-300)))
-
-    def _list_posterior(self, s: Signal) -> None:
-        """The posterior as the [rate, mass] pairs a signal keeps: built once it matters (thousands of candidates
-        that never pass false-discovery control need not pay for it)."""
-        post = s.detail["posterior"]
-        if isinstance(post, np.ndarray):
-            s.detail["posterior"] = [[round(float(r), 5), round(float(w), 5)]
-                                     for r, w in zip(self.prior.rates, post, strict=True) if w > 1e-5]
 
     def _count_active_misses(self, ctx: Context, tbl: pa.Table) -> list[int]:
         """For each gap, B's posts in it published while A was active (A did anything that day or the next
@@ -238,16 +243,18 @@ class SilenceDetector:
             ctx.store.con.unregister("tw_cand")
         return [int(x) for x in counts["k_active"].to_pylist()]
 
-    def _posts_signal(self, row: dict[str, Any], p: float, prior: GridPrior, post: np.ndarray) -> Signal:
+    def _posts_signal(self, row: dict[str, Any], p: float, prior: GridPrior, post: np.ndarray,
+                      misses: int) -> Signal:
         a, b = row["a"], row["b"]
         open_ = row["next_ts"] is None
         start: datetime = row["start_ts"]
         days = ((row["next_ts"] or self.end) - start).total_seconds() / 86400
         rate = float(post @ prior.rates)
-        detail = {"model": "posts", "misses": int(row["k"]), "posts_in_gap": int(row["k"]),
+        detail = {"model": "posts", "misses": misses, "posts_in_gap": int(row["k"]),
                   "engaged_before": int(row["e"]),
                   "posts_before": int(row["n"]), "prior_rate": round(rate, 4), "days": round(days, 1),
-                  "posterior": post,  # the grid row; listed (rounded) only for the few that reach refine
+                  "posterior": [[round(float(r), 5), round(float(w), 5)] for r, w in zip(prior.rates, post, strict=True)
+                                if w > 1e-5],
                   "open": open_, "rank_at_start": int(row["rank_at"]),
                   "resumed_by": row["next_id"], "resumed_kind": row["next_kind"],
                   "resumed_ts": row["next_ts"].isoformat() + "Z" if row["next_ts"] else None,
@@ -367,8 +374,6 @@ class SilenceDetector:
         for s in kept:
             if s.kind != "silence":
                 continue
-            if s.detail["model"] == "posts":
-                self._list_posterior(s)
             s.ts = self._became_significant(ctx, s, p_star)
             if s.detail["model"] == "posts":
                 s.summary = self._posts_summary(s, names)
@@ -388,8 +393,10 @@ class SilenceDetector:
             share = min(active_star / max(s.detail["gap_active_days"], 1), 1.0)
             return s.start + timedelta(days=s.detail["gap_days"] * share)
         k = s.detail["misses"]
-        rates = np.array([r for r, _ in s.detail["posterior"]])
-        mass = np.array([w for _, w in s.detail["posterior"]])
+        # the exact posterior (the detail lists it rounded, which drops the low rates that long runs hinge on)
+        rates = self.prior.rates
+        mass = self.prior.posterior(np.array([s.detail["engaged_before"] - 1.0]),
+                                    np.array([s.detail["posts_before"] - 1.0]))[0]
         ks = np.arange(1, k + 1, dtype=float)
         pk = np.exp(np.outer(ks, np.log1p(-rates))) @ mass
         hit = np.nonzero(pk <= max(p_star, s.p_value or 0.0))[0]
@@ -422,6 +429,13 @@ class SilenceDetector:
         return Signal(kind="resumption", ts=when, start=s.start, end=when, subjects=[a, b], score=s.score,
                       p_value=s.p_value, evidence=[s.detail["resumed_by"], *s.evidence], summary=summary,
                       detail=detail, platform=s.platform, family=None, q_value=s.q_value, parent=s)
+
+
+def _chunked(fn: Callable[[np.ndarray], np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """fn over rows in chunks, concatenated: bounded memory for the (rows × grid) matrices."""
+    if not len(rows):
+        return np.zeros(0)
+    return np.concatenate([fn(rows[i:i + CHUNK]) for i in range(0, len(rows), CHUNK)])
 
 
 def screen_threshold(p: np.ndarray, n_tests: int, ctx: Context) -> float:
