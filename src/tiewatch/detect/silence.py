@@ -102,40 +102,42 @@ class SilenceDetector:
     def _posts_gaps_sql(self, ctx: Context, end: datetime) -> str:
         """One row per post of B that A engaged with: the run of B's posts A then passed over.
 
-        B's posts are ranked by publication (a window over posts only, which are few); each engagement
-        looks up its post's rank with a join against that small table; one window per pair, ordered by
-        rank, gives the next engaged post. Misses = the difference of ranks − 1; repeated engagements on
-        one post are adjacent in that order and collapse to the last one.
+        B's posts are ranked by publication (a window over posts only, which are few, which also counts the
+        posts old enough to have been missed by the end); each engagement looks up its post's rank with a
+        join against that small table; one window per pair, ordered by rank, gives the next engaged post.
+        Misses = the difference of ranks − 1; repeated engagements on one post are adjacent in that order and
+        collapse to the last one. The events are read where they are needed (a shared intermediate would be
+        a copy of every event), and nothing is joined after the window.
         """
         d = ctx.dialect
         end_sql = f"TIMESTAMP '{end.isoformat(sep=' ')}'"
+        events = ctx.events_sql()
         return f"""
-        WITH ev AS {ctx.events_sql()},
-        posts AS (
-            SELECT platform, actor AS author, post AS post_id, min(ts) AS ts FROM ev
+        WITH posts AS (
+            SELECT platform, actor AS author, post AS post_id, min(ts) AS ts FROM {events}
             WHERE kind = 'post' AND post IS NOT NULL GROUP BY platform, actor, post),
         posts_r AS (
-            SELECT *, row_number() OVER (PARTITION BY platform, author ORDER BY ts, post_id) AS prank FROM posts),
+            SELECT platform, author, post_id,
+                   row_number() OVER (PARTITION BY platform, author ORDER BY ts, post_id) AS prank,
+                   sum(CASE WHEN ts <= {d.minus_days(end_sql, REACTION_DAYS)} THEN 1 ELSE 0 END)
+                       OVER (PARTITION BY platform, author) AS open_rank
+            FROM posts),
         eng AS (
-            SELECT e.platform, e.actor AS a, e.target AS b, e.ts, e.id, e.kind, p.prank
-            FROM ev e JOIN posts_r p ON p.platform = e.platform AND p.author = e.target AND p.post_id = e.post
+            SELECT e.platform, e.actor AS a, e.target AS b, e.ts, e.id, e.kind, p.prank, p.open_rank
+            FROM {events} e JOIN posts_r p ON p.platform = e.platform AND p.author = e.target AND p.post_id = e.post
             WHERE e.kind IN ({_in(POST_ENGAGEMENTS)}) AND e.actor <> e.target),
         seq AS (
             SELECT *, dense_rank() OVER (PARTITION BY platform, a, b ORDER BY prank) AS e,
-                   min(prank) OVER (PARTITION BY platform, a, b) AS first_prank,
+                   first_value(prank) OVER w AS first_prank,
                    lead(prank) OVER w AS next_prank, lead(ts) OVER w AS next_ts, lead(id) OVER w AS next_id,
                    lead(kind) OVER w AS next_kind
-            FROM eng WINDOW w AS (PARTITION BY platform, a, b ORDER BY prank, ts, id)),
-        seen_by_end AS (
-            SELECT platform, author, count(*) AS open_rank FROM posts
-            WHERE ts <= {d.minus_days(end_sql, REACTION_DAYS)} GROUP BY platform, author)
-        SELECT s.platform, s.a, s.b, s.ts AS start_ts, s.id AS start_id, s.kind AS start_kind, s.e,
-               s.prank - s.first_prank + 1 AS n, s.prank AS rank_at,
-               CASE WHEN s.next_prank IS NULL THEN greatest(coalesce(se.open_rank, 0) - s.prank, 0)
-                    ELSE s.next_prank - s.prank - 1 END AS k,
-               s.next_ts, s.next_id, s.next_kind
-        FROM seq s LEFT JOIN seen_by_end se ON se.platform = s.platform AND se.author = s.b
-        WHERE s.next_prank IS NULL OR s.next_prank <> s.prank"""
+            FROM eng WINDOW w AS (PARTITION BY platform, a, b ORDER BY prank, ts, id))
+        SELECT platform, a, b, ts AS start_ts, id AS start_id, kind AS start_kind, e,
+               prank - first_prank + 1 AS n, prank AS rank_at,
+               CASE WHEN next_prank IS NULL THEN greatest(open_rank - prank, 0)
+                    ELSE next_prank - prank - 1 END AS k,
+               next_ts, next_id, next_kind
+        FROM seq WHERE next_prank IS NULL OR next_prank <> prank"""
 
     def _prior(self, ctx: Context) -> GridPrior:
         """The engagement-rate prior, fitted to every pair's counts after its first engagement."""
@@ -186,15 +188,15 @@ class SilenceDetector:
         """
         d = ctx.dialect
         day_no = f"CAST(floor(({d.epoch('ts')}) / 86400.0) AS BIGINT)"
+        events = ctx.events_sql()  # read twice, inline: a shared CTE would be a copy of every event
         ctx.store.con.register("tw_cand", tbl.append_column("cid", pa.array(range(tbl.num_rows), pa.int64())))
         try:
             counts = ctx.store.arrow(f"""
-                WITH ev AS {ctx.events_sql()},
-                c AS (SELECT cid, platform, a, b, lo, k FROM tw_cand),
+                WITH c AS (SELECT cid, platform, a, b, lo, k FROM tw_cand),
                 posts_r AS (  -- B's posts in publication order, as the gaps were ranked
                     SELECT platform, actor AS b, {day_no} AS pday,
                            row_number() OVER (PARTITION BY platform, actor ORDER BY ts, post) AS prank
-                    FROM (SELECT platform, actor, post, min(ts) AS ts FROM ev
+                    FROM (SELECT platform, actor, post, min(ts) AS ts FROM {events}
                           WHERE kind = 'post' AND post IS NOT NULL AND actor IN (SELECT b FROM c)
                           GROUP BY platform, actor, post)),
                 span AS (  -- the days of each gap's first and last missed post
@@ -203,7 +205,7 @@ class SilenceDetector:
                     JOIN posts_r l ON l.platform = c.platform AND l.b = c.b AND l.prank = c.lo + c.k
                     WHERE c.k >= 1),
                 a_days AS (
-                    SELECT DISTINCT platform, actor, {day_no} AS aday FROM ev WHERE actor IN (SELECT a FROM c)),
+                    SELECT DISTINCT platform, actor, {day_no} AS aday FROM {events} WHERE actor IN (SELECT a FROM c)),
                 a_breaks AS (  -- a post on day D is seen if A was active on D, D+1 or D+2: [aday-2, aday] covered
                     SELECT platform, actor, aday,
                            CASE WHEN aday - lag(aday) OVER w <= 3 THEN 0 ELSE 1 END AS starts_run
