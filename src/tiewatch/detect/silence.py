@@ -373,14 +373,22 @@ class SilenceDetector:
         """Date each kept silence (when it became significant) and add the resumption that ended it."""
         names = Names(ctx.store)
         extra: list[Signal] = []
+        dated: list[Signal] = []  # posts-model silences: dated together, one query for all their posts
         for s in kept:
             if s.kind != "silence":
                 continue
-            s.ts = self._became_significant(ctx, s, p_star)
+            if s.detail["model"] == "posts" and s.start is not None:
+                dated.append(s)
+            else:
+                s.ts = self._became_significant(ctx, s, p_star)
             if s.detail["model"] == "posts":
                 s.summary = self._posts_summary(s, names)
             if s.end is not None and s.detail.get("resumed_by"):
                 extra.append(self._resumption(s, names))
+        times = self._post_times(ctx, [(s.platform or "", s.subjects[1], self._significant_rank(s, p_star))
+                                       for s in dated])
+        for s, ts in zip(dated, times, strict=True):
+            s.ts = ts or s.start
         return kept + extra
 
     def _became_significant(self, ctx: Context, s: Signal, p_star: float) -> datetime | None:
@@ -394,23 +402,52 @@ class SilenceDetector:
             active_star = float(np.exp(s.detail["log_mu"] + t_star * s.detail["log_scale"]))
             share = min(active_star / max(s.detail["gap_active_days"], 1), 1.0)
             return s.start + timedelta(days=s.detail["gap_days"] * share)
+        return self._post_times(ctx, [(s.platform or "", s.subjects[1], self._significant_rank(s, p_star))])[0] \
+            or s.start
+
+    def _significant_rank(self, s: Signal, p_star: float) -> int:
+        """B's post rank at which a posts-model silence became significant."""
         k = s.detail["misses"]
         # the exact posterior (the detail lists it rounded, which drops the low rates that long runs hinge on)
         rates = self.prior.rates
         mass = self.prior.posterior(np.array([s.detail["engaged_before"] - 1.0]),
                                     np.array([s.detail["posts_before"] - 1.0]))[0]
-        ks = np.arange(1, k + 1, dtype=float)
-        pk = np.exp(np.outer(ks, np.log1p(-rates))) @ mass
-        hit = np.nonzero(pk <= max(p_star, s.p_value or 0.0))[0]
-        k_star = int(ks[hit[0]]) if len(hit) else k
+        log_miss = np.log1p(-rates)
+        threshold = max(p_star, s.p_value or 0.0)
+
+        def p_run(n: int) -> float:
+            return float(np.exp(n * log_miss) @ mass)
+
+        # the first k with P(k misses in a row) <= threshold: the probability falls with k, so bisect
+        lo, k_star = 1, k
+        if p_run(k) <= threshold:
+            while lo < k_star:
+                mid = (lo + k_star) // 2
+                lo, k_star = (lo, mid) if p_run(mid) <= threshold else (mid + 1, k_star)
         # The k*-th post B published after the one A last engaged with, counting only posts A could see.
         share = k_star / max(s.detail["misses"], 1)
-        rank = s.detail["rank_at_start"] + max(1, round(share * s.detail["posts_in_gap"]))
-        row = ctx.store.con.execute("""
-            SELECT ts FROM (SELECT ts, row_number() OVER (ORDER BY ts, post) AS r FROM
-                (SELECT post, min(ts) AS ts FROM events WHERE kind = 'post' AND platform = ? AND actor = ?
-                 GROUP BY post)) WHERE r = ?""", [s.platform, s.subjects[1], rank]).fetchall()
-        return row[0][0] if row else s.start
+        return int(s.detail["rank_at_start"] + max(1, round(share * s.detail["posts_in_gap"])))
+
+    def _post_times(self, ctx: Context, wanted: list[tuple[str, str, int]]) -> list[datetime | None]:
+        """The publication time of B's post of each (platform, B, rank): one window over those authors' posts
+        (a query per silence read every event once per silence)."""
+        if not wanted:
+            return []
+        q = pa.table({"i": list(range(len(wanted))), "platform": [w[0] for w in wanted],
+                      "b": [w[1] for w in wanted], "r": pa.array([w[2] for w in wanted], pa.int64())})
+        ctx.store.con.register("tw_rank_q", q)
+        try:
+            rows = ctx.store.con.execute("""
+                WITH p AS (SELECT platform, actor, post, min(ts) AS ts FROM events
+                           WHERE kind = 'post' AND actor IN (SELECT b FROM tw_rank_q) GROUP BY platform, actor, post),
+                r AS (SELECT platform, actor, ts,
+                             row_number() OVER (PARTITION BY platform, actor ORDER BY ts, post) AS r FROM p)
+                SELECT q.i, r.ts FROM tw_rank_q q JOIN r ON r.platform = q.platform AND r.actor = q.b AND r.r = q.r
+                """).fetchall()
+        finally:
+            ctx.store.con.unregister("tw_rank_q")
+        found: dict[int, datetime] = {int(i): ts for i, ts in rows}
+        return [found.get(i) for i in range(len(wanted))]
 
     def _resumption(self, s: Signal, names: Names) -> Signal:
         a, b = s.subjects

@@ -158,7 +158,7 @@ def out_of_room(e: duckdb.Error) -> str | None:
             cap = os.environ.get("TIEWATCH_TEMP_LIMIT") or "the default cap"
             return (f"out of temporary disk space: this needed more than the memory limit ({memory}) plus the "
                     f"temp-file cap ({cap}); set TIEWATCH_TEMP_LIMIT higher (e.g. TIEWATCH_TEMP_LIMIT=50GB) "
-                    "or TIEWATCH_MEMORY_LIMIT, or narrow the run with --since/--until")
+                    "or TIEWATCH_MEMORY_LIMIT (detect can also be narrowed with --since/--until)")
         return (f"out of memory: this needed more than the memory limit ({memory}); set TIEWATCH_MEMORY_LIMIT "
                 "higher (e.g. TIEWATCH_MEMORY_LIMIT=8GB) or TIEWATCH_TEMP_LIMIT for more room to spill")
     if isinstance(e, duckdb.IOException) and "No space left on device" in text:
