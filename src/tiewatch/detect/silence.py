@@ -255,8 +255,7 @@ class SilenceDetector:
         detail = {"model": "posts", "misses": misses, "posts_in_gap": int(row["k"]),
                   "engaged_before": int(row["e"]),
                   "posts_before": int(row["n"]), "prior_rate": round(rate, 4), "days": round(days, 1),
-                  "posterior": [[round(float(r), 5), round(float(w), 5)] for r, w in zip(prior.rates, post, strict=True)
-                                if w > 1e-5],
+                  "posterior": post,  # the exact grid row; listed, rounded, for the kept ones in finalize
                   "open": open_, "rank_at_start": int(row["rank_at"]),
                   "resumed_by": row["next_id"], "resumed_kind": row["next_kind"],
                   "resumed_ts": row["next_ts"].isoformat() + "Z" if row["next_ts"] else None,
@@ -373,6 +372,11 @@ class SilenceDetector:
         """Date each kept silence (when it became significant) and add the resumption that ended it."""
         names = Names(ctx.store)
         extra: list[Signal] = []
+        for s in kept:  # the posterior listed for reading (only kept silences pay for it)
+            if s.kind == "silence" and isinstance(s.detail.get("posterior"), np.ndarray):
+                s.detail["posterior"] = [[round(float(r), 5), round(float(w), 5)]
+                                         for r, w in zip(self.prior.rates, s.detail["posterior"], strict=True)
+                                         if w > 1e-5]
         dated: list[Signal] = []  # posts-model silences: dated together, one query for all their posts
         for s in kept:
             if s.kind != "silence":
@@ -385,11 +389,21 @@ class SilenceDetector:
                 s.summary = self._posts_summary(s, names)
             if s.end is not None and s.detail.get("resumed_by"):
                 extra.append(self._resumption(s, names))
-        times = self._post_times(ctx, [(s.platform or "", s.subjects[1], self._significant_rank(s, p_star))
-                                       for s in dated])
+        masses = self._posteriors(dated)
+        times = self._post_times(ctx, [(s.platform or "", s.subjects[1], self._significant_rank(s, p_star, mass))
+                                       for s, mass in zip(dated, masses, strict=True)])
         for s, ts in zip(dated, times, strict=True):
             s.ts = ts or s.start
         return kept + extra
+
+    def _posteriors(self, signals: list[Signal]) -> np.ndarray:
+        """Each posts-model silence's exact posterior over the rate grid, in one vectorised pass."""
+        engaged = np.array([s.detail["engaged_before"] - 1.0 for s in signals])
+        seen = np.array([s.detail["posts_before"] - 1.0 for s in signals])
+        if not len(signals):
+            return np.zeros((0, len(self.prior.rates)))
+        return _chunked(lambda rows: self.prior.posterior(engaged[rows], seen[rows]).ravel(),
+                        np.arange(len(signals))).reshape(len(signals), len(self.prior.rates))
 
     def _became_significant(self, ctx: Context, s: Signal, p_star: float) -> datetime | None:
         if s.start is None:
@@ -402,16 +416,15 @@ class SilenceDetector:
             active_star = float(np.exp(s.detail["log_mu"] + t_star * s.detail["log_scale"]))
             share = min(active_star / max(s.detail["gap_active_days"], 1), 1.0)
             return s.start + timedelta(days=s.detail["gap_days"] * share)
-        return self._post_times(ctx, [(s.platform or "", s.subjects[1], self._significant_rank(s, p_star))])[0] \
+        mass = self._posteriors([s])[0]
+        return self._post_times(ctx, [(s.platform or "", s.subjects[1], self._significant_rank(s, p_star, mass))])[0] \
             or s.start
 
-    def _significant_rank(self, s: Signal, p_star: float) -> int:
-        """B's post rank at which a posts-model silence became significant."""
+    def _significant_rank(self, s: Signal, p_star: float, mass: np.ndarray) -> int:
+        """B's post rank at which a posts-model silence became significant, under its exact posterior `mass`
+        (the detail lists it rounded, which drops the low rates that long runs hinge on)."""
         k = s.detail["misses"]
-        # the exact posterior (the detail lists it rounded, which drops the low rates that long runs hinge on)
         rates = self.prior.rates
-        mass = self.prior.posterior(np.array([s.detail["engaged_before"] - 1.0]),
-                                    np.array([s.detail["posts_before"] - 1.0]))[0]
         log_miss = np.log1p(-rates)
         threshold = max(p_star, s.p_value or 0.0)
 
