@@ -23,12 +23,14 @@ class GridPrior:
 
     def posterior(self, engaged: np.ndarray, seen: np.ndarray) -> np.ndarray:
         """Posterior mass over the grid for each (engaged, seen) count pair: shape (len(engaged), grid)."""
-        logl = (np.outer(engaged, np.log(self.rates)) + np.outer(seen - engaged, np.log1p(-self.rates))
-                + np.log(np.maximum(self.weights, 1e-300)))
+        # in place, in the same order of operations: one (rows × grid) array instead of seven temporaries
+        logl = np.outer(engaged, np.log(self.rates))
+        logl += np.outer(seen - engaged, np.log1p(-self.rates))
+        logl += np.log(np.maximum(self.weights, 1e-300))
         logl -= logl.max(axis=1, keepdims=True)
-        post = np.exp(logl)
-        post /= post.sum(axis=1, keepdims=True)
-        result: np.ndarray = post
+        np.exp(logl, out=logl)
+        logl /= logl.sum(axis=1, keepdims=True)
+        result: np.ndarray = logl
         return result
 
     def run_probability(self, post: np.ndarray, misses: np.ndarray) -> np.ndarray:
