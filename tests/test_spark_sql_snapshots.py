@@ -17,7 +17,8 @@ from tiewatch.store import Store
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "spark"
 UPDATE = os.environ.get("TIEWATCH_UPDATE_SNAPSHOTS") == "1"
-PENDING = {"audience", "follow", "silence", "unlike", "post_deleted", "profile_change"}  # detectors whose SQL is not yet written through ctx.engine
+# detectors whose SQL is not yet written through ctx.engine
+PENDING = {"audience", "follow", "silence", "unlike", "post_deleted", "profile_change"}
 
 
 @pytest.fixture(scope="module")

@@ -64,6 +64,13 @@ def as_failure(e: BaseException) -> click.ClickException | None:
     if isinstance(e, MemoryError):
         return Failure(TiewatchError("out of memory (set TIEWATCH_MEMORY_LIMIT lower, or split the input)",
                                      code="memory"))
+    if "duckdb" in sys.modules:
+        import duckdb
+
+        from tiewatch.store.database import out_of_room
+
+        if isinstance(e, duckdb.Error) and (message := out_of_room(e)) is not None:
+            return Failure(TiewatchError(message, code="memory"))
     if isinstance(e, BrokenPipeError):
         return None  # the reader went away (`| head`): main() ends quietly
     if isinstance(e, OSError):

@@ -55,20 +55,26 @@ class CoincidenceDetector(Detector):
             UNION ALL
             SELECT platform, target AS x, actor AS s, ts, kind, 1 AS inbound FROM ev
             WHERE kind IN ({kinds}) AND target IS NOT NULL AND actor <> target),
+        earlier AS (
+            SELECT ns.news_id, ns.subject, unnest(n2.subjects) AS x
+            FROM ns JOIN nw n2 ON n2.ts < ns.news_ts AND list_contains(n2.subjects, ns.subject)),
+        wanted AS (  -- the only pairs whose tie is ever read: mutual ones (top ties) and shared-news ones
+            SELECT platform, x, s FROM edges GROUP BY platform, x, s HAVING min(inbound) = 0 AND max(inbound) = 1
+            UNION
+            SELECT a.platform, er.x, er.subject FROM earlier er JOIN accounts a ON a.account = er.x),
+        tie_edges AS (  -- so a star's millions of one-way fans never meet its news items
+            SELECT e.* FROM edges e JOIN wanted w ON w.platform = e.platform AND w.x = e.x AND w.s = e.s),
         tie AS (
             SELECT ns.news_id, e.platform, e.x, ns.subject, sum({weight_case('e.kind')}) AS tie_was,
                    sum(CASE WHEN e.inbound = 0 THEN 1 ELSE 0 END) AS out_n,
                    sum(CASE WHEN e.inbound = 1 THEN 1 ELSE 0 END) AS in_n
-            FROM ns JOIN edges e ON e.s = ns.subject AND e.ts < ns.news_ts
+            FROM ns JOIN tie_edges e ON e.s = ns.subject AND e.ts < ns.news_ts
                  AND e.ts >= {minus_days('ns.news_ts', TIE_LOOKBACK_DAYS)}
             GROUP BY ns.news_id, e.platform, e.x, ns.subject),
         top_ties AS (
             SELECT news_id, platform, x, subject, tie_was, 0 AS shared FROM (
                 SELECT *, row_number() OVER (PARTITION BY news_id, subject ORDER BY tie_was DESC, x) AS r
                 FROM tie WHERE out_n > 0 AND in_n > 0) WHERE r <= {TOP_TIES}),
-        earlier AS (
-            SELECT ns.news_id, ns.subject, unnest(n2.subjects) AS x
-            FROM ns JOIN nw n2 ON n2.ts < ns.news_ts AND list_contains(n2.subjects, ns.subject)),
         shared AS (
             SELECT DISTINCT er.news_id, a.platform, er.x, er.subject, coalesce(t.tie_was, 0) AS tie_was, 1 AS shared
             FROM earlier er JOIN accounts a ON a.account = er.x

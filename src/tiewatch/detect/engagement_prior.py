@@ -23,12 +23,14 @@ class GridPrior:
 
     def posterior(self, engaged: np.ndarray, seen: np.ndarray) -> np.ndarray:
         """Posterior mass over the grid for each (engaged, seen) count pair: shape (len(engaged), grid)."""
-        logl = (np.outer(engaged, np.log(self.rates)) + np.outer(seen - engaged, np.log1p(-self.rates))
-                + np.log(np.maximum(self.weights, 1e-300)))
+        # in place, in the same order of operations: one (rows × grid) array instead of seven temporaries
+        logl = np.outer(engaged, np.log(self.rates))
+        logl += np.outer(seen - engaged, np.log1p(-self.rates))
+        logl += np.log(np.maximum(self.weights, 1e-300))
         logl -= logl.max(axis=1, keepdims=True)
-        post = np.exp(logl)
-        post /= post.sum(axis=1, keepdims=True)
-        result: np.ndarray = post
+        np.exp(logl, out=logl)
+        logl /= logl.sum(axis=1, keepdims=True)
+        result: np.ndarray = logl
         return result
 
     def run_probability(self, post: np.ndarray, misses: np.ndarray) -> np.ndarray:
@@ -57,10 +59,12 @@ def fit_grid_prior(engaged: np.ndarray, seen: np.ndarray, counts: np.ndarray | N
     loglik -= loglik.max(axis=1, keepdims=True)
     lik = np.exp(loglik)
     w = np.full(len(GRID), 1.0 / len(GRID))
+    total = counts.sum()
     for _ in range(iterations):
-        joint = lik * w
-        resp = joint / joint.sum(axis=1, keepdims=True)
-        w_new = (resp * counts[:, None]).sum(axis=0) / counts.sum()
+        # EM step as two matrix-vector products: w_j · Σ_i counts_i · lik_ij / Σ_j' lik_ij' w_j', over the total
+        # (the same update as normalising the responsibilities row by row, without the rows × grid temporaries;
+        # einsum's own loop, as a threaded BLAS call spends more on its threads than on these thin products)
+        w_new = w * np.einsum("ij,i->j", lik, counts / np.einsum("ij,j->i", lik, w)) / total
         if np.abs(w_new - w).max() < 1e-7:
             w = w_new
             break

@@ -29,13 +29,20 @@ class FollowDetector(Detector):
             f AS (SELECT id, platform, actor, target, kind, ts, ts_lo, ts_hi,
                          lag(kind) OVER (PARTITION BY platform, actor, target ORDER BY ts, id) AS prev_kind
                   FROM ev WHERE kind IN ('follow', 'unfollow') AND target IS NOT NULL),
+            pair_ev AS (  -- the pair's engagements, each direction an equality join (an OR would pair every
+                          -- follow with every event of the platform)
+                SELECT f.id, f.ts AS f_ts, e.ts, e.kind, 1 AS out_,
+                       CASE WHEN f.actor = f.target THEN 1 ELSE 0 END AS in_  -- as the OR counted a self-tie
+                FROM f JOIN ev e ON e.platform = f.platform AND e.actor = f.actor AND e.target = f.target
+                WHERE e.ts <= f.ts AND e.kind IN ({kinds})
+                UNION ALL
+                SELECT f.id, f.ts, e.ts, e.kind, 0, 1
+                FROM f JOIN ev e ON e.platform = f.platform AND e.actor = f.target AND e.target = f.actor
+                WHERE e.ts <= f.ts AND e.kind IN ({kinds}) AND f.actor <> f.target),
             strength AS (
-                SELECT f.id, sum({contribution_sql('f.ts', 'e.ts', 'e.kind', d)}) AS tie,
-                       sum(CASE WHEN e.actor = f.actor THEN 1 ELSE 0 END) AS out_n,
-                       sum(CASE WHEN e.actor = f.target THEN 1 ELSE 0 END) AS in_n
-                FROM f JOIN ev e ON e.platform = f.platform AND e.ts <= f.ts AND e.kind IN ({kinds})
-                     AND ((e.actor = f.actor AND e.target = f.target) OR (e.actor = f.target AND e.target = f.actor))
-                GROUP BY f.id)
+                SELECT id, sum({contribution_sql('f_ts', 'ts', 'kind', d)}) AS tie, sum(out_) AS out_n,
+                       sum(in_) AS in_n
+                FROM pair_ev GROUP BY id)
             SELECT f.*, coalesce(s.tie, 0) AS tie, coalesce(s.out_n, 0) AS out_n, coalesce(s.in_n, 0) AS in_n
             FROM f LEFT JOIN strength s ON s.id = f.id
             WHERE f.kind = 'unfollow' OR coalesce(s.tie, 0) > 0 OR f.prev_kind = 'unfollow'

@@ -24,6 +24,7 @@ false-discovery threshold; end = the resumption, or null while the silence lasts
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,6 +45,7 @@ REACTION_DAYS = 3.0  # posts younger than this at the end of the data are not co
 # history before the gap, so filtering on it keeps the test valid; those gaps count as untestable.
 MIN_ENGAGED = 5
 FAMILY = "silence"
+CHUNK = 1 << 16  # rows of (history × grid) matrices computed at once
 PAST_TENSE = {"like": "liked", "comment": "commented on", "reply": "replied to", "repost": "reposted",
               "mention": "mentioned", "message": "messaged"}
 
@@ -86,9 +88,7 @@ class SilenceDetector(Detector):
         rp = (renewal_p["at_least"].to_numpy() / renewal_p["pos"].to_numpy()).astype(float)
         cap = screen_threshold(np.concatenate([p / w, rp]), n_tests, ctx)
         keep = np.nonzero(p / w <= cap)[0]
-        rows = tbl.take(pa.array(keep, pa.int64())).to_pylist() if len(keep) else []
-        signals = [self._posts_signal(row, float(p[i]), prior, post[hid[i]], float(w[i]))
-                   for row, i in zip(rows, keep, strict=True)]
+        signals = self._posts_candidates(ctx, tbl, keep, p, post, hid, w, cap)
         renewal = self._renewal_signals(ctx, renewal_p.filter(pa.array(rp <= cap)), end)
         con.execute("DROP TABLE IF EXISTS tw_spacings")
         return DetectorOutput(signals + renewal, {FAMILY: n_tests}, {FAMILY: self.untestable})
@@ -104,40 +104,73 @@ class SilenceDetector(Detector):
         kmax = h["kmax"].to_numpy().astype(float)
         keys, inverse = np.unique(np.stack([e1, n1]), axis=1, return_inverse=True)
         inverse = inverse.ravel()
-        post = prior.posterior(keys[0], keys[1])  # one row per distinct history
-        rho = -np.log1p(-np.minimum(prior.mean(post), 0.999))[inverse]
-        p_min = np.empty(len(kmax))
-        for lo in range(0, len(kmax), 65_536):  # bounded memory: a (rows x grid) block at a time
-            sl = slice(lo, lo + 65_536)
-            p_min[sl] = prior.run_probability(post[inverse[sl]], kmax[sl])
+        # bounded memory: a (rows x grid) block at a time (a skewed store has a million distinct histories)
+        mean = _chunked(lambda rows: prior.mean(prior.posterior(keys[0][rows], keys[1][rows])),
+                        np.arange(keys.shape[1]))
+        rho = -np.log1p(-np.minimum(mean, 0.999))[inverse]
+        p_min = _chunked(lambda rows: prior.run_probability(
+            prior.posterior(keys[0][inverse[rows]], keys[1][inverse[rows]]), kmax[rows]), np.arange(len(kmax)))
         p_min = np.where(e1 + 1 >= MIN_ENGAGED, p_min, 1.0)  # too short a history: not a test (see MIN_ENGAGED)
         return p_min, h["tests"].to_numpy().astype(np.int64), rho
+
+    def _posts_candidates(self, ctx: Context, tbl: pa.Table, keep: np.ndarray, p: np.ndarray, post: np.ndarray,
+                          hid: np.ndarray, w: np.ndarray, cap: float) -> list[Signal]:
+        """The gaps under the screen's cap, recounted over the days A was active (one set-based query for all of
+        them); only those still under the cap become signals.
+
+        Recounting can only raise a p-value, so a gap whose recounted p-value exceeds the cap could never be
+        rejected, and weighted BH over the recounted candidates is the same as refining the first pass's
+        rejections and running BH again (BH is monotone). On skewed data hundreds of thousands of gaps pass
+        the screen and almost all fall to the recount: they never become Python objects.
+        """
+        if not len(keep):
+            return []
+        sub = tbl.take(pa.array(keep, pa.int64()))
+        k_active = np.asarray(self._count_active_misses(ctx, pa.table({
+            "platform": sub["platform"], "a": sub["a"], "b": sub["b"], "lo": sub["rank_at"], "k": sub["k"]})),
+            dtype=float)
+        still = k_active < sub["k"].to_numpy()
+        p_active = p[keep].copy()
+        if still.any():
+            idx = np.nonzero(still)[0]
+            p_active[idx] = _chunked(lambda rows: self.prior.run_probability(post[hid[keep[rows]]], k_active[rows]),
+                                     idx)
+        final = np.nonzero(p_active / w[keep] <= cap)[0]
+        rows = sub.take(pa.array(final, pa.int64())).to_pylist() if len(final) else []
+        return [self._posts_signal(row, float(p_active[j]), self.prior, post[hid[keep[j]]], float(w[keep[j]]),
+                                   int(k_active[j])) for row, j in zip(rows, final, strict=True)]
 
     # -- posts model --------------------------------------------------------------------------------
     def _posts_gaps_sql(self, ctx: Context, end: datetime) -> str:
         """One row per post of B that A engaged with: the run of B's posts A then passed over.
 
-        B's posts are ranked by publication (a window over posts only, which are few); each engagement
-        looks up its post's rank with a join against that small table; one window per pair, ordered by
-        rank, gives the next engaged post. Misses = the difference of ranks − 1; repeated engagements on
-        one post are adjacent in that order and collapse to the last one.
+        B's posts are ranked by publication (a window over posts only, which are few, which also counts the
+        posts old enough to have been missed by the end); each engagement looks up its post's rank with a
+        join against that small table; one window per pair, ordered by rank, gives the next engaged post.
+        Misses = the difference of ranks − 1; repeated engagements on one post are adjacent in that order and
+        collapse to the last one. The events are read where they are needed (a shared intermediate would be
+        a copy of every event), and nothing is joined after the window.
         """
         d = ctx.dialect
         end_sql = f"TIMESTAMP '{end.isoformat(sep=' ')}'"
+        events = ctx.events_sql()
         return f"""
-        WITH ev AS {ctx.events_sql()},
-        posts AS (
-            SELECT platform, actor AS author, post AS post_id, min(ts) AS ts FROM ev
+        WITH posts AS (
+            SELECT platform, actor AS author, post AS post_id, min(ts) AS ts FROM {events}
             WHERE kind = 'post' AND post IS NOT NULL GROUP BY platform, actor, post),
         posts_r AS (
-            SELECT *, row_number() OVER (PARTITION BY platform, author ORDER BY ts, post_id) AS prank FROM posts),
+            SELECT platform, author, post_id,
+                   row_number() OVER (PARTITION BY platform, author ORDER BY ts, post_id) AS prank,
+                   sum(CASE WHEN ts <= {d.minus_days(end_sql, REACTION_DAYS)} THEN 1 ELSE 0 END)
+                       OVER (PARTITION BY platform, author) AS open_rank
+            FROM posts),
         eng AS (
-            SELECT e.platform, e.actor AS a, e.target AS b, e.ts, e.id, e.kind, p.prank
-            FROM ev e JOIN posts_r p ON p.platform = e.platform AND p.author = e.target AND p.post_id = e.post
+            SELECT e.platform, e.actor AS a, e.target AS b, e.ts, e.id, e.kind, p.prank, p.open_rank
+            FROM {events} e JOIN posts_r p ON p.platform = e.platform AND p.author = e.target AND p.post_id = e.post
             WHERE e.kind IN ({_in(POST_ENGAGEMENTS)}) AND e.actor <> e.target),
         seq AS (
             SELECT *, dense_rank() OVER (PARTITION BY platform, a, b ORDER BY prank) AS e,
-                   min(prank) OVER (PARTITION BY platform, a, b) AS first_prank,
+                   first_value(prank) OVER w AS first_prank,
                    lead(prank) OVER w AS next_prank, lead(ts) OVER w AS next_ts, lead(id) OVER w AS next_id,
                    lead(kind) OVER w AS next_kind
             FROM eng WINDOW w AS (PARTITION BY platform, a, b ORDER BY prank, ts, id)),
@@ -165,13 +198,14 @@ class SilenceDetector(Detector):
                        rho_bar: float) -> tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The gaps that could be significant, their exact p-values, the posteriors, each gap's posterior
         row and its weight."""
-        # Posterior per distinct (engaged, seen) history; its mean bounds each gap's p-value from below
-        # (Jensen: E[(1-p)^k] >= (1-E[p])^k), so gaps that cannot be significant are screened out in SQL.
+        # Posterior mean per distinct (engaged, seen) history bounds each gap's p-value from below (Jensen:
+        # E[(1-p)^k] >= (1-E[p])^k), so gaps that cannot be significant are screened out in SQL. Posteriors are
+        # computed in chunks (a skewed store has a million histories: one matrix would take gigabytes), and
+        # kept only for the histories of the gaps that pass the screen.
         hist = ctx.store.arrow("SELECT DISTINCT e - 1 AS e1, n - 1 AS n1 FROM tw_gaps WHERE k >= 1")
         # Tests whose smallest attainable p-value is above Tarone's floor are not tests: same bound on kmax.
         e1, n1 = hist["e1"].to_numpy().astype(float), hist["n1"].to_numpy().astype(float)
-        post = prior.posterior(e1, n1)
-        pmean = prior.mean(post)
+        pmean = _chunked(lambda rows: prior.mean(prior.posterior(e1[rows], n1[rows])), np.arange(len(e1)))
         means = pa.table({"e1": hist["e1"], "n1": hist["n1"], "hid": np.arange(len(e1)), "pmean": pmean,
                           "w": -np.log1p(-np.minimum(pmean, 0.999)) / rho_bar})
         ctx.store.con.register("tw_hist", means)
@@ -182,81 +216,102 @@ class SilenceDetector(Detector):
                   AND power(1.0 - h.pmean, g.kmax) <= {floor!r}""")
         finally:
             ctx.store.con.unregister("tw_hist")
-        hid = tbl["hid"].to_numpy().astype(np.int64)
+        used, hid = np.unique(tbl["hid"].to_numpy().astype(np.int64), return_inverse=True)
+        post = np.concatenate([prior.posterior(e1[used[i:i + CHUNK]], n1[used[i:i + CHUNK]])
+                               for i in range(0, len(used), CHUNK)]) if len(used) else np.zeros((0, len(prior.rates)))
         k = tbl["k"].to_numpy().astype(float)
+        kmax = tbl["kmax"].to_numpy().astype(float) if tbl.num_rows else np.zeros(0)
         # Many gaps share a history and a length: compute each distinct pair once.
         key = hid * (int(k.max()) + 1 if len(k) else 1) + k.astype(np.int64)
         _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-        p = prior.run_probability(post[hid[first]], k[first])[inverse] if tbl.num_rows else np.zeros(0)
+        p = _chunked(lambda rows: prior.run_probability(post[hid[first[rows]]], k[first[rows]]),
+                     np.arange(len(first)))[inverse] if tbl.num_rows else np.zeros(0)
         if tbl.num_rows:  # exact smallest attainable p-value: tests above the floor are not tests
-            p_min = prior.run_probability(post[hid], tbl["kmax"].to_numpy().astype(float))
+            p_min = _chunked(lambda rows: prior.run_probability(post[hid[rows]], kmax[rows]), np.arange(len(hid)))
             p = np.where(p_min <= floor, p, np.inf)
         w = tbl["w"].to_numpy().astype(float) if tbl.num_rows else np.ones(0)
         return tbl, p, post, hid, w
 
-    def refine(self, ctx: Context, signals: list[Signal]) -> None:
-        """Recount misses over the days A was active, for the posts-model silences that would pass false-discovery
-        control as they stand (a lower-bound p-value); the larger p-values are written back in place."""
-        mine = [s for s in signals if s.kind == "silence" and s.detail.get("model") == "posts"]
-        if not mine:
-            return
-        tbl = pa.table({"platform": [s.platform for s in mine], "a": [s.subjects[0] for s in mine],
-                        "b": [s.subjects[1] for s in mine], "lo": [s.detail["rank_at_start"] for s in mine],
-                        "k": [s.detail["posts_in_gap"] for s in mine]})
-        k_active = self._count_active_misses(ctx, tbl)
-        for s, k in zip(mine, k_active, strict=True):
-            rates = np.array([r for r, _ in s.detail["posterior"]])
-            mass = np.array([w for _, w in s.detail["posterior"]])
-            s.detail["misses"] = int(k)
-            s.p_value = float(np.exp(k * np.log1p(-rates)) @ mass)
-            s.score = float(-np.log10(max(s.p_value, 1e-300)))
-
     def _count_active_misses(self, ctx: Context, tbl: pa.Table) -> list[int]:
         """For each gap, B's posts in it published while A was active (A did anything that day or the next
-        two): an account that went quiet everywhere is dormant, not silent on B."""
+        two): an account that went quiet everywhere is dormant, not silent on B.
+
+        Counted without visiting the posts inside the gaps: A's covered days form runs (active days closer
+        than four days apart merge), each gap meets a few of A's runs, and the posts of B on a run's days are a
+        difference of B's cumulative post counts by day, clipped to the gap's post ranks. The cumulative
+        counts at the runs' ends come from one window over B's posting days and those ends, so the cost
+        grows with B's posting days and the gaps' runs, never with the posts inside a gap.
+        """
         d = ctx.dialect
+        day_no = f"CAST(floor(({d.epoch('ts')}) / 86400.0) AS BIGINT)"
+        events = ctx.events_sql()  # read twice, inline: a shared CTE would be a copy of every event
         ctx.store.con.register("tw_cand", tbl.append_column("cid", pa.array(range(tbl.num_rows), pa.int64())))
         try:
             counts = ctx.store.arrow(f"""
-                WITH ev AS {ctx.events_sql()},
-                c AS (SELECT cid, platform, a, b, lo, k FROM tw_cand),
-                posts_r AS (
-                    SELECT platform, actor, ts, row_number() OVER (PARTITION BY platform, actor ORDER BY ts, post)
-                           AS prank
-                    FROM (SELECT platform, actor, post, min(ts) AS ts FROM ev
-                          WHERE kind = 'post' AND actor IN (SELECT b FROM c) GROUP BY platform, actor, post)),
-                bp_k AS (
-                    SELECT c.cid, p.ts, {d.day('p.ts')} AS pday FROM c JOIN posts_r p
-                      ON p.platform = c.platform AND p.actor = c.b AND p.prank > c.lo AND p.prank <= c.lo + c.k),
+                WITH c AS (SELECT cid, platform, a, b, lo, k FROM tw_cand),
+                posts_r AS (  -- B's posts in publication order, as the gaps were ranked
+                    SELECT platform, actor AS b, {day_no} AS pday,
+                           row_number() OVER (PARTITION BY platform, actor ORDER BY ts, post) AS prank
+                    FROM (SELECT platform, actor, post, min(ts) AS ts FROM {events}
+                          WHERE kind = 'post' AND post IS NOT NULL AND actor IN (SELECT b FROM c)
+                          GROUP BY platform, actor, post)),
+                span AS (  -- the days of each gap's first and last missed post
+                    SELECT c.cid, c.platform, c.a, c.b, c.lo, c.k, f.pday AS d0, l.pday AS d1
+                    FROM c JOIN posts_r f ON f.platform = c.platform AND f.b = c.b AND f.prank = c.lo + 1
+                    JOIN posts_r l ON l.platform = c.platform AND l.b = c.b AND l.prank = c.lo + c.k
+                    WHERE c.k >= 1),
                 a_days AS (
-                    SELECT DISTINCT e.platform, e.actor, {d.day('e.ts')} AS aday FROM ev e
-                    WHERE e.actor IN (SELECT a FROM c)),
-                covered AS (  -- a post on day D is seen if A was active on D, D+1 or D+2
-                    SELECT DISTINCT platform, actor, cday FROM (
-                        SELECT platform, actor, aday AS cday FROM a_days
-                        UNION ALL SELECT platform, actor, {d.minus_days('aday', 1)} FROM a_days
-                        UNION ALL SELECT platform, actor, {d.minus_days('aday', 2)} FROM a_days)),
-                seen AS (
-                    SELECT DISTINCT bp_k.cid, bp_k.ts FROM bp_k JOIN c ON c.cid = bp_k.cid
-                    JOIN covered cv ON cv.platform = c.platform AND cv.actor = c.a AND cv.cday = bp_k.pday)
-                SELECT c.cid, count(seen.ts) AS k_active FROM c LEFT JOIN seen ON seen.cid = c.cid
+                    SELECT DISTINCT platform, actor, {day_no} AS aday FROM {events} WHERE actor IN (SELECT a FROM c)),
+                a_breaks AS (  -- a post on day D is seen if A was active on D, D+1 or D+2: [aday-2, aday] covered
+                    SELECT platform, actor, aday,
+                           CASE WHEN aday - lag(aday) OVER w <= 3 THEN 0 ELSE 1 END AS starts_run
+                    FROM a_days WINDOW w AS (PARTITION BY platform, actor ORDER BY aday)),
+                a_runs0 AS (
+                    SELECT platform, actor, aday, sum(starts_run) OVER (PARTITION BY platform, actor ORDER BY aday
+                                                                       ROWS UNBOUNDED PRECEDING) AS run
+                    FROM a_breaks),
+                a_runs AS (
+                    SELECT platform, actor, min(aday) - 2 AS r0, max(aday) AS r1 FROM a_runs0
+                    GROUP BY platform, actor, run),
+                pieces AS (  -- the covered days of A inside each gap's span (a gap meets few of A's runs)
+                    SELECT row_number() OVER () AS pid, s.cid, s.platform, s.b, s.lo, s.k,
+                           greatest(r.r0, s.d0) AS p0, least(r.r1, s.d1) AS p1
+                    FROM span s JOIN a_runs r ON r.platform = s.platform AND r.actor = s.a
+                         AND r.r1 >= s.d0 AND r.r0 <= s.d1),
+                b_days AS (SELECT platform, b, pday, count(*) AS n FROM posts_r GROUP BY platform, b, pday),
+                stream AS (  -- B's posting days and the pieces' ends, in day order: posts first within a day
+                    SELECT platform, b, pday AS day_, 0 AS ord, n, CAST(NULL AS BIGINT) AS pid, 0 AS side
+                    FROM b_days WHERE b IN (SELECT b FROM pieces)
+                    UNION ALL SELECT platform, b, p0 - 1, 1, 0, pid, 0 FROM pieces
+                    UNION ALL SELECT platform, b, p1, 1, 0, pid, 1 FROM pieces),
+                cum AS (  -- B's posts published on or before each end's day
+                    SELECT pid, side, sum(n) OVER (PARTITION BY platform, b ORDER BY day_, ord
+                                                   ROWS UNBOUNDED PRECEDING) AS upto
+                    FROM stream),
+                ends AS (
+                    SELECT pid, max(CASE WHEN side = 0 THEN upto END) AS before_p0,
+                           max(CASE WHEN side = 1 THEN upto END) AS upto_p1
+                    FROM cum WHERE pid IS NOT NULL GROUP BY pid),
+                seen AS (  -- ranks (before_p0, upto_p1] are B's posts on the piece's days; clip to the gap's
+                    SELECT p.cid, greatest(least(p.lo + p.k, e.upto_p1) - greatest(p.lo, e.before_p0), 0) AS n
+                    FROM pieces p JOIN ends e ON e.pid = p.pid)
+                SELECT c.cid, coalesce(sum(seen.n), 0) AS k_active FROM c LEFT JOIN seen ON seen.cid = c.cid
                 GROUP BY c.cid ORDER BY c.cid""")
         finally:
             ctx.store.con.unregister("tw_cand")
         return [int(x) for x in counts["k_active"].to_pylist()]
 
     def _posts_signal(self, row: dict[str, Any], p: float, prior: GridPrior, post: np.ndarray,
-                      weight: float) -> Signal:
+                      weight: float, misses: int) -> Signal:
         a, b = row["a"], row["b"]
         open_ = row["next_ts"] is None
         start: datetime = row["start_ts"]
         days = ((row["next_ts"] or self.end) - start).total_seconds() / 86400
         rate = float(post @ prior.rates)
-        detail = {"model": "posts", "misses": int(row["k"]), "posts_in_gap": int(row["k"]),
+        detail = {"model": "posts", "misses": misses, "posts_in_gap": int(row["k"]),
                   "engaged_before": int(row["e"]),
                   "posts_before": int(row["n"]), "prior_rate": round(rate, 4), "days": round(days, 1),
-                  "posterior": [[round(float(r), 5), round(float(w), 5)] for r, w in zip(prior.rates, post, strict=True)
-                                if w > 1e-5],
+                  "posterior": post,  # the exact grid row; listed, rounded, for the kept ones in finalize
                   "open": open_, "rank_at_start": int(row["rank_at"]),
                   "resumed_by": row["next_id"], "resumed_kind": row["next_kind"],
                   "resumed_ts": row["next_ts"].isoformat() + "Z" if row["next_ts"] else None,
@@ -315,17 +370,43 @@ class SilenceDetector(Detector):
         """Date each kept silence (when it became significant) and add the resumption that ended it."""
         names = Names(ctx.store)
         extra: list[Signal] = []
+        for s in kept:  # the posterior listed for reading (only kept silences pay for it)
+            if s.kind == "silence" and isinstance(s.detail.get("posterior"), np.ndarray):
+                s.detail["posterior"] = [[round(float(r), 5), round(float(w), 5)]
+                                         for r, w in zip(self.prior.rates, s.detail["posterior"], strict=True)
+                                         if w > 1e-5]
+        dated: list[Signal] = []  # posts-model silences: dated together, one query for all their posts
         for s in kept:
             if s.kind != "silence":
                 continue
-            s.ts = self._became_significant(ctx, s, p_star * s.weight)
-            if s.ts is not None and s.start is not None:  # how long after the last engagement it was clear
-                s.detail["delay_days"] = round((s.ts - s.start).total_seconds() / 86400, 2)
+            if s.detail["model"] == "posts" and s.start is not None:
+                dated.append(s)
+            else:
+                s.ts = self._became_significant(ctx, s, p_star * s.weight)
+                if s.ts is not None and s.start is not None:  # how long after the last engagement it was clear
+                    s.detail["delay_days"] = round((s.ts - s.start).total_seconds() / 86400, 2)
             if s.detail["model"] == "posts":
                 s.summary = self._posts_summary(s, names)
             if s.end is not None and s.detail.get("resumed_by"):
                 extra.append(self._resumption(s, names))
+        masses = self._posteriors(dated)
+        times = self._post_times(ctx, [(s.platform or "", s.subjects[1],
+                                        self._significant_rank(s, p_star * s.weight, mass))
+                                       for s, mass in zip(dated, masses, strict=True)])
+        for s, ts in zip(dated, times, strict=True):
+            s.ts = ts or s.start
+            if s.ts is not None and s.start is not None:  # how long after the last engagement it was clear
+                s.detail["delay_days"] = round((s.ts - s.start).total_seconds() / 86400, 2)
         return kept + extra
+
+    def _posteriors(self, signals: list[Signal]) -> np.ndarray:
+        """Each posts-model silence's exact posterior over the rate grid, in one vectorised pass."""
+        if not signals:
+            return np.zeros((0, 0))
+        engaged = np.array([s.detail["engaged_before"] - 1.0 for s in signals])
+        seen = np.array([s.detail["posts_before"] - 1.0 for s in signals])
+        return _chunked(lambda rows: self.prior.posterior(engaged[rows], seen[rows]).ravel(),
+                        np.arange(len(signals))).reshape(len(signals), len(self.prior.rates))
 
     def _became_significant(self, ctx: Context, s: Signal, p_star: float) -> datetime | None:
         if s.start is None:
@@ -336,23 +417,52 @@ class SilenceDetector(Detector):
             active_star = crossing_length(s.detail["longest_earlier"], s.detail["earlier_gaps"] + 1,
                                           s.detail["gap_active_days"], max(p_star, s.p_value or 0.0))
             share = min(active_star / max(s.detail["gap_active_days"], 1), 1.0)
-            when = s.start + timedelta(days=s.detail["gap_days"] * share)
-            return when
+            return s.start + timedelta(days=s.detail["gap_days"] * share)
+        mass = self._posteriors([s])[0]
+        return self._post_times(ctx, [(s.platform or "", s.subjects[1], self._significant_rank(s, p_star, mass))])[0] \
+            or s.start
+
+    def _significant_rank(self, s: Signal, p_star: float, mass: np.ndarray) -> int:
+        """B's post rank at which a posts-model silence became significant, under its exact posterior `mass`
+        (the detail lists it rounded, which drops the low rates that long runs hinge on)."""
         k = s.detail["misses"]
-        rates = np.array([r for r, _ in s.detail["posterior"]])
-        mass = np.array([w for _, w in s.detail["posterior"]])
-        ks = np.arange(1, k + 1, dtype=float)
-        pk = np.exp(np.outer(ks, np.log1p(-rates))) @ mass
-        hit = np.nonzero(pk <= max(p_star, s.p_value or 0.0))[0]
-        k_star = int(ks[hit[0]]) if len(hit) else k
+        rates = self.prior.rates
+        log_miss = np.log1p(-rates)
+        threshold = max(p_star, s.p_value or 0.0)
+
+        def p_run(n: int) -> float:
+            return float(np.exp(n * log_miss) @ mass)
+
+        # the first k with P(k misses in a row) <= threshold: the probability falls with k, so bisect
+        lo, k_star = 1, k
+        if p_run(k) <= threshold:
+            while lo < k_star:
+                mid = (lo + k_star) // 2
+                lo, k_star = (lo, mid) if p_run(mid) <= threshold else (mid + 1, k_star)
         # The k*-th post B published after the one A last engaged with, counting only posts A could see.
         share = k_star / max(s.detail["misses"], 1)
-        rank = s.detail["rank_at_start"] + max(1, round(share * s.detail["posts_in_gap"]))
-        row = ctx.store.con.execute("""
-            SELECT ts FROM (SELECT ts, row_number() OVER (ORDER BY ts, post) AS r FROM
-                (SELECT post, min(ts) AS ts FROM events WHERE kind = 'post' AND platform = ? AND actor = ?
-                 GROUP BY post)) WHERE r = ?""", [s.platform, s.subjects[1], rank]).fetchall()
-        return row[0][0] if row else s.start
+        return int(s.detail["rank_at_start"] + max(1, round(share * s.detail["posts_in_gap"])))
+
+    def _post_times(self, ctx: Context, wanted: list[tuple[str, str, int]]) -> list[datetime | None]:
+        """The publication time of B's post of each (platform, B, rank): one window over those authors' posts
+        (a query per silence read every event once per silence)."""
+        if not wanted:
+            return []
+        q = pa.table({"i": list(range(len(wanted))), "platform": [w[0] for w in wanted],
+                      "b": [w[1] for w in wanted], "r": pa.array([w[2] for w in wanted], pa.int64())})
+        ctx.store.con.register("tw_rank_q", q)
+        try:
+            rows = ctx.store.con.execute("""
+                WITH p AS (SELECT platform, actor, post, min(ts) AS ts FROM events
+                           WHERE kind = 'post' AND actor IN (SELECT b FROM tw_rank_q) GROUP BY platform, actor, post),
+                r AS (SELECT platform, actor, ts,
+                             row_number() OVER (PARTITION BY platform, actor ORDER BY ts, post) AS r FROM p)
+                SELECT q.i, r.ts FROM tw_rank_q q JOIN r ON r.platform = q.platform AND r.actor = q.b AND r.r = q.r
+                """).fetchall()
+        finally:
+            ctx.store.con.unregister("tw_rank_q")
+        found: dict[int, datetime] = {int(i): ts for i, ts in rows}
+        return [found.get(i) for i in range(len(wanted))]
 
     def _resumption(self, s: Signal, names: Names) -> Signal:
         a, b = s.subjects
@@ -373,6 +483,13 @@ class SilenceDetector(Detector):
         return Signal(kind="resumption", ts=when, start=s.start, end=when, subjects=[a, b], score=s.score,
                       p_value=s.p_value, evidence=[s.detail["resumed_by"], *s.evidence], summary=summary,
                       detail=detail, platform=s.platform, family=None, q_value=s.q_value, parent=s)
+
+
+def _chunked(fn: Callable[[np.ndarray], np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """fn over rows in chunks, concatenated: bounded memory for the (rows × grid) matrices."""
+    if not len(rows):
+        return np.zeros(0)
+    return np.concatenate([fn(rows[i:i + CHUNK]) for i in range(0, len(rows), CHUNK)])
 
 
 def screen_threshold(p: np.ndarray, n_tests: int, ctx: Context) -> float:

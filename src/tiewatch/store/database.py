@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from tiewatch.store.schema import MIGRATIONS, SCHEMA_VERSION, TABLES
 
 DEFAULT_DB = "tiewatch.duckdb"
 DEFAULT_MEMORY_LIMIT = "3GB"
+MAX_DEFAULT_TEMP_GB = 20  # the temp-file cap: at most this, and never more than half the free disk
 
 
 # Never fetch or load an extension behind the user's back (a SQLite file would otherwise make DuckDB download
@@ -117,6 +119,7 @@ class Store:
             if not self.read_only:
                 tmp = self.path.with_name(self.path.name + ".tmp")
                 self.con.execute(f"SET temp_directory = {_sql_str(str(tmp))}")
+                self._set_size("max_temp_directory_size", temp_limit(self.path), "TIEWATCH_TEMP_LIMIT")
                 self._ensure_schema()
             else:
                 self._check_version()
@@ -150,6 +153,13 @@ class Store:
         finally:
             if was_released:
                 self.release()
+
+    def _set_size(self, setting: str, value: str, env: str) -> None:
+        try:
+            self.con.execute(f"SET {setting} = '{value.replace(chr(39), '')}'")
+        except duckdb.Error:
+            self.con.close()
+            raise TiewatchError(f"{env}={value}: not a size (write it like 3GB or 500MB)") from None
 
     # -- schema -------------------------------------------------------------------------------------
     def _stored_version(self) -> int | None:
@@ -240,3 +250,34 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def temp_limit(db: Path) -> str:
+    """The cap on DuckDB's temp files: `TIEWATCH_TEMP_LIMIT` when set, else the smaller of 20 GB and half the
+    free space of the disk holding the database (so spilling never fills the disk)."""
+    env = os.environ.get("TIEWATCH_TEMP_LIMIT")
+    if env:
+        return env
+    try:
+        free_gb = shutil.disk_usage(db.resolve().parent).free / 1e9
+    except OSError:
+        free_gb = 2.0 * MAX_DEFAULT_TEMP_GB
+    return f"{max(min(MAX_DEFAULT_TEMP_GB, free_gb / 2), 0.1):.1f}GB"
+
+
+def out_of_room(e: duckdb.Error) -> str | None:
+    """One line for a query that ran out of memory and temp-file space (None for any other error)."""
+    text = str(e)
+    if isinstance(e, duckdb.OutOfMemoryException):
+        memory = os.environ.get("TIEWATCH_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
+        if "max_temp_directory_size" in text:
+            cap = os.environ.get("TIEWATCH_TEMP_LIMIT") or "the default cap"
+            return (f"out of temporary disk space: this needed more than the memory limit ({memory}) plus the "
+                    f"temp-file cap ({cap}); set TIEWATCH_TEMP_LIMIT higher (e.g. TIEWATCH_TEMP_LIMIT=50GB) "
+                    "or TIEWATCH_MEMORY_LIMIT (detect can also be narrowed with --since/--until)")
+        return (f"out of memory: this needed more than the memory limit ({memory}); set TIEWATCH_MEMORY_LIMIT "
+                "higher (e.g. TIEWATCH_MEMORY_LIMIT=8GB) or TIEWATCH_TEMP_LIMIT for more room to spill")
+    if isinstance(e, duckdb.IOException) and "No space left on device" in text:
+        return ("out of disk space while writing the database or its temp files; free some space or lower "
+                "TIEWATCH_TEMP_LIMIT so that spilling stops before the disk is full")
+    return None

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tiewatch.accounts import Account, resolve
-from tiewatch.detect.ties import KIND_WEIGHTS, contribution_sql
+from tiewatch.detect.ties import HALF_LIFE_DAYS, KIND_WEIGHTS, contribution_sql
 from tiewatch.errors import TiewatchError
 from tiewatch.signals import list_signals
 from tiewatch.store import Store
@@ -51,11 +51,20 @@ def pair_view(store: Store, a_name: str, b_name: str, bucket: str = "month") -> 
                          AS posts_engaged
                 FROM ev e JOIN dir ON e.actor = dir.src AND e.target = dir.dst
                 WHERE e.kind IN ({ENGAGE}) GROUP BY ALL),
+        -- Tie strength at each period's end, decayed: each period's engagements are summed at its own end,
+        -- then carried to later ends by the decay between the two ends (periods x periods, never periods x
+        -- engagements: a fan's hundred thousand likes of a star do not multiply with the weeks).
+        per AS (
+            SELECT dir.d, date_trunc('{bucket}', e.ts) AS period,
+                   sum({contribution_sql(f"(date_trunc('{bucket}', e.ts) + INTERVAL 1 {bucket})", "e.ts", "e.kind")})
+                     AS s
+            FROM ev e JOIN dir ON e.actor = dir.src AND e.target = dir.dst WHERE e.kind IN ({ENGAGE}) GROUP BY ALL),
         strength AS (
-            SELECT p.period, dir.d,
-                   sum({contribution_sql(f"(p.period + INTERVAL 1 {bucket})", "e.ts", "e.kind")}) AS s
-            FROM periods p JOIN ev e ON e.ts < p.period + INTERVAL 1 {bucket}
-            JOIN dir ON e.actor = dir.src AND e.target = dir.dst WHERE e.kind IN ({ENGAGE}) GROUP BY ALL)
+            SELECT p.period, per.d,
+                   sum(per.s * power(2.0, -(epoch(p.period + INTERVAL 1 {bucket})
+                                           - epoch(per.period + INTERVAL 1 {bucket})) / 86400.0 / {HALF_LIFE_DAYS}))
+                     AS s
+            FROM periods p JOIN per ON per.period <= p.period GROUP BY ALL)
         SELECT p.period,
                coalesce(ab.n, 0), coalesce(ba.n, 0), coalesce(pb.n, 0), coalesce(pa.n, 0),
                coalesce(ab.posts_engaged, 0), coalesce(ba.posts_engaged, 0),

@@ -46,6 +46,40 @@ WITH ev AS (
     kind IN ('like', 'repost', 'mention', 'comment', 'reply', 'message')
     AND NOT target IS NULL
     AND actor <> target
+), earlier AS (
+  SELECT
+    ns.news_id,
+    ns.subject,
+    EXPLODE(n2.subjects) AS x
+  FROM ns
+  JOIN nw AS n2
+    ON n2.ts < ns.news_ts AND ARRAY_CONTAINS(n2.subjects, ns.subject)
+), wanted AS (
+  SELECT
+    platform,
+    x,
+    s
+  FROM edges
+  GROUP BY
+    platform,
+    x,
+    s
+  HAVING
+    MIN(inbound) = 0 AND MAX(inbound) = 1
+  UNION
+  SELECT
+    a.platform,
+    er.x,
+    er.subject
+  FROM earlier AS er
+  JOIN accounts AS a
+    ON a.account = er.x
+), tie_edges AS (
+  SELECT
+    e.*
+  FROM edges AS e
+  JOIN wanted AS w
+    ON w.platform = e.platform AND w.x = e.x AND w.s = e.s
 ), tie AS (
   SELECT
     ns.news_id,
@@ -72,7 +106,7 @@ WITH ev AS (
     SUM(CASE WHEN e.inbound = 0 THEN 1 ELSE 0 END) AS out_n,
     SUM(CASE WHEN e.inbound = 1 THEN 1 ELSE 0 END) AS in_n
   FROM ns
-  JOIN edges AS e
+  JOIN tie_edges AS e
     ON e.s = ns.subject
     AND e.ts < ns.news_ts
     AND e.ts >= (
@@ -101,14 +135,6 @@ WITH ev AS (
   )
   WHERE
     r <= 10
-), earlier AS (
-  SELECT
-    ns.news_id,
-    ns.subject,
-    EXPLODE(n2.subjects) AS x
-  FROM ns
-  JOIN nw AS n2
-    ON n2.ts < ns.news_ts AND ARRAY_CONTAINS(n2.subjects, ns.subject)
 ), shared AS (
   SELECT DISTINCT
     er.news_id,
