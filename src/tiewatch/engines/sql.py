@@ -38,9 +38,11 @@ def _epoch_us(node: exp.Expression) -> exp.Expression:
 
 def _to_microseconds(node: exp.Expression) -> exp.Expression:
     # An interval of N microseconds: make_dt_interval takes seconds as DECIMAL(18,6), exact to the microsecond.
+    # Divided as DECIMAL(20, 0), then narrowed: N microseconds are N / 10^6 seconds exactly (six decimals).
     (n,) = _args(node)
-    seconds = exp.Div(this=exp.Cast(this=n, to=exp.DataType.build("DECIMAL(18, 6)")),
-                      expression=exp.Literal.number(1_000_000))
+    seconds = exp.Cast(this=exp.Div(this=exp.Cast(this=n, to=exp.DataType.build("DECIMAL(20, 0)")),
+                                    expression=exp.Literal.number(1_000_000)),
+                       to=exp.DataType.build("DECIMAL(18, 6)"))
     return exp.Anonymous(this="MAKE_DT_INTERVAL", expressions=[exp.Literal.number(0), exp.Literal.number(0),
                                                                 exp.Literal.number(0), seconds])
 
@@ -75,6 +77,9 @@ def _check_exact(tree: exp.Expr) -> None:
 def _to_spark(node: exp.Expression) -> exp.Expression:
     name = _function_name(node)
     if name is not None and name in SPARK_FUNCTIONS:
+        # sqlglot does not descend into a node a transform returned: map the arguments first (nested calls).
+        for arg in _args(node):
+            arg.replace(arg.transform(_to_spark))
         return SPARK_FUNCTIONS[name](node)
     if isinstance(node, exp.PercentileCont | exp.Median):
         return _percentile(node)

@@ -235,9 +235,12 @@ SELECT
   h.items,
   (
     CAST(UNIX_MICROS(n.ts) - UNIX_MICROS(
-      GREATEST(fs.first_ts, (
-        n.ts - TO_MICROSECONDS(CAST(31536000000000 AS BIGINT))
-      ))
+      GREATEST(
+        fs.first_ts,
+        (
+          n.ts - MAKE_DT_INTERVAL(0, 0, 0, CAST(CAST(31536000000000 AS BIGINT) AS DECIMAL(18, 6)) / 1000000)
+        )
+      )
     ) AS DOUBLE) / 86400000000.0
   ) AS span_days,
   c.tie_was,
