@@ -77,9 +77,6 @@ def _check_exact(tree: exp.Expr) -> None:
 def _to_spark(node: exp.Expression) -> exp.Expression:
     name = _function_name(node)
     if name is not None and name in SPARK_FUNCTIONS:
-        # sqlglot does not descend into a node a transform returned: map the arguments first (nested calls).
-        for arg in _args(node):
-            arg.replace(arg.transform(_to_spark))
         return SPARK_FUNCTIONS[name](node)
     if isinstance(node, exp.PercentileCont | exp.Median):
         return _percentile(node)
@@ -111,4 +108,13 @@ def compile_sql(sql: str, engine: str = "duckdb") -> str:
     _check_exact(tree)
     if engine == "duckdb":
         return sql
-    return tree.transform(_to_spark).sql(dialect="spark", pretty=True)
+    # sqlglot's transform does not descend into a node it has just replaced, so a call nested in a mapped one
+    # (epoch_us inside quantile_cont) needs another pass: repeat until nothing maps any more.
+    text = tree.sql(dialect="spark", pretty=True)
+    for _ in range(20):
+        tree = tree.transform(_to_spark)
+        new = tree.sql(dialect="spark", pretty=True)
+        if new == text:
+            break
+        text = new
+    return text

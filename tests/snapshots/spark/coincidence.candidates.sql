@@ -76,7 +76,12 @@ WITH ev AS (
     ON e.s = ns.subject
     AND e.ts < ns.news_ts
     AND e.ts >= (
-      ns.news_ts - MAKE_DT_INTERVAL(0, 0, 0, CAST(CAST(63072000000000 AS BIGINT) AS DECIMAL(18, 6)) / 1000000)
+      ns.news_ts - MAKE_DT_INTERVAL(
+        0,
+        0,
+        0,
+        CAST(CAST(CAST(63072000000000 AS BIGINT) AS DECIMAL(20, 0)) / 1000000 AS DECIMAL(18, 6))
+      )
     )
   GROUP BY
     ns.news_id,
@@ -189,7 +194,12 @@ WITH ev AS (
     AND ct.actor = c.x
     AND ct.ts < n.ts
     AND ct.ts >= (
-      n.ts - MAKE_DT_INTERVAL(0, 0, 0, CAST(CAST(31536000000000 AS BIGINT) AS DECIMAL(18, 6)) / 1000000)
+      n.ts - MAKE_DT_INTERVAL(
+        0,
+        0,
+        0,
+        CAST(CAST(CAST(31536000000000 AS BIGINT) AS DECIMAL(20, 0)) / 1000000 AS DECIMAL(18, 6))
+      )
     )
   GROUP BY
     c.news_id,
@@ -216,7 +226,12 @@ WITH ev AS (
     AND ct.kind = h.kind
     AND ct.ts > n.ts
     AND ct.ts <= (
-      n.ts + MAKE_DT_INTERVAL(0, 0, 0, CAST(CAST(259200000000 AS BIGINT) AS DECIMAL(18, 6)) / 1000000)
+      n.ts + MAKE_DT_INTERVAL(
+        0,
+        0,
+        0,
+        CAST(CAST(CAST(259200000000 AS BIGINT) AS DECIMAL(20, 0)) / 1000000 AS DECIMAL(18, 6))
+      )
     )
   GROUP BY
     h.news_id,
@@ -238,7 +253,12 @@ SELECT
       GREATEST(
         fs.first_ts,
         (
-          n.ts - MAKE_DT_INTERVAL(0, 0, 0, CAST(CAST(31536000000000 AS BIGINT) AS DECIMAL(18, 6)) / 1000000)
+          n.ts - MAKE_DT_INTERVAL(
+            0,
+            0,
+            0,
+            CAST(CAST(CAST(31536000000000 AS BIGINT) AS DECIMAL(20, 0)) / 1000000 AS DECIMAL(18, 6))
+          )
         )
       )
     ) AS DOUBLE) / 86400000000.0
