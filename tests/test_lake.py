@@ -7,8 +7,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import Cli
 
+from conftest import Cli
 from tiewatch.lake import LAKE_TABLES, MANIFEST, export_lake, ingest_lake, table_files
 from tiewatch.store import Store
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import COLLEGEMSG, Cli
 
+from conftest import COLLEGEMSG, Cli
 from tiewatch.detect.base import Context, DetectorOutput, Signal, Window
 from tiewatch.detect.dialect import DUCKDB
 from tiewatch.detect.registry import REGISTRY
@@ -33,7 +33,7 @@ if os.environ.get("CI"):
 else:
     pytest.importorskip("pyspark")
 
-from tiewatch.engines.spark import SparkEngine, spark_session  # noqa: E402
+from tiewatch.engines.spark import SparkEngine, spark_session
 
 # Detectors whose SQL does not yet run through ctx.engine (the lead is converting them on main); their
 # equality tests are expected to fail until then, and fail loudly (strict) once they pass.
@@ -204,6 +204,6 @@ def test_materialize_and_register_are_visible_to_later_queries(seed_pair: Pair) 
 def test_a_query_spark_refuses_is_one_line_not_a_traceback(seed_pair: Pair) -> None:
     from tiewatch.errors import TiewatchError
 
-    with pytest.raises(TiewatchError, match="^Spark: ") as err:
+    with pytest.raises(TiewatchError, match=r"^Spark: ") as err:
         seed_pair.engine.scalar("SELECT no_such_column FROM events")
     assert "\n" not in str(err.value)

@@ -12,6 +12,7 @@ talks to a Spark Connect server (the client needs `pip install tiewatch[spark-co
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,8 @@ def spark_session(master: str | None = None, remote: str | None = None, conf: di
         raise SparkUnavailable("the Spark engine needs pyspark: pip install 'tiewatch[spark]'") from None
     if master and remote:
         raise TiewatchError("choose --master or --remote, not both")
+    if not remote:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # a local master listens on loopback only
     builder = SparkSession.builder.appName("tiewatch")
     if remote:
         builder = builder.remote(remote)
@@ -131,7 +134,14 @@ class SparkEngine:
     name = "spark"
 
     def __init__(self, session: Any, lake: str | Path) -> None:
-        self.spark = session
+        # A session of its own (sharing the SparkContext): its temporary views are its lake's, whatever other
+        # engines in the same application have registered.
+        try:
+            self.spark = session.newSession()
+        except Exception:  # Spark Connect: one session per client
+            self.spark = session
+        for k, v in SESSION_CONF.items():
+            self.spark.conf.set(k, v)
         self.lake = Path(lake)
         self._cached: dict[str, Any] = {}
         for table in LAKE_TABLES:
