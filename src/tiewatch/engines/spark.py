@@ -57,17 +57,19 @@ def spark_session(master: str | None = None, remote: str | None = None, conf: di
         raise SparkUnavailable("the Spark engine needs pyspark: pip install 'tiewatch[spark]'") from None
     if master and remote:
         raise TiewatchError("choose --master or --remote, not both")
-    if not remote:
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # a local master listens on loopback only
+    under_submit = bool(os.environ.get("PYSPARK_GATEWAY_PORT"))  # started by spark-submit: its --master rules
+    local = not remote and not (under_submit and not master) and (master or "local").startswith("local")
     builder = SparkSession.builder.appName("tiewatch")
     if remote:
         builder = builder.remote(remote)
-    else:
+    elif master or not under_submit:
         builder = builder.master(master or "local[2]")
+    if local:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # a local master listens on loopback only
         # As many shuffle partitions as local cores: the candidates' data is small after each screen, and
         # Spark's default (200) costs more in scheduling than it computes here.
         cores = (master or "local[2]").removeprefix("local[").removesuffix("]")
-        if (master or "local[2]").startswith("local[") and cores.isdigit():
+        if cores.isdigit():
             builder = builder.config("spark.sql.shuffle.partitions", cores)
         for k, v in LOCAL_CONF.items():
             builder = builder.config(k, v)
