@@ -33,7 +33,7 @@ java:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
 
 $(VENV)/.spark: $(STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,spark]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,spark,spark-connect]'
 	@touch $@
 
 # pytest exits 5 when it collected no test: that is a failure to test, not a pass.

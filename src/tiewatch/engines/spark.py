@@ -57,6 +57,8 @@ def spark_session(master: str | None = None, remote: str | None = None, conf: di
         raise SparkUnavailable("the Spark engine needs pyspark: pip install 'tiewatch[spark]'") from None
     if master and remote:
         raise TiewatchError("choose --master or --remote, not both")
+    if remote:
+        _probe(remote)
     under_submit = bool(os.environ.get("PYSPARK_GATEWAY_PORT"))  # started by spark-submit: its --master rules
     local = not remote and not (under_submit and not master) and (master or "local").startswith("local")
     builder = SparkSession.builder.appName("tiewatch")
@@ -84,6 +86,20 @@ def spark_session(master: str | None = None, remote: str | None = None, conf: di
         session.conf.set(k, v)
     _quiet(session, remote)
     return session
+
+
+def _probe(remote: str) -> None:
+    """Fail at once when nothing listens at sc://HOST:PORT (the Connect client retries for minutes)."""
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(remote)
+    if url.scheme != "sc" or not url.hostname:
+        raise TiewatchError(f"--remote {remote}: expected sc://HOST:PORT")
+    try:
+        socket.create_connection((url.hostname, url.port or 15002), timeout=10).close()
+    except OSError as e:
+        raise SparkUnavailable(f"--remote {remote}: no Spark Connect server answers ({e.strerror or e})") from None
 
 
 def _quiet(session: Any, remote: str | None) -> None:
