@@ -10,7 +10,7 @@ Layout (one folder, a manifest at its root):
     DIR/snapshots/part-0.parquet
 
 Every file holds every column of its table (the folder names are for people and for pruning by hand; readers
-take the columns from the files, `recursiveFileLookup` in Spark, `hive_partitioning = false` in DuckDB), with
+take the files the manifest lists and the columns from the files, `hive_partitioning = false` in DuckDB), with
 the store's types: naive TIMESTAMP in UTC, VARCHAR[] as a list of strings.
 
 Exporting is idempotent and resumable: each partition's fingerprint (row count and a sum of row hashes,
