@@ -82,6 +82,8 @@ with Store(db) as store:
     engine = SparkEngine(spark_session(remote=remote), lake)
     out = CoincidenceDetector().run(Context(store=store, dialect=DUCKDB, window=Window(), keep_p=0.05,
                                             engine=engine))
+    engine.close()
+    engine.spark.stop()  # the Connect client's threads would keep this process alive
 print(json.dumps({"tests": out.tests, "signals": [[s.kind, s.ts.isoformat(), s.subjects, s.evidence, s.summary,
                                                   s.p_value, s.weight] for s in out.signals]}))
 """
@@ -112,7 +114,7 @@ def test_coincidence_through_spark_connect_finds_what_duckdb_finds(seed_db: Path
         out.con.execute("INSERT INTO accounts (platform, account, name, person, kind) "
                         f"SELECT platform, account, name, person, kind FROM read_parquet('{accounts}')")
     run = subprocess.run([sys.executable, "-c", CLIENT, str(spark_db), connect_url, str(lake)],
-                         capture_output=True, text=True, timeout=900)
+                         capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     spark = json.loads(run.stdout.strip().splitlines()[-1])
     assert duck["signals"], "the seed plants a coincidence candidate"

@@ -221,6 +221,8 @@ class Tiewatch:
         finally:
             if run_on is not None:
                 run_on.close()
+                if remote:  # a Spark Connect client's threads keep the process alive until it stops
+                    run_on.spark.stop()
         return DetectSummary(dict(report.counts), dict(report.tests), report.fdr)
 
     def export_parquet(self, path: str | Path) -> ExportSummary:
