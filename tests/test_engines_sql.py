@@ -34,3 +34,14 @@ def test_duckdb_text_is_kept_as_written() -> None:
     assert compile_sql(sql, "duckdb") == sql
     with pytest.raises(SqlError, match="unknown engine"):
         compile_sql(sql, "oracle")
+
+
+def test_functions_nested_in_mapped_functions_are_mapped_too() -> None:
+    from tiewatch.engines.sql import compile_sql
+
+    spark = compile_sql("SELECT quantile_cont(epoch_us(ts), 0.9) AS q, "
+                        "epoch_us(greatest(a, b - to_microseconds(CAST(31536000000000 AS BIGINT)))) AS e FROM t",
+                        "spark").upper()
+    assert "EPOCH_US" not in spark and "TO_MICROSECONDS" not in spark and "QUANTILE" not in spark
+    assert "PERCENTILE(UNIX_MICROS(TS), 0.9)" in spark
+    assert "DECIMAL(20, 0)" in spark  # a year in microseconds does not fit DECIMAL(18, 6) before the division

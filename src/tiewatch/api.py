@@ -24,6 +24,7 @@ from typing import Any
 from tiewatch.accounts import Account, resolve
 from tiewatch.accounts import search as search_accounts
 from tiewatch.errors import InvalidInput
+from tiewatch.lake import ExportSummary
 from tiewatch.progress import ProgressCallback
 from tiewatch.store import Store
 from tiewatch.timefmt import iso
@@ -205,12 +206,44 @@ class Tiewatch:
                              list(report.skipped), r.set_aside, list(r.warnings))
 
     def detect(self, *, since: datetime | None = None, until: datetime | None = None, fdr: float = 0.05,
-               progress: ProgressCallback | None = None) -> DetectSummary:
-        """Run every registered detector, control the false-discovery rate across all tests, store signals."""
+               progress: ProgressCallback | None = None, engine: str = "duckdb", master: str | None = None,
+               remote: str | None = None, lake: str | Path | None = None) -> DetectSummary:
+        """Run every registered detector, control the false-discovery rate across all tests, store signals.
+
+        `engine="spark"` runs the detectors' SQL on Apache Spark (`master`, default local[2], or a Spark Connect
+        server at `remote`, sc://HOST:PORT) over the Parquet lake `lake`; without `lake`, the store is first
+        exported (idempotently) to the lake beside it, `<db>.lake`. The signals come back into this store.
+        """
         from tiewatch.detect.run import detect
 
-        report = detect(self.store, since=since, until=until, fdr=fdr, progress=progress)
+        run_on = None
+        if engine == "spark":
+            from tiewatch.engines.spark import SparkEngine, spark_session
+            from tiewatch.lake import read_manifest
+
+            if lake is None:
+                lake = self.export_parquet(self.path.with_name(self.path.name + ".lake")).path
+            read_manifest(Path(lake))  # a folder that is not a lake is refused before Spark starts
+            run_on = SparkEngine(spark_session(master, remote), lake)
+        elif engine != "duckdb":
+            raise InvalidInput(f"--engine {engine}: choose duckdb or spark")
+        elif master or remote or lake:
+            raise InvalidInput("--master, --remote and --lake are for --engine spark")
+        try:
+            report = detect(self.store, since=since, until=until, fdr=fdr, progress=progress, engine=run_on)
+        finally:
+            if run_on is not None:
+                run_on.close()
+                if remote:  # a Spark Connect client's threads keep the process alive until it stops
+                    run_on.spark.stop()
         return DetectSummary(dict(report.counts), dict(report.tests), report.fdr, dict(report.untestable))
+
+    def export_parquet(self, path: str | Path) -> ExportSummary:
+        """Write the canonical tables as a Parquet lake (events by platform and month), idempotently: a
+        partition already exported with the same rows is not written again (see `tiewatch.lake`)."""
+        from tiewatch.lake import export_lake
+
+        return export_lake(self.store.con, path)
 
     # -- reading -------------------------------------------------------------------------------------
     def signals(self, *, kind: str | None = None, account: str | None = None, since: datetime | None = None,

@@ -31,6 +31,7 @@ from tiewatch.cli.common import (
     time_option,
     user_errors,
 )
+from tiewatch.cli.lake import engine_options
 from tiewatch.detect.registry import signal_kinds
 from tiewatch.errors import TiewatchError
 from tiewatch.safetext import plain as safe
@@ -185,16 +186,19 @@ def quarantine(limit: int, clear: bool, retry: bool, files: tuple[str, ...], map
 @time_option("--since", "Only data from this time on (ISO 8601; naive = UTC).")
 @time_option("--until", "Only data before this time.")
 @click.option("--fdr", default=0.05, show_default=True, type=float, help="False-discovery rate to control.")
+@engine_options
 @json_option
 @db_option
 @user_errors
-def detect(since: str | None, until: str | None, fdr: float, as_json: bool, db: Path | None) -> None:
+def detect(since: str | None, until: str | None, fdr: float, engine: str, master: str | None, remote: str | None,
+           lake: Path | None, as_json: bool, db: Path | None) -> None:
     """Run every detector, control the false-discovery rate across all tests, store the signals."""
     from tiewatch.timefmt import parse_user_time
 
     window = parse_user_time(since, "--since"), parse_user_time(until, "--until")
     with open_db(db, create=False) as tw, progress_bar("detect") as progress:
-        report = tw.detect(since=window[0], until=window[1], fdr=fdr, progress=progress)
+        report = tw.detect(since=window[0], until=window[1], fdr=fdr, progress=progress, engine=engine,
+                           master=master, remote=remote, lake=lake)
     if as_json:
         print_json(report.as_json())
         return
@@ -445,10 +449,12 @@ def watch(source: str, url: str | None, collections: tuple[str, ...], dids: tupl
 
 from tiewatch.cli.followers import followers, growth  # noqa: E402  (registered after the core commands)
 from tiewatch.cli.gaps import gaps  # noqa: E402
+from tiewatch.cli.lake import export  # noqa: E402
 
 app.add_command(followers)
 app.add_command(growth)
 app.add_command(gaps)
+app.add_command(export)
 
 
 def _register_track() -> None:

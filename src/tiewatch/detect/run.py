@@ -14,6 +14,7 @@ from tiewatch.detect.base import Context, Detector, Signal, Window
 from tiewatch.detect.dialect import DUCKDB
 from tiewatch.detect.fdr import p_threshold, weighted_bh
 from tiewatch.detect.registry import detectors
+from tiewatch.engines.base import Engine
 from tiewatch.errors import InvalidInput
 from tiewatch.progress import ProgressCallback, ProgressEvent
 from tiewatch.store import Store
@@ -39,15 +40,16 @@ def signal_id(s: Signal) -> str:
 
 def detect(store: Store, *, since: datetime | None = None, until: datetime | None = None,
            fdr: float = 0.05, only: list[Detector] | None = None,
-           progress: ProgressCallback | None = None) -> DetectReport:
+           progress: ProgressCallback | None = None, engine: Engine | None = None) -> DetectReport:
     """Run the registered detectors (or `only` these) over the store and replace its signals with what passes
-    false-discovery control at `fdr` across every test of the run."""
+    false-discovery control at `fdr` across every test of the run. `engine`: where their SQL runs (default:
+    DuckDB over the store); the signals are stored in the store whatever the engine."""
     if not 0 < fdr < 1:
         raise InvalidInput(f"--fdr {fdr}: must be between 0 and 1")
     if since is not None and until is not None and since >= until:
         raise InvalidInput(f"--since {since:%Y-%m-%d %H:%M} is not before --until {until:%Y-%m-%d %H:%M}: "
                            "an empty window")
-    ctx = Context(store=store, dialect=DUCKDB, window=Window(since, until), keep_p=fdr)
+    ctx = Context(store=store, dialect=DUCKDB, window=Window(since, until), keep_p=fdr, engine=engine)  # type: ignore[arg-type]
     runners = only if only is not None else detectors()
     found: list[list[Signal]] = []
     tests: Counter[str] = Counter()

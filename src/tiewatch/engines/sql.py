@@ -38,9 +38,11 @@ def _epoch_us(node: exp.Expression) -> exp.Expression:
 
 def _to_microseconds(node: exp.Expression) -> exp.Expression:
     # An interval of N microseconds: make_dt_interval takes seconds as DECIMAL(18,6), exact to the microsecond.
+    # Divided as DECIMAL(20, 0), then narrowed: N microseconds are N / 10^6 seconds exactly (six decimals).
     (n,) = _args(node)
-    seconds = exp.Div(this=exp.Cast(this=n, to=exp.DataType.build("DECIMAL(18, 6)")),
-                      expression=exp.Literal.number(1_000_000))
+    seconds = exp.Cast(this=exp.Div(this=exp.Cast(this=n, to=exp.DataType.build("DECIMAL(20, 0)")),
+                                    expression=exp.Literal.number(1_000_000)),
+                       to=exp.DataType.build("DECIMAL(18, 6)"))
     return exp.Anonymous(this="MAKE_DT_INTERVAL", expressions=[exp.Literal.number(0), exp.Literal.number(0),
                                                                 exp.Literal.number(0), seconds])
 
@@ -106,4 +108,13 @@ def compile_sql(sql: str, engine: str = "duckdb") -> str:
     _check_exact(tree)
     if engine == "duckdb":
         return sql
-    return tree.transform(_to_spark).sql(dialect="spark", pretty=True)
+    # sqlglot's transform does not descend into a node it has just replaced, so a call nested in a mapped one
+    # (epoch_us inside quantile_cont) needs another pass: repeat until nothing maps any more.
+    text = tree.sql(dialect="spark", pretty=True)
+    for _ in range(20):
+        tree = tree.transform(_to_spark)
+        new = tree.sql(dialect="spark", pretty=True)
+        if new == text:
+            break
+        text = new
+    return text

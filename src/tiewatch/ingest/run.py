@@ -12,6 +12,7 @@ import duckdb
 from tiewatch.errors import Interrupted, NotATable, TiewatchError
 from tiewatch.ingest.canonical import FieldMapping
 from tiewatch.ingest.loader import IngestResult, ingest_generic_file
+from tiewatch.lake import ingest_lake, is_lake
 from tiewatch.progress import ProgressCallback, ProgressEvent
 from tiewatch.sources.files import InputFile, expand_paths, recognise
 from tiewatch.store import Store
@@ -34,7 +35,10 @@ def ingest_paths(store: Store, paths: list[str | Path], *, mapping: FieldMapping
     """
     mapping = mapping or FieldMapping({}, {})
     report = IngestReport()
-    files = expand_paths(paths, report.skipped)
+    lakes = [Path(p) for p in paths if is_lake(Path(p))]  # a Parquet lake that `tiewatch export` wrote
+    for lake in lakes:
+        report.result.add(_ingest_lake(store, lake))
+    files = expand_paths([p for p in paths if Path(p) not in lakes], report.skipped)
     total = float(sum(f.stat().st_size for f, _ in files)) or 1.0
     done = 0.0
     for f, explicit in files:
@@ -233,3 +237,11 @@ def _poll(store: Store, progress: ProgressCallback | None, name: str, base: floa
         if progress is not None and pct is not None and pct > shown:
             shown = min(pct, 99.0)
             progress(ProgressEvent("ingest", name, base + size * shown / 100.0, total))
+
+
+def _ingest_lake(store: Store, lake: Path) -> IngestResult:
+    summary = ingest_lake(store, lake)
+    result = IngestResult(files=1, duplicates=summary.duplicates)
+    for table, n in summary.inserted.items():
+        result.inserted[table] = result.inserted.get(table, 0) + n
+    return result

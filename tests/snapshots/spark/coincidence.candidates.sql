@@ -110,7 +110,12 @@ WITH ev AS (
     ON e.s = ns.subject
     AND e.ts < ns.news_ts
     AND e.ts >= (
-      ns.news_ts - MAKE_DT_INTERVAL(0, 0, 0, CAST(CAST(63072000000000 AS BIGINT) AS DECIMAL(18, 6)) / 1000000)
+      ns.news_ts - MAKE_DT_INTERVAL(
+        0,
+        0,
+        0,
+        CAST(CAST(CAST(63072000000000 AS BIGINT) AS DECIMAL(20, 0)) / 1000000 AS DECIMAL(18, 6))
+      )
     )
   GROUP BY
     ns.news_id,
@@ -215,7 +220,12 @@ WITH ev AS (
     AND ct.actor = c.x
     AND ct.ts < n.ts
     AND ct.ts >= (
-      n.ts - MAKE_DT_INTERVAL(0, 0, 0, CAST(CAST(31536000000000 AS BIGINT) AS DECIMAL(18, 6)) / 1000000)
+      n.ts - MAKE_DT_INTERVAL(
+        0,
+        0,
+        0,
+        CAST(CAST(CAST(31536000000000 AS BIGINT) AS DECIMAL(20, 0)) / 1000000 AS DECIMAL(18, 6))
+      )
     )
   GROUP BY
     c.news_id,
@@ -242,7 +252,12 @@ WITH ev AS (
     AND ct.kind = h.kind
     AND ct.ts > n.ts
     AND ct.ts <= (
-      n.ts + MAKE_DT_INTERVAL(0, 0, 0, CAST(CAST(259200000000 AS BIGINT) AS DECIMAL(18, 6)) / 1000000)
+      n.ts + MAKE_DT_INTERVAL(
+        0,
+        0,
+        0,
+        CAST(CAST(CAST(259200000000 AS BIGINT) AS DECIMAL(20, 0)) / 1000000 AS DECIMAL(18, 6))
+      )
     )
   GROUP BY
     h.news_id,
@@ -261,9 +276,17 @@ SELECT
   h.items,
   (
     CAST(UNIX_MICROS(n.ts) - UNIX_MICROS(
-      GREATEST(fs.first_ts, (
-        n.ts - TO_MICROSECONDS(CAST(31536000000000 AS BIGINT))
-      ))
+      GREATEST(
+        fs.first_ts,
+        (
+          n.ts - MAKE_DT_INTERVAL(
+            0,
+            0,
+            0,
+            CAST(CAST(CAST(31536000000000 AS BIGINT) AS DECIMAL(20, 0)) / 1000000 AS DECIMAL(18, 6))
+          )
+        )
+      )
     ) AS DOUBLE) / 86400000000.0
   ) AS span_days,
   c.tie_was,
