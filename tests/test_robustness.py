@@ -376,7 +376,11 @@ def test_ctrl_c_during_ingest_stores_nothing_from_that_file(tmp_path: Path) -> N
         with Store(db, read_only=True) as store:
             assert store.scalar("SELECT count(*) FROM events WHERE source = ?", [str(big)]) == 2_000_000
         return
-    assert f"Interrupted; nothing from {big} was stored" in err
+    if f"Interrupted; nothing from {big} was stored" not in err:
+        # the interrupt came before the ingest of BIG began (start-up on a loaded machine): one line all the same
+        assert err.strip().startswith("Error [interrupted]"), err
+        if not db.exists():
+            return
     with Store(db, read_only=True) as store:
         assert store.count("events") in (0, 3)
         assert store.scalar("SELECT count(*) FROM events WHERE source = ?", [str(big)]) == 0
