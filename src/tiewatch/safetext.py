@@ -46,7 +46,7 @@ def script_json(obj: Any) -> str:
     return text
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]#+!|~>])")  # brackets (links), emphasis, code, headings, tables
 
 
 def markdown(value: object) -> str:
