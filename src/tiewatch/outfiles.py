@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable
 from pathlib import Path
 
 from tiewatch.errors import TiewatchError
@@ -27,26 +28,22 @@ def output_dir(path: Path) -> Path:
     return path
 
 
-def write_text(path: Path, text: str) -> Path:
-    """Write a file (replacing an earlier one); its folder must exist."""
+def _write(path: Path, write: Callable[[], object]) -> Path:
+    """Write a file (replacing an earlier one) with `write`; its folder must exist."""
     if path.is_dir():
         raise TiewatchError(f"{path}: is a folder; give a file name", code="bad_output")
     if not path.parent.exists():
         raise TiewatchError(f"{path}: folder {path.parent} does not exist", code="bad_output")
     try:
-        path.write_text(text, encoding="utf-8")
+        write()
     except OSError as e:
         raise TiewatchError(f"{path}: cannot write: {_why(e)}", code="bad_output") from None
     return path
+
+
+def write_text(path: Path, text: str) -> Path:
+    return _write(path, lambda: path.write_text(text, encoding="utf-8"))
 
 
 def write_bytes(path: Path, data: bytes) -> Path:
-    if path.is_dir():
-        raise TiewatchError(f"{path}: is a folder; give a file name", code="bad_output")
-    if not path.parent.exists():
-        raise TiewatchError(f"{path}: folder {path.parent} does not exist", code="bad_output")
-    try:
-        path.write_bytes(data)
-    except OSError as e:
-        raise TiewatchError(f"{path}: cannot write: {_why(e)}", code="bad_output") from None
-    return path
+    return _write(path, lambda: path.write_bytes(data))
