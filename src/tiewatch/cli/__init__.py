@@ -35,6 +35,7 @@ from tiewatch.cli.lake import engine_options
 from tiewatch.detect.registry import signal_kinds
 from tiewatch.errors import TiewatchError
 from tiewatch.safetext import plain as safe
+from tiewatch.sources.registry import formats as source_formats
 
 
 @click.group(cls=TiewatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -47,8 +48,8 @@ def app(db: Path | None) -> None:
 @app.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--table", default=None, help="events, metrics, news or accounts (default: from the columns).")
-@click.option("--format", "fmt", default=None, help="jsonl, json, csv, tsv, text or parquet (default: from "
-                                                    "name and content).")
+@click.option("--format", "fmt", default=None, help=f"One of {', '.join(source_formats())} (default: from name, "
+                                                    "layout and content).")
 @click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN", help="Read a field from a column.")
 @click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", help="Fill a field with a constant.")
 @click.option("--strict", is_flag=True, help="Refuse a file whole at its first bad record.")

@@ -23,11 +23,11 @@ import duckdb
 import pyarrow as pa
 
 from tiewatch.errors import RejectedRecord, TiewatchError
-from tiewatch.ingest.canonical import TABLES, FieldMapping, choose_table, stage_sql
+from tiewatch.ingest.canonical import TABLES, FieldMapping, stage_sql
 from tiewatch.schema import FIELDS
 from tiewatch.sources.base import Part
-from tiewatch.sources.files import InputFile, locate_records, read_head, zstd_problem
-from tiewatch.sources.generic import LINE_REJECTS, MAX_LINE, RawSource, numbered_lines, open_source
+from tiewatch.sources.files import InputFile, locate_records, zstd_problem
+from tiewatch.sources.generic import LINE_REJECTS, MAX_LINE, RawSource, numbered_lines
 from tiewatch.store import Store
 
 STAGE = "tw_stage"
@@ -259,15 +259,6 @@ def _create_accounts(con: duckdb.DuckDBPyConnection, table: str, source: str, st
         WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.platform = x.platform AND a.account = x.account)""")
 
 
-def ingest_generic_file(store: Store, inp: InputFile, mapping: FieldMapping, *, table: str | None = None,
-                        strict: bool = False) -> IngestResult:
-    """Ingest one generic file (CSV/TSV/text/JSON/JSONL/Parquet) all or nothing."""
-    head = read_head(inp.path, inp.compression) if inp.format != "parquet" else b""
-    src = open_source(store.con, inp, head, mapping.wanted_columns())
-    chosen = choose_table(src, mapping, table, str(inp.path))
-    return ingest_parts(store, inp, [Part(chosen, src, str(inp.path))], mapping, strict=strict)
-
-
 def _stage_part(con: duckdb.DuckDBPyConnection, inp: InputFile, part: Part, stage: str, mapping: FieldMapping,
                 strict: bool, tolerant: bool = False) -> list[tuple[str, Reject]]:
     """Stage one part (a private temp table) and return its bad records; --strict refuses at the first.
@@ -369,6 +360,19 @@ def _try_direct(store: Store, parts: list[Part], mapping: FieldMapping, file: st
     return True
 
 
+def _bind(con: duckdb.DuckDBPyConnection, parts: list[Part]) -> list[str]:
+    """Register the Arrow tables the parts' SQL reads (rows a source parsed in Python) on the store's connection."""
+    bound: list[str] = []
+    for part in parts:
+        src: RawSource | None = part.source
+        while src is not None:
+            for name, table in src.tables.items():
+                con.register(name, table)
+                bound.append(name)
+            src = src.fallback
+    return bound
+
+
 def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: FieldMapping | None = None, *,
                  strict: bool = False, after_load: list[str] | None = None,
                  after_params: list[list[object]] | None = None, hash_file: bool = True,
@@ -413,6 +417,7 @@ def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: Field
 
     file = str(inp.path)
     stages = [f"{STAGE}_{i}" for i in range(len(parts))]
+    bound = _bind(con, parts)
     try:
         all_rejects: list[tuple[str, Reject]] = []
         parts = [p for p in parts if p.needed is None or p.needed()]
@@ -468,6 +473,8 @@ def ingest_parts(store: Store, inp: InputFile, parts: list[Part], mapping: Field
                     started, hash_file, ingest_id)
         return result
     finally:
+        for name in bound:
+            con.unregister(name)
         for stage in stages:
             con.execute(f"DROP TABLE IF EXISTS {stage}")
         con.execute("DROP TABLE IF EXISTS tw_reject_errors")

@@ -11,10 +11,12 @@ import duckdb
 
 from tiewatch.errors import Interrupted, NotATable, TiewatchError
 from tiewatch.ingest.canonical import FieldMapping
-from tiewatch.ingest.loader import IngestResult, ingest_generic_file
+from tiewatch.ingest.loader import IngestResult
 from tiewatch.lake import ingest_lake, is_lake
 from tiewatch.progress import ProgressCallback, ProgressEvent
-from tiewatch.sources.files import InputFile, expand_paths, recognise
+from tiewatch.sources.base import CHOOSE_TABLE, Reading, ReadOptions
+from tiewatch.sources.files import expand_paths
+from tiewatch.sources.registry import choose
 from tiewatch.store import Store
 
 
@@ -80,9 +82,6 @@ def ingest_paths(store: Store, paths: list[str | Path], *, mapping: FieldMapping
     return report
 
 
-PLATFORM_FORMATS = ("jetstream", "x", "instagram", "instaloader", "snapshots", "car")
-
-
 def _last_ingest_id(store: Store) -> int | None:
     """The id of the latest committed ingest (None when there is none or it cannot be read now)."""
     try:
@@ -143,83 +142,42 @@ def guarded_ingest_file(store: Store, path: Path, mapping: FieldMapping, *, tabl
 
 def ingest_file(store: Store, path: Path, mapping: FieldMapping, *, table: str | None = None,
                 fmt: str | None = None, strict: bool = False, as_of: datetime | None = None) -> IngestResult:
-    """One file: a platform format when named or recognised, else a generic table. `as_of` dates an export's
-    follower snapshots when the export does not say when it was made."""
+    """One file or export: the registry chooses its source (the one `fmt` names, else the first that sniffs
+    it), the source reads it without the store, and the loader stores what it read. `as_of` dates an
+    export's follower snapshots when the export does not say when it was made."""
+    source = choose(path, fmt)
+    reading = source.read(path, ReadOptions(fmt=fmt, wanted=tuple(mapping.wanted_columns()), as_of=as_of))
+    return load_reading(store, reading, mapping if reading.mapped else None, table=table, strict=strict)
+
+
+def load_reading(store: Store, reading: Reading, mapping: FieldMapping | None = None, *, table: str | None = None,
+                 strict: bool = False) -> IngestResult:
+    """Store what a source read, all or nothing: its parts (a generic table's chosen from its columns), its
+    follower snapshots diffed against the stored ones, its own statements; warnings are passed on."""
+    from tiewatch.ingest.canonical import choose_table
     from tiewatch.ingest.loader import ingest_parts
-    from tiewatch.sources.files import read_head
-    from tiewatch.sources.jetstream import count_other_apps, jetstream_parts, looks_like_jetstream
-    from tiewatch.sources.platforms import ARCHIVE_FORMATS, archive_parts
+    from tiewatch.sources.snapshots import snapshot_statements
 
-    if path.is_dir() or fmt in ARCHIVE_FORMATS or path.suffix.lower() == ".zip":
-        registered: list[str] = []
-        try:
-            kind, parts, statements, warnings = archive_parts(store.con, path, fmt, registered, as_of)
-            result = ingest_parts(store, InputFile(path, kind, None), parts, strict=strict, after_load=statements,
-                                  hash_file=path.is_file())
-            result.warnings += warnings
-            return result
-        finally:
-            for name in registered:
-                store.con.unregister(name)
-    if fmt == "car" or (fmt is None and path.suffix.lower() == ".car"):
-        from tiewatch.sources.car import car_parts
-
-        registered = []
-        try:
-            parts = car_parts(store.con, path, registered)
-            return ingest_parts(store, InputFile(path, "car", None), parts, strict=strict)
-        finally:
-            for name in registered:
-                store.con.unregister(name)
-    if fmt == "snapshots" or (fmt is None and path.name.lower().endswith((".snapshots.jsonl", "snapshots.jsonl"))):
-        return _ingest_snapshots(store, path)
-    inp = recognise(path, None if fmt in PLATFORM_FORMATS else fmt)
-    if fmt == "jetstream" or (fmt is None and inp.format == "jsonl"
-                              and looks_like_jetstream(read_head(inp.path, inp.compression))):
-        inp = InputFile(inp.path, "jetstream", inp.compression)
-        parts, after = jetstream_parts(inp)
-        other_apps: list[int] = []
-
-        def count() -> None:
-            try:
-                other_apps.append(count_other_apps(inp))
-            except Exception:  # damaged input: the staging reader reports it, with the file's name
-                other_apps.append(0)
-
-        counter = threading.Thread(target=count, daemon=True)
-        counter.start()
-        result = ingest_parts(store, inp, parts, strict=strict, after_load=after)
-        counter.join()
-        result.set_aside = other_apps[0] if other_apps else 0
-        return result
-    return ingest_generic_file(store, inp, mapping, table=table, strict=strict)
-
-
-MAX_SNAPSHOT_BYTES = 1 << 30
-
-
-def _ingest_snapshots(store: Store, path: Path) -> IngestResult:
-    from tiewatch.ingest.loader import ingest_parts
-    from tiewatch.sources.files import open_binary
-    from tiewatch.sources.snapshots import parse_snapshot_lines, snapshot_statements
-
-    inp = recognise(path, "jsonl")
-    with open_binary(inp.path, inp.compression) as f:
-        data = f.read(MAX_SNAPSHOT_BYTES + 1)
-    if len(data) > MAX_SNAPSHOT_BYTES:
-        raise TiewatchError(f"{path}: snapshot files are read whole; this one is over {MAX_SNAPSHOT_BYTES:,} bytes "
-                            "(split it)")
-    try:
-        text = data.decode("utf-8", errors="strict")
-    except UnicodeDecodeError as e:
-        raise TiewatchError(f"{path}: not valid UTF-8 text (byte {e.start})") from None
+    for part in reading.parts:
+        if part.table == CHOOSE_TABLE:
+            part.table = choose_table(part.source, mapping or FieldMapping({}, {}), table, part.label)
     registered: list[str] = []
+    counted: list[int] = []
+    counter = threading.Thread(target=lambda: counted.append(reading.set_aside() if reading.set_aside else 0),
+                               daemon=True)
     try:
-        snaps = sorted(parse_snapshot_lines(text, str(path)), key=lambda s: s.taken)
-        statements: list[str] = []
-        for i, snap in enumerate(snaps):  # each diffed against the one before it, in time order
-            statements += snapshot_statements(store.con, snap, str(path), registered, snaps[:i])
-        return ingest_parts(store, InputFile(path, "snapshots", inp.compression), [], after_load=statements)
+        label = str(reading.input.path)
+        statements = [sql for i, snap in enumerate(reading.snapshots)  # each diffed against those before it
+                      for sql in snapshot_statements(store.con, snap, label, registered, reading.snapshots[:i])]
+        if reading.set_aside is not None:
+            counter.start()  # beside the (longer) staging
+        result = ingest_parts(store, reading.input, reading.parts, mapping, strict=strict,
+                              after_load=statements + reading.after_load, hash_file=reading.hash_file)
+        if reading.set_aside is not None:
+            counter.join()
+            result.set_aside = counted[0] if counted else 0
+        result.warnings += reading.warnings
+        return result
     finally:
         for name in registered:
             store.con.unregister(name)

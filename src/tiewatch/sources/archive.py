@@ -11,7 +11,7 @@ that lead outside it are not followed.
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -201,3 +201,15 @@ def inside(root: Path) -> Iterator[Path]:
         except (ValueError, OSError, RuntimeError):
             continue
         yield p
+
+
+def sniff_archive(path: Path, test: Callable[[Archive], bool]) -> bool:
+    """Is `path` a folder or zip that `test` recognises? (A damaged zip raises TiewatchError: the user hears
+    why rather than "unknown format".)"""
+    if not (path.is_dir() or path.suffix.lower() == ".zip"):
+        return False
+    archive = Archive(path)
+    try:
+        return test(archive)
+    finally:
+        archive.close()

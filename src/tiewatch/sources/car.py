@@ -17,7 +17,8 @@ from typing import Any
 import duckdb
 
 from tiewatch.errors import TiewatchError
-from tiewatch.sources.base import Part
+from tiewatch.sources.base import Part, Reading, ReadOptions
+from tiewatch.sources.files import InputFile
 from tiewatch.sources.jetstream import COLLECTIONS
 from tiewatch.sources.rows import rows_part
 
@@ -59,7 +60,7 @@ def _block(blocks: dict[bytes, Any], cid: Any) -> Any:
         return None
 
 
-def car_parts(con: duckdb.DuckDBPyConnection, path: Path, registered: list[str]) -> list[Part]:
+def car_parts(con: duckdb.DuckDBPyConnection | None, path: Path, registered: list[str]) -> list[Part]:
     import libipld
 
     label = str(path)
@@ -110,3 +111,17 @@ def car_parts(con: duckdb.DuckDBPyConnection, path: Path, registered: list[str])
     parts.append(rows_part(con, "accounts", [{"platform": PLATFORM, "account": did, "name": name}],
                            ACCOUNT_COLUMNS, label, registered))
     return parts
+
+
+class CarSource:
+    """Bluesky repository exports (.car). `car_parts(None, ...)`: the rows travel with the parts, no store."""
+
+    name = "car"
+    formats = ("car",)
+    container = False
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        return path.suffix.lower() == ".car"
+
+    def read(self, path: Path, options: ReadOptions) -> Reading:
+        return Reading(InputFile(path, self.name, None), car_parts(None, path, []))

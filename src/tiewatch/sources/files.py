@@ -45,7 +45,7 @@ def expand_paths(paths: Iterable[str | Path], skipped: list[str] | None = None) 
         if not p.exists():
             raise TiewatchError(f"{p}: no such file or folder")
         if p.is_dir():
-            from tiewatch.sources.platforms import is_platform_folder
+            from tiewatch.sources.registry import is_platform_folder
 
             if is_platform_folder(p):
                 out.append((p, True))
@@ -55,7 +55,7 @@ def expand_paths(paths: Iterable[str | Path], skipped: list[str] | None = None) 
                 skipped += [f"{f}: symbolic link to outside {p}; not followed" for f in sorted(p.rglob("*"))
                             if f.is_symlink() and f not in kept]
             found = sorted(f for f in kept if f.is_file() and not f.name.startswith("."))
-            readable = [f for f in found if _guess_format_by_name(f)[0] is not None]
+            readable = [f for f in found if guess_format_by_name(f)[0] is not None]
             if not readable:
                 raise TiewatchError(f"{p}: folder has no readable files (CSV, TSV, TXT, JSON, JSONL, Parquet)")
             out.extend((f, False) for f in readable)
@@ -64,7 +64,7 @@ def expand_paths(paths: Iterable[str | Path], skipped: list[str] | None = None) 
     return out
 
 
-def _guess_format_by_name(path: Path) -> tuple[str | None, str | None]:
+def guess_format_by_name(path: Path) -> tuple[str | None, str | None]:
     suffixes = [s.lower() for s in path.suffixes]
     compression = _COMPRESSION.get(suffixes[-1]) if suffixes else None
     if compression:
@@ -154,7 +154,7 @@ def recognise(path: Path, forced_format: str | None = None) -> InputFile:
         raise TiewatchError(f"{path}: cannot read: {e.strerror}") from None
     if size == 0:
         raise TiewatchError(f"{path}: empty file")
-    fmt, compression = _guess_format_by_name(path)
+    fmt, compression = guess_format_by_name(path)
     if compression is None:
         with open(path, "rb") as f:
             magic = f.read(4)

@@ -24,15 +24,14 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-import duckdb
-
 from tiewatch.errors import TiewatchError
-from tiewatch.sources.archive import Archive
-from tiewatch.sources.base import Part
+from tiewatch.sources.archive import Archive, sniff_archive
+from tiewatch.sources.base import Part, Reading, ReadOptions
 from tiewatch.sources.exports import ExportNotes, repair_tree
+from tiewatch.sources.files import InputFile
 from tiewatch.sources.rows import rows_part
 from tiewatch.sources.snapshots import Snapshot
 
@@ -186,7 +185,7 @@ def _like(item: Any) -> tuple[str, Any, str | None] | None:
     return None
 
 
-def instagram_parts(con: duckdb.DuckDBPyConnection, archive: Archive, registered: list[str],
+def instagram_parts(archive: Archive,
                     as_of: datetime | None = None) -> tuple[list[Part], list[Snapshot], list[str]]:
     """(parts, snapshots, warnings) for one export."""
     owner = _owner(archive)
@@ -314,7 +313,26 @@ def instagram_parts(con: duckdb.DuckDBPyConnection, archive: Archive, registered
 
     for name, rows in events_by_entry.items():
         if rows:
-            parts.append(rows_part(con, "events", rows, EVENT_COLUMNS, archive.label(name), registered))
-    parts.append(rows_part(con, "accounts", [{"platform": PLATFORM, "account": owner, "name": None}],
-                           ACCOUNT_COLUMNS, str(archive.path), registered))
+            parts.append(rows_part(None, "events", rows, EVENT_COLUMNS, archive.label(name)))
+    parts.append(rows_part(None, "accounts", [{"platform": PLATFORM, "account": owner, "name": None}],
+                           ACCOUNT_COLUMNS, str(archive.path)))
     return parts, snapshots, notes.warnings
+
+
+class InstagramSource:
+    """Instagram "Download your information" exports in JSON, zipped or unpacked."""
+
+    name = "instagram"
+    formats = ("instagram",)
+    container = True
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        return sniff_archive(path, is_instagram_export)
+
+    def read(self, path: Path, options: ReadOptions) -> Reading:
+        archive = Archive(path)
+        try:
+            parts, snapshots, warnings = instagram_parts(archive, options.as_of)
+        finally:
+            archive.close()
+        return Reading(InputFile(path, self.name, None), parts, snapshots, warnings=warnings, hash_file=path.is_file())

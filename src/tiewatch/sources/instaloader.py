@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-import duckdb
-
 from tiewatch.errors import TiewatchError
-from tiewatch.sources.archive import Archive, bounded_decompress
-from tiewatch.sources.base import Part
+from tiewatch.sources.archive import Archive, bounded_decompress, sniff_archive
+from tiewatch.sources.base import Part, Reading, ReadOptions
+from tiewatch.sources.files import InputFile
 from tiewatch.sources.instagram import _iso
 from tiewatch.sources.rows import rows_part
 
@@ -60,7 +59,7 @@ def _path(obj: Any, *steps: str | int) -> Any:
     return obj
 
 
-def instaloader_parts(con: duckdb.DuckDBPyConnection, archive: Archive, registered: list[str]) -> list[Part]:
+def instaloader_parts(archive: Archive) -> list[Part]:
     posts: list[dict[str, Any]] = []
     accounts: dict[str, dict[str, Any]] = {}
     owner_of: dict[str, tuple[str | None, str | None]] = {}  # post file stem -> (shortcode, owner)
@@ -90,7 +89,7 @@ def instaloader_parts(con: duckdb.DuckDBPyConnection, archive: Archive, register
         stem = base.split(".json")[0]
         owner_of[stem] = (shortcode, owner)
     if posts:
-        parts.append(rows_part(con, "events", posts, EVENT_COLUMNS, str(archive.path), registered))
+        parts.append(rows_part(None, "events", posts, EVENT_COLUMNS, str(archive.path)))
     for name in archive.names():
         match = COMMENTS_FILE.match(PurePosixPath(name).name)
         if not match:
@@ -115,8 +114,26 @@ def instaloader_parts(con: duckdb.DuckDBPyConnection, archive: Archive, register
                     rows.append({"_rec": i, "id": f"ig:c:{a.get('id')}", "ts": _iso(a["created_at"]),
                                  "platform": PLATFORM, "actor": a["owner"].get("username"), "kind": "reply",
                                  "target": author, "post": post_code, "text": a.get("text")})
-        parts.append(rows_part(con, "events", rows, EVENT_COLUMNS, archive.label(name), registered))
+        parts.append(rows_part(None, "events", rows, EVENT_COLUMNS, archive.label(name)))
     if accounts:
-        parts.append(rows_part(con, "accounts", list(accounts.values()), ACCOUNT_COLUMNS, str(archive.path),
-                               registered))
+        parts.append(rows_part(None, "accounts", list(accounts.values()), ACCOUNT_COLUMNS, str(archive.path)))
     return parts
+
+
+class InstaloaderSource:
+    """Folders (or zips) that Instaloader wrote: posts, comments, profiles."""
+
+    name = "instaloader"
+    formats = ("instaloader",)
+    container = True
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        return sniff_archive(path, is_instaloader_folder)
+
+    def read(self, path: Path, options: ReadOptions) -> Reading:
+        archive = Archive(path)
+        try:
+            parts = instaloader_parts(archive)
+        finally:
+            archive.close()
+        return Reading(InputFile(path, self.name, None), parts, hash_file=path.is_file())

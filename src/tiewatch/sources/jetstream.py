@@ -26,11 +26,12 @@ import json
 import mmap
 import re
 import threading
+from pathlib import Path
 
 import duckdb
 
-from tiewatch.sources.base import Part
-from tiewatch.sources.files import InputFile, open_binary
+from tiewatch.sources.base import Part, Reading, ReadOptions
+from tiewatch.sources.files import InputFile, guess_format_by_name, open_binary, recognise
 from tiewatch.sources.generic import MAX_LINE, RawSource, json_lines_sql, numbered_lines, sql_str
 
 PLATFORM = "bluesky"
@@ -233,3 +234,27 @@ def jetstream_parts(inp: InputFile) -> tuple[list[Part], list[str]]:
     accounts = part("accounts", ACCOUNTS_SQL, ACCOUNT_COLUMNS)
     accounts.needed = identities_present
     return [part("events", EVENTS_SQL, EVENT_COLUMNS, typed=True), accounts], [UNFOLLOW_TARGETS]
+
+
+class JetstreamSource:
+    """Captured Jetstream JSON Lines (plain, .gz or .zst); other apps' records are set aside and counted."""
+
+    name = "jetstream"
+    formats = ("jetstream",)
+    container = False
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        return guess_format_by_name(path)[0] in (None, "jsonl", "json") and looks_like_jetstream(head)
+
+    def read(self, path: Path, options: ReadOptions) -> Reading:
+        found = recognise(path, None)
+        inp = InputFile(found.path, self.name, found.compression)
+        parts, after = jetstream_parts(inp)
+
+        def set_aside() -> int:
+            try:
+                return count_other_apps(inp)
+            except Exception:  # damaged input: the staging reader reports it, with the file's name
+                return 0
+
+        return Reading(inp, parts, after_load=after, set_aside=set_aside)

@@ -15,12 +15,15 @@ import itertools
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from tiewatch.errors import TiewatchError
+from tiewatch.sources.base import Reading, ReadOptions
+from tiewatch.sources.files import InputFile, open_binary, recognise
 from tiewatch.sources.generic import sql_str
 
 _counter = itertools.count()
@@ -110,3 +113,31 @@ def parse_snapshot_lines(text: str, label: str) -> list[Snapshot]:
         except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as e:
             raise TiewatchError(f"{label}:{lineno}: not a snapshot ({type(e).__name__}: {e})") from None
     return out
+
+
+MAX_SNAPSHOT_BYTES = 1 << 30
+
+
+class SnapshotsSource:
+    """Generic follower-list snapshots (*.snapshots.jsonl): each diffed against its stored neighbours."""
+
+    name = "snapshots"
+    formats = ("snapshots",)
+    container = False
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        return path.name.lower().endswith(("snapshots.jsonl", ".snapshots.jsonl"))
+
+    def read(self, path: Path, options: ReadOptions) -> Reading:
+        inp = recognise(path, "jsonl")
+        with open_binary(inp.path, inp.compression) as f:
+            data = f.read(MAX_SNAPSHOT_BYTES + 1)
+        if len(data) > MAX_SNAPSHOT_BYTES:
+            raise TiewatchError(f"{path}: snapshot files are read whole; this one is over {MAX_SNAPSHOT_BYTES:,} "
+                                "bytes (split it)")
+        try:
+            text = data.decode("utf-8", errors="strict")
+        except UnicodeDecodeError as e:
+            raise TiewatchError(f"{path}: not valid UTF-8 text (byte {e.start})") from None
+        snaps = sorted(parse_snapshot_lines(text, str(path)), key=lambda s: s.taken)  # each diffed against the
+        return Reading(InputFile(path, self.name, inp.compression), snapshots=snaps)  # one before it in time

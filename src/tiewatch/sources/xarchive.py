@@ -18,14 +18,14 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from tiewatch.errors import TiewatchError
-from tiewatch.sources.archive import Archive
-from tiewatch.sources.base import Part
+from tiewatch.sources.archive import Archive, sniff_archive
+from tiewatch.sources.base import Part, Reading, ReadOptions
 from tiewatch.sources.exports import ExportNotes
+from tiewatch.sources.files import InputFile
 from tiewatch.sources.rows import rows_part
 from tiewatch.sources.snapshots import Snapshot
 
@@ -131,7 +131,7 @@ def _owner(archive: Archive, manifest: dict[str, Any] | None) -> tuple[str, str 
                         "data/account.js, and no userInfo.accountId in data/manifest.js)")
 
 
-def x_archive_parts(con: duckdb.DuckDBPyConnection, archive: Archive, registered: list[str],
+def x_archive_parts(archive: Archive,
                     as_of: datetime | None = None) -> tuple[list[Part], list[Snapshot], list[str]]:
     """(parts, follower/following snapshots, warnings) for one archive."""
     manifest = read_manifest(archive)
@@ -190,7 +190,7 @@ def x_archive_parts(con: duckdb.DuckDBPyConnection, archive: Archive, registered
                 accounts.setdefault(str(m["id_str"]), {"platform": PLATFORM, "account": str(m["id_str"]),
                                                        "name": m.get("screen_name"), "kind": None})
         notes.check(archive.label(tweets_name), len(items), sum(1 for r in rows if r.get("_fault")), tweet_layout)
-        parts.append(rows_part(con, "events", rows, EVENT_COLUMNS, archive.label(tweets_name), registered))
+        parts.append(rows_part(None, "events", rows, EVENT_COLUMNS, archive.label(tweets_name)))
 
     like_layout = '{"like": {"tweetId", "fullText"}}'
     for like_name in _data_files(archive, "like"):
@@ -205,7 +205,7 @@ def x_archive_parts(con: duckdb.DuckDBPyConnection, archive: Archive, registered
                          "actor": owner_id, "kind": "like", "post": str(lk["tweetId"]), "text": lk.get("fullText"),
                          "time_unknown": "1"})
         notes.check(archive.label(like_name), len(items), sum(1 for r in rows if r.get("_fault")), like_layout)
-        parts.append(rows_part(con, "events", rows, EVENT_COLUMNS, archive.label(like_name), registered))
+        parts.append(rows_part(None, "events", rows, EVENT_COLUMNS, archive.label(like_name)))
 
     for stem, key, outbound in (("follower", "follower", False), ("following", "following", True)):
         names = _data_files(archive, stem)
@@ -229,7 +229,7 @@ def x_archive_parts(con: duckdb.DuckDBPyConnection, archive: Archive, registered
             faults = sum(1 for r in rows if r.get("_fault"))
             notes.check(archive.label(name), len(items), faults, f'{{"{key}": {{"accountId", "userLink"}}}}')
             complete = complete and faults == 0
-            parts.append(rows_part(con, "events", rows, EVENT_COLUMNS, archive.label(name), registered))
+            parts.append(rows_part(None, "events", rows, EVENT_COLUMNS, archive.label(name)))
         direction = "following" if outbound else "followers"
         if not complete:
             notes.note(f"no {direction} snapshot taken from {archive.path}: some of its {key} records are "
@@ -241,5 +241,24 @@ def x_archive_parts(con: duckdb.DuckDBPyConnection, archive: Archive, registered
         else:
             snapshots.append(Snapshot(PLATFORM, owner_id, direction, frozenset(members), taken))
 
-    parts.append(rows_part(con, "accounts", list(accounts.values()), ACCOUNT_COLUMNS, account_name, registered))
+    parts.append(rows_part(None, "accounts", list(accounts.values()), ACCOUNT_COLUMNS, account_name))
     return parts, snapshots, notes.warnings
+
+
+class XArchiveSource:
+    """X/Twitter archives, zipped or unpacked."""
+
+    name = "x"
+    formats = ("x",)
+    container = True
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        return sniff_archive(path, is_x_archive)
+
+    def read(self, path: Path, options: ReadOptions) -> Reading:
+        archive = Archive(path)
+        try:
+            parts, snapshots, warnings = x_archive_parts(archive, options.as_of)
+        finally:
+            archive.close()
+        return Reading(InputFile(path, self.name, None), parts, snapshots, warnings=warnings, hash_file=path.is_file())
