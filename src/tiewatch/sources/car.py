@@ -124,4 +124,50 @@ class CarSource:
         return path.suffix.lower() == ".car"
 
     def read(self, path: Path, options: ReadOptions) -> Reading:
+        if path.stat().st_size <= MAX_CAR_BYTES:  # (car_parts refuses larger files)
+            problem = damaged_block(path.read_bytes(), str(path))
+            if problem:
+                raise TiewatchError(f"{path}: {problem}; nothing stored")
         return Reading(InputFile(path, self.name, None), car_parts(None, path, []))
+
+
+def _varint(data: bytes, at: int, label: str) -> tuple[int, int]:
+    value = shift = 0
+    while at < len(data) and shift < 64:
+        byte = data[at]
+        value |= (byte & 0x7F) << shift
+        at += 1
+        if not byte & 0x80:
+            return value, at
+        shift += 7
+    raise TiewatchError(f"{label}: damaged CAR file (a length runs past the end at byte {at})")
+
+
+SHA2_256 = 0x12
+
+
+def damaged_block(data: bytes, label: str) -> str | None:
+    """Why a CAR v1 file is damaged (a section cut short, or a block whose bytes do not hash to its CID), else
+    None. Content addressing makes every flipped byte in a block visible: without this check a damaged record
+    would be stored as if the repository had said it."""
+    import hashlib
+
+    size, at = _varint(data, 0, label)
+    at += size  # the header (roots, version): libipld reads it
+    while at < len(data):
+        start = at
+        size, at = _varint(data, at, label)
+        end = at + size
+        if end > len(data):
+            return f"truncated CAR file (the block at byte {start:,} runs past the end)"
+        version, p = _varint(data, at, label)
+        at = end
+        if version != 1:
+            continue  # CIDv0 (a bare multihash): rare in repositories; libipld checks its shape
+        _codec, p = _varint(data, p, label)
+        hash_code, p = _varint(data, p, label)
+        length, p = _varint(data, p, label)
+        digest, block = data[p: p + length], data[p + length: end]
+        if hash_code == SHA2_256 and hashlib.sha256(block).digest() != digest:
+            return f"damaged CAR file (the block at byte {start:,} does not match its content id)"
+    return None

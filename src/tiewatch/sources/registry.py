@@ -58,8 +58,7 @@ REGISTRY: list[SourceEntry] = [
          "tests/fixtures/instagram/instagram-hyeri_0609-2024-04-01-GhIjKl",
          "tests/fixtures/instagram_layouts/instagram-oldie_99-2021-06-01-Zq1w2E",
          "tests/fixtures/instagram_layouts/instagram-hyeri_0609-2024-06-01-FuLl24",
-         "tests/fixtures/instagram_layouts/instagram-nova_2025-2025-11-01-Nw25Ab",
-         "shared:data/instagram-export-stuparlu"), container=True),
+         "tests/fixtures/instagram_layouts/instagram-nova_2025-2025-11-01-Nw25Ab"), container=True),
     SourceEntry(
         "instaloader", ("instaloader",), "tiewatch.sources.instaloader:InstaloaderSource",
         "Instaloader output folder",
@@ -68,7 +67,8 @@ REGISTRY: list[SourceEntry] = [
     SourceEntry(
         "car", ("car",), "tiewatch.sources.car:CarSource", "Bluesky repository export (CAR)",
         "the commit's MST walked to posts, replies, likes, reposts, follows, blocks (ids as Jetstream's, so the "
-        "two never double up); profile displayName",
+        "two never double up); profile displayName; every block checked against its content id (a damaged file "
+        "is refused)",
         ("tests/fixtures/bluesky_car/repo.car", "shared:data/bluesky/jetstream_corpus_repo.car",
          "shared:data/bluesky/indigo_fakermaker.repo.car", "shared:data/bluesky/indigo_paul_staging.repo.car")),
     SourceEntry(
@@ -87,8 +87,8 @@ REGISTRY: list[SourceEntry] = [
         "any table with the canonical columns, or mapped with `--map`/`--set`",
         ("tests/fixtures/detector_checks/follows.jsonl", "tests/fixtures/tables/events.csv",
          "tests/fixtures/tables/events.json", "tests/fixtures/tables/metrics.tsv.gz",
-         "shared:scenarios/seed/events.jsonl.gz", "shared:data/collegemsg/CollegeMsg.txt",
-         "shared:data/follower-history-odu/fch_ten_gop.csv")),
+         "tests/fixtures/tables/messages.txt", "shared:scenarios/seed/events.jsonl.gz",
+         "shared:scenarios/seed/metrics.jsonl.gz", "shared:scenarios/seed/accounts.jsonl")),
 ]
 
 
