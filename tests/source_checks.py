@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,13 +49,22 @@ def _counts(store: Store) -> dict[str, int]:
 def _ingest(db: Path, path: Path) -> tuple[IngestReport, dict[str, int], dict[str, int]]:
     """Ingest `path` into the store at `db`: (report, table counts before, after). Any exception escaping
     ingest_paths is what a user would see as a traceback, so it fails the check with the sample named."""
-    with Store(db) as store:
-        before = _counts(store)
-        try:
-            report = ingest_paths(store, [path])
-        except Exception as e:  # the point of the check: nothing but a report may come out
-            raise AssertionError(f"{path}: ingest raised {type(e).__name__}: {e} (a traceback for the user)") from e
-        return report, before, _counts(store)
+    thread_errors: list[str] = []  # an exception in a helper thread is printed as a traceback too
+    previous_hook = threading.excepthook
+    threading.excepthook = lambda args: thread_errors.append(f"{args.exc_type.__name__}: {args.exc_value}")
+    try:
+        with Store(db) as store:
+            before = _counts(store)
+            try:
+                report = ingest_paths(store, [path])
+            except Exception as e:  # the point of the check: nothing but a report may come out
+                raise AssertionError(f"{path}: ingest raised {type(e).__name__}: {e} (a traceback for the user)") \
+                    from e
+            after = _counts(store)
+    finally:
+        threading.excepthook = previous_hook
+    assert not thread_errors, f"{path}: a helper thread raised {thread_errors[0]} (a traceback for the user)"
+    return report, before, after
 
 
 def check_claims(entry: SourceEntry, sample: Path, tmp: Path) -> None:

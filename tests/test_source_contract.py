@@ -87,3 +87,11 @@ def test_a_broken_toy_fails_the_suite(cls: str, check: str, tmp_path: Path, monk
     monkeypatch.setattr(registry, "REGISTRY", [entry, *REGISTRY])
     with pytest.raises(AssertionError):
         checks.CHECKS[check](entry, checks.sample_path(TOY_SAMPLE), tmp_path)
+
+
+def test_every_source_is_fuzzed() -> None:
+    """tests/fuzzing.py mutates samples of every registered source (bench/fuzz.py for long runs)."""
+    from fuzzing import SOURCES
+
+    for entry in REGISTRY:
+        assert any(s.split("-")[0] in (entry.name, *entry.formats) for s in SOURCES), f"{entry.name}: no fuzz seed"

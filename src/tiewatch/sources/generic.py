@@ -11,16 +11,12 @@ import csv
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 
 from tiewatch.errors import NotATable, TiewatchError
-from tiewatch.sources.files import FORMATS, InputFile, read_head, recognise
-
-if TYPE_CHECKING:
-    from tiewatch.sources.base import Reading, ReadOptions
+from tiewatch.sources.files import InputFile
 
 MAX_LINE = 64 * 1024 * 1024
 
@@ -222,26 +218,3 @@ def _first_line(e: BaseException) -> str:
     except UnicodeDecodeError:  # DuckDB's message quoted bytes of the file that are not UTF-8
         return f"{type(e).__name__} (the input is not valid UTF-8 there)"
     return text.splitlines()[0] if text else type(e).__name__
-
-
-class TableSource:
-    """Any table with the canonical columns (or mapped with --map/--set): the source of last resort."""
-
-    name = "table"
-    formats = FORMATS
-    container = False
-
-    def sniff(self, path: Path, head: bytes) -> bool:
-        return True  # asked last: whatever no platform format claimed is read as a table
-
-    def read(self, path: Path, options: ReadOptions) -> Reading:
-        from tiewatch.sources.base import CHOOSE_TABLE, Part, Reading
-
-        inp = recognise(path, options.fmt if options.fmt in FORMATS else None)
-        head = read_head(inp.path, inp.compression) if inp.format != "parquet" else b""
-        con = duckdb.connect()  # the source's own: describing a JSON array or Parquet file needs no store
-        try:
-            src = open_source(con, inp, head, list(options.wanted))
-        finally:
-            con.close()
-        return Reading(inp, [Part(CHOOSE_TABLE, src, str(inp.path))], mapped=True)

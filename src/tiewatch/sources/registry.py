@@ -82,7 +82,7 @@ REGISTRY: list[SourceEntry] = [
         "created, updated or deleted, set aside and counted in the ingest summary (`set_aside`)",
         ("tests/fixtures/jetstream/capture.jsonl", "shared:data/bluesky/jetstream_expected_v1.jsonl")),
     SourceEntry(
-        "table", ("jsonl", "json", "csv", "tsv", "text", "parquet"), "tiewatch.sources.generic:TableSource",
+        "table", ("jsonl", "json", "csv", "tsv", "text", "parquet"), "tiewatch.sources.table:TableSource",
         "JSON Lines, JSON arrays, CSV, TSV, whitespace text, Parquet (+ .gz, .zst)",
         "any table with the canonical columns, or mapped with `--map`/`--set`",
         ("tests/fixtures/detector_checks/follows.jsonl", "tests/fixtures/tables/events.csv",
