@@ -87,34 +87,9 @@ class BurstDetector(Detector):
 
     def _sql(self, ctx: Context) -> str:
         kinds = _in(ENGAGEMENT_KINDS)
-        w1, r1 = WINDOW - 1, REFERENCE - 1
-        part = "PARTITION BY platform, a, b ORDER BY r"
+        w1 = WINDOW - 1
         return f"""
-        WITH ev AS (SELECT id, ts, platform, actor, kind, target FROM events
-                    WHERE ts IS NOT NULL AND {ctx.window.bound()}),
-        act AS (SELECT platform, actor AS a, date_trunc('day', ts) AS cday FROM ev
-                GROUP BY platform, actor, date_trunc('day', ts)),
-        ar AS (SELECT platform, a, cday, row_number() OVER (PARTITION BY platform, a ORDER BY cday) AS r FROM act),
-        pd AS (SELECT platform, actor AS a, target AS b, date_trunc('day', ts) AS cday, count(*) AS n_ev,
-                      min(ts) AS first_ts
-               FROM ev WHERE kind IN ({kinds}) AND target IS NOT NULL AND actor <> target
-               GROUP BY platform, actor, target, date_trunc('day', ts)),
-        pr AS (SELECT pd.platform, pd.a, pd.b, pd.cday, pd.n_ev, pd.first_ts, ar.r
-               FROM pd JOIN ar ON ar.platform = pd.platform AND ar.a = pd.a AND ar.cday = pd.cday),
-        w AS (SELECT platform, a, b, cday, n_ev, first_ts, r,
-                     min(r) OVER (PARTITION BY platform, a, b) AS r0,
-                     count(*) OVER ({part} RANGE BETWEEN {w1} PRECEDING AND 1 PRECEDING) AS x,
-                     count(*) OVER ({part} RANGE BETWEEN {r1} PRECEDING AND 1 PRECEDING) AS c,
-                     sum(n_ev) OVER ({part} RANGE BETWEEN {w1} PRECEDING AND CURRENT ROW) AS burst_events,
-                     min(cday) OVER ({part} RANGE BETWEEN {w1} PRECEDING AND CURRENT ROW) AS burst_day0
-              FROM pr),
-        t AS (SELECT platform, a, b, cday, first_ts, r, x, burst_events, burst_day0,
-                     least(r - r0 - 1, {r1}) AS m,
-                     c - CASE WHEN r - r0 <= {r1} THEN 1 ELSE 0 END AS n
-              FROM w WHERE r - r0 - 1 >= {MIN_REFERENCE}),
-        s AS (SELECT *, {_hypergeom_terms('{k} >= x')} AS p,
-                     {_hypergeom_terms('{k} = least(n, ' + str(w1) + ')')} AS pmin
-              FROM t),
+        {_tests_ctes(ctx)},
         cand AS (SELECT * FROM s WHERE p <= {ctx.keep_p!r} AND pmin <= {ctx.keep_p!r}),
         cdays AS (SELECT c.platform, c.a, c.b, c.cday, pr.cday AS eday
                   FROM cand c JOIN pr ON pr.platform = c.platform AND pr.a = c.a AND pr.b = c.b
@@ -166,7 +141,8 @@ class BurstDetector(Detector):
                    f"({100 * baseline:.0f}%); by chance {100 * p:.2g}% of the time.")
         detail = {"contact_days": contact, "window_active_days": WINDOW, "reference_active_days": m,
                   "reference_contact_days": n, "contact_days_before_window": before,
-                  "active_days_before_window": before_days, "baseline_rate": round(baseline, 4), "window_rate": round(share, 4),
+                  "active_days_before_window": before_days, "baseline_rate": round(baseline, 4),
+                  "window_rate": round(share, 4),
                   "ratio": round(share / baseline, 2) if baseline > 0 else None, "events": events,
                   "window_start": day(r["burst_day0"]), "window_end": day(r["cday"]),
                   "delay_days": round(_days(r["first_ts"], r["start_ts"]), 2), "p_min": float(r["pmin"]),
@@ -193,6 +169,43 @@ class BurstDetector(Detector):
                     episode = [s]
             out.append(_merge(episode))
         return out
+
+
+def all_tests_sql(ctx: Context) -> str:
+    """Every burst test of the window, kept or not: (platform, a, b, cday, m, n, x, p, pmin), for calibration."""
+    return f"{_tests_ctes(ctx)} SELECT platform, a, b, cday, m, n, x, p, pmin FROM s"
+
+
+def _tests_ctes(ctx: Context) -> str:
+    """The CTEs up to `s`: one row per test with its hypergeometric p-value and smallest attainable p-value."""
+    kinds = _in(ENGAGEMENT_KINDS)
+    w1, r1 = WINDOW - 1, REFERENCE - 1
+    part = "PARTITION BY platform, a, b ORDER BY r"
+    return f"""WITH ev AS (SELECT id, ts, platform, actor, kind, target FROM events
+                    WHERE ts IS NOT NULL AND {ctx.window.bound()}),
+        act AS (SELECT platform, actor AS a, date_trunc('day', ts) AS cday FROM ev
+                GROUP BY platform, actor, date_trunc('day', ts)),
+        ar AS (SELECT platform, a, cday, row_number() OVER (PARTITION BY platform, a ORDER BY cday) AS r FROM act),
+        pd AS (SELECT platform, actor AS a, target AS b, date_trunc('day', ts) AS cday, count(*) AS n_ev,
+                      min(ts) AS first_ts
+               FROM ev WHERE kind IN ({kinds}) AND target IS NOT NULL AND actor <> target
+               GROUP BY platform, actor, target, date_trunc('day', ts)),
+        pr AS (SELECT pd.platform, pd.a, pd.b, pd.cday, pd.n_ev, pd.first_ts, ar.r
+               FROM pd JOIN ar ON ar.platform = pd.platform AND ar.a = pd.a AND ar.cday = pd.cday),
+        w AS (SELECT platform, a, b, cday, n_ev, first_ts, r,
+                     min(r) OVER (PARTITION BY platform, a, b) AS r0,
+                     count(*) OVER ({part} RANGE BETWEEN {w1} PRECEDING AND 1 PRECEDING) AS x,
+                     count(*) OVER ({part} RANGE BETWEEN {r1} PRECEDING AND 1 PRECEDING) AS c,
+                     sum(n_ev) OVER ({part} RANGE BETWEEN {w1} PRECEDING AND CURRENT ROW) AS burst_events,
+                     min(cday) OVER ({part} RANGE BETWEEN {w1} PRECEDING AND CURRENT ROW) AS burst_day0
+              FROM pr),
+        t AS (SELECT platform, a, b, cday, first_ts, r, x, burst_events, burst_day0,
+                     least(r - r0 - 1, {r1}) AS m,
+                     c - CASE WHEN r - r0 <= {r1} THEN 1 ELSE 0 END AS n
+              FROM w WHERE r - r0 - 1 >= {MIN_REFERENCE}),
+        s AS (SELECT *, {_hypergeom_terms('{k} >= x')} AS p,
+                     {_hypergeom_terms('{k} = least(n, ' + str(w1) + ')')} AS pmin
+              FROM t)"""
 
 
 def _merge(episode: list[Signal]) -> Signal:
