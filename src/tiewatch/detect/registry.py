@@ -46,7 +46,7 @@ REGISTRY: tuple[DetectorEntry, ...] = (
                   "tiewatch.detect.follows:FollowDetector",
                   "a follow edge appeared or vanished, ranked by the tie between the accounts"),
     DetectorEntry("burst", ("burst",), ("burst",), "tiewatch.detect.burst:BurstDetector",
-                  "A suddenly engages with B on most of A's active days, far above the pair's own rate"),
+                  "A suddenly engages with B on many days in a row, unusual for the pair's own rhythm"),
     DetectorEntry("silence", ("silence", "resumption"), ("silence",),
                   "tiewatch.detect.silence:SilenceDetector",
                   "A stopped engaging with B far longer than A's own rhythm allows, and when A came back"),

@@ -56,7 +56,7 @@ WITH ev AS (
   FROM pd
   JOIN ar
     ON ar.platform = pd.platform AND ar.a = pd.a AND ar.cday = pd.cday
-), w AS (
+), sp AS (
   SELECT
     platform,
     a,
@@ -65,28 +65,107 @@ WITH ev AS (
     n_ev,
     first_ts,
     r,
-    MIN(r) OVER (PARTITION BY platform, a, b) AS r0,
-    COUNT(*) OVER (
+    r - LAG(r) OVER (PARTITION BY platform, a, b ORDER BY r NULLS LAST) AS s,
+    ROW_NUMBER() OVER (PARTITION BY platform, a, b ORDER BY r NULLS LAST) - 1 AS i,
+    MIN(r) OVER (PARTITION BY platform, a, b) AS r0
+  FROM pr
+), w AS (
+  SELECT
+    platform,
+    a,
+    b,
+    cday,
+    first_ts,
+    r,
+    r0,
+    i,
+    MAX(s) OVER (
       PARTITION BY platform, a, b
       ORDER BY r NULLS LAST
-      RANGE BETWEEN 6 PRECEDING AND 1 PRECEDING
-    ) AS x,
-    COUNT(*) OVER (
-      PARTITION BY platform, a, b
-      ORDER BY r NULLS LAST
-      RANGE BETWEEN 181 PRECEDING AND 1 PRECEDING
-    ) AS c,
+      ROWS BETWEEN 5 PRECEDING AND CURRENT ROW
+    ) AS v,
+    LAG(r, 6) OVER (PARTITION BY platform, a, b ORDER BY r NULLS LAST) AS r_w0,
     SUM(n_ev) OVER (
       PARTITION BY platform, a, b
       ORDER BY r NULLS LAST
-      RANGE BETWEEN 6 PRECEDING AND CURRENT ROW
+      ROWS BETWEEN 6 PRECEDING AND CURRENT ROW
     ) AS burst_events,
     MIN(cday) OVER (
       PARTITION BY platform, a, b
       ORDER BY r NULLS LAST
-      RANGE BETWEEN 6 PRECEDING AND CURRENT ROW
-    ) AS burst_day0
-  FROM pr
+      ROWS BETWEEN 6 PRECEDING AND CURRENT ROW
+    ) AS burst_day0,
+    SUM(CASE WHEN s <= 1 THEN 1 ELSE 0 END) OVER (
+      PARTITION BY platform, a, b
+      ORDER BY r NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS c1,
+    SUM(CASE WHEN s <= 2 THEN 1 ELSE 0 END) OVER (
+      PARTITION BY platform, a, b
+      ORDER BY r NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS c2,
+    SUM(CASE WHEN s <= 3 THEN 1 ELSE 0 END) OVER (
+      PARTITION BY platform, a, b
+      ORDER BY r NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS c3,
+    SUM(CASE WHEN s <= 4 THEN 1 ELSE 0 END) OVER (
+      PARTITION BY platform, a, b
+      ORDER BY r NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS c4,
+    SUM(CASE WHEN s <= 5 THEN 1 ELSE 0 END) OVER (
+      PARTITION BY platform, a, b
+      ORDER BY r NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS c5,
+    SUM(CASE WHEN s <= 6 THEN 1 ELSE 0 END) OVER (
+      PARTITION BY platform, a, b
+      ORDER BY r NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS c6,
+    SUM(CASE WHEN s <= 7 THEN 1 ELSE 0 END) OVER (
+      PARTITION BY platform, a, b
+      ORDER BY r NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS c7,
+    SUM(CASE WHEN s <= 8 THEN 1 ELSE 0 END) OVER (
+      PARTITION BY platform, a, b
+      ORDER BY r NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS c8,
+    SUM(CASE WHEN s <= 9 THEN 1 ELSE 0 END) OVER (
+      PARTITION BY platform, a, b
+      ORDER BY r NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS c9,
+    SUM(CASE WHEN s <= 10 THEN 1 ELSE 0 END) OVER (
+      PARTITION BY platform, a, b
+      ORDER BY r NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS c10,
+    SUM(CASE WHEN s <= 11 THEN 1 ELSE 0 END) OVER (
+      PARTITION BY platform, a, b
+      ORDER BY r NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS c11,
+    SUM(CASE WHEN s <= 12 THEN 1 ELSE 0 END) OVER (
+      PARTITION BY platform, a, b
+      ORDER BY r NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS c12,
+    SUM(CASE WHEN s <= 13 THEN 1 ELSE 0 END) OVER (
+      PARTITION BY platform, a, b
+      ORDER BY r NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS c13,
+    SUM(CASE WHEN s <= 14 THEN 1 ELSE 0 END) OVER (
+      PARTITION BY platform, a, b
+      ORDER BY r NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS c14
+  FROM sp
 ), t AS (
   SELECT
     platform,
@@ -95,134 +174,135 @@ WITH ev AS (
     cday,
     first_ts,
     r,
-    x,
+    r0,
+    i,
+    v,
+    r_w0,
     burst_events,
     burst_day0,
-    LEAST(r - r0 - 1, 181) AS m,
-    c - CASE WHEN r - r0 <= 181 THEN 1 ELSE 0 END AS n
+    CASE v
+      WHEN 1
+      THEN c1
+      WHEN 2
+      THEN c2
+      WHEN 3
+      THEN c3
+      WHEN 4
+      THEN c4
+      WHEN 5
+      THEN c5
+      WHEN 6
+      THEN c6
+      WHEN 7
+      THEN c7
+      WHEN 8
+      THEN c8
+      WHEN 9
+      THEN c9
+      WHEN 10
+      THEN c10
+      WHEN 11
+      THEN c11
+      WHEN 12
+      THEN c12
+      WHEN 13
+      THEN c13
+      WHEN 14
+      THEN c14
+      ELSE NULL
+    END AS cv,
+    CASE v
+      WHEN 1
+      THEN 0
+      WHEN 2
+      THEN c1
+      WHEN 3
+      THEN c2
+      WHEN 4
+      THEN c3
+      WHEN 5
+      THEN c4
+      WHEN 6
+      THEN c5
+      WHEN 7
+      THEN c6
+      WHEN 8
+      THEN c7
+      WHEN 9
+      THEN c8
+      WHEN 10
+      THEN c9
+      WHEN 11
+      THEN c10
+      WHEN 12
+      THEN c11
+      WHEN 13
+      THEN c12
+      WHEN 14
+      THEN c13
+      ELSE NULL
+    END AS cprev,
+    CASE
+      WHEN c1 >= 6
+      THEN c1
+      WHEN c2 >= 6
+      THEN c2
+      WHEN c3 >= 6
+      THEN c3
+      WHEN c4 >= 6
+      THEN c4
+      WHEN c5 >= 6
+      THEN c5
+      WHEN c6 >= 6
+      THEN c6
+      WHEN c7 >= 6
+      THEN c7
+      WHEN c8 >= 6
+      THEN c8
+      WHEN c9 >= 6
+      THEN c9
+      WHEN c10 >= 6
+      THEN c10
+      WHEN c11 >= 6
+      THEN c11
+      WHEN c12 >= 6
+      THEN c12
+      WHEN c13 >= 6
+      THEN c13
+      WHEN c14 >= 6
+      THEN c14
+      ELSE NULL
+    END AS cmin,
+    c14 AS c_max
   FROM w
   WHERE
-    r - r0 - 1 >= 28
+    i > 6
 ), s AS (
   SELECT
     *,
-    (
+    COALESCE(
       (
-        CASE
-          WHEN 0 >= x
-          THEN 1.0 * (
-            CAST(m - n - 0 AS DOUBLE) * CAST(m - n - 1 AS DOUBLE) * CAST(m - n - 2 AS DOUBLE) * CAST(m - n - 3 AS DOUBLE) * CAST(m - n - 4 AS DOUBLE) * CAST(m - n - 5 AS DOUBLE) / 720.0
-          )
-          ELSE 0.0
-        END + CASE
-          WHEN 1 >= x
-          THEN (
-            CAST(n - 0 AS DOUBLE) / 1.0
-          ) * (
-            CAST(m - n - 0 AS DOUBLE) * CAST(m - n - 1 AS DOUBLE) * CAST(m - n - 2 AS DOUBLE) * CAST(m - n - 3 AS DOUBLE) * CAST(m - n - 4 AS DOUBLE) / 120.0
-          )
-          ELSE 0.0
-        END + CASE
-          WHEN 2 >= x
-          THEN (
-            CAST(n - 0 AS DOUBLE) * CAST(n - 1 AS DOUBLE) / 2.0
-          ) * (
-            CAST(m - n - 0 AS DOUBLE) * CAST(m - n - 1 AS DOUBLE) * CAST(m - n - 2 AS DOUBLE) * CAST(m - n - 3 AS DOUBLE) / 24.0
-          )
-          ELSE 0.0
-        END + CASE
-          WHEN 3 >= x
-          THEN (
-            CAST(n - 0 AS DOUBLE) * CAST(n - 1 AS DOUBLE) * CAST(n - 2 AS DOUBLE) / 6.0
-          ) * (
-            CAST(m - n - 0 AS DOUBLE) * CAST(m - n - 1 AS DOUBLE) * CAST(m - n - 2 AS DOUBLE) / 6.0
-          )
-          ELSE 0.0
-        END + CASE
-          WHEN 4 >= x
-          THEN (
-            CAST(n - 0 AS DOUBLE) * CAST(n - 1 AS DOUBLE) * CAST(n - 2 AS DOUBLE) * CAST(n - 3 AS DOUBLE) / 24.0
-          ) * (
-            CAST(m - n - 0 AS DOUBLE) * CAST(m - n - 1 AS DOUBLE) / 2.0
-          )
-          ELSE 0.0
-        END + CASE
-          WHEN 5 >= x
-          THEN (
-            CAST(n - 0 AS DOUBLE) * CAST(n - 1 AS DOUBLE) * CAST(n - 2 AS DOUBLE) * CAST(n - 3 AS DOUBLE) * CAST(n - 4 AS DOUBLE) / 120.0
-          ) * (
-            CAST(m - n - 0 AS DOUBLE) / 1.0
-          )
-          ELSE 0.0
-        END + CASE
-          WHEN 6 >= x
-          THEN (
-            CAST(n - 0 AS DOUBLE) * CAST(n - 1 AS DOUBLE) * CAST(n - 2 AS DOUBLE) * CAST(n - 3 AS DOUBLE) * CAST(n - 4 AS DOUBLE) * CAST(n - 5 AS DOUBLE) / 720.0
-          ) * 1.0
-          ELSE 0.0
-        END
+        CAST(cv - 0 AS DOUBLE) * CAST(cv - 1 AS DOUBLE) * CAST(cv - 2 AS DOUBLE) * CAST(cv - 3 AS DOUBLE) * CAST(cv - 4 AS DOUBLE) * CAST(cv - 5 AS DOUBLE) / 720.0
       ) / (
-        CAST(m - 0 AS DOUBLE) * CAST(m - 1 AS DOUBLE) * CAST(m - 2 AS DOUBLE) * CAST(m - 3 AS DOUBLE) * CAST(m - 4 AS DOUBLE) * CAST(m - 5 AS DOUBLE) / 720.0
-      )
+        CAST(i - 0 AS DOUBLE) * CAST(i - 1 AS DOUBLE) * CAST(i - 2 AS DOUBLE) * CAST(i - 3 AS DOUBLE) * CAST(i - 4 AS DOUBLE) * CAST(i - 5 AS DOUBLE) / 720.0
+      ),
+      1.0
     ) AS p,
-    (
+    COALESCE(
       (
-        CASE
-          WHEN 0 = LEAST(n, 6)
-          THEN 1.0 * (
-            CAST(m - n - 0 AS DOUBLE) * CAST(m - n - 1 AS DOUBLE) * CAST(m - n - 2 AS DOUBLE) * CAST(m - n - 3 AS DOUBLE) * CAST(m - n - 4 AS DOUBLE) * CAST(m - n - 5 AS DOUBLE) / 720.0
-          )
-          ELSE 0.0
-        END + CASE
-          WHEN 1 = LEAST(n, 6)
-          THEN (
-            CAST(n - 0 AS DOUBLE) / 1.0
-          ) * (
-            CAST(m - n - 0 AS DOUBLE) * CAST(m - n - 1 AS DOUBLE) * CAST(m - n - 2 AS DOUBLE) * CAST(m - n - 3 AS DOUBLE) * CAST(m - n - 4 AS DOUBLE) / 120.0
-          )
-          ELSE 0.0
-        END + CASE
-          WHEN 2 = LEAST(n, 6)
-          THEN (
-            CAST(n - 0 AS DOUBLE) * CAST(n - 1 AS DOUBLE) / 2.0
-          ) * (
-            CAST(m - n - 0 AS DOUBLE) * CAST(m - n - 1 AS DOUBLE) * CAST(m - n - 2 AS DOUBLE) * CAST(m - n - 3 AS DOUBLE) / 24.0
-          )
-          ELSE 0.0
-        END + CASE
-          WHEN 3 = LEAST(n, 6)
-          THEN (
-            CAST(n - 0 AS DOUBLE) * CAST(n - 1 AS DOUBLE) * CAST(n - 2 AS DOUBLE) / 6.0
-          ) * (
-            CAST(m - n - 0 AS DOUBLE) * CAST(m - n - 1 AS DOUBLE) * CAST(m - n - 2 AS DOUBLE) / 6.0
-          )
-          ELSE 0.0
-        END + CASE
-          WHEN 4 = LEAST(n, 6)
-          THEN (
-            CAST(n - 0 AS DOUBLE) * CAST(n - 1 AS DOUBLE) * CAST(n - 2 AS DOUBLE) * CAST(n - 3 AS DOUBLE) / 24.0
-          ) * (
-            CAST(m - n - 0 AS DOUBLE) * CAST(m - n - 1 AS DOUBLE) / 2.0
-          )
-          ELSE 0.0
-        END + CASE
-          WHEN 5 = LEAST(n, 6)
-          THEN (
-            CAST(n - 0 AS DOUBLE) * CAST(n - 1 AS DOUBLE) * CAST(n - 2 AS DOUBLE) * CAST(n - 3 AS DOUBLE) * CAST(n - 4 AS DOUBLE) / 120.0
-          ) * (
-            CAST(m - n - 0 AS DOUBLE) / 1.0
-          )
-          ELSE 0.0
-        END + CASE
-          WHEN 6 = LEAST(n, 6)
-          THEN (
-            CAST(n - 0 AS DOUBLE) * CAST(n - 1 AS DOUBLE) * CAST(n - 2 AS DOUBLE) * CAST(n - 3 AS DOUBLE) * CAST(n - 4 AS DOUBLE) * CAST(n - 5 AS DOUBLE) / 720.0
-          ) * 1.0
-          ELSE 0.0
-        END
+        CAST(cprev - 0 AS DOUBLE) * CAST(cprev - 1 AS DOUBLE) * CAST(cprev - 2 AS DOUBLE) * CAST(cprev - 3 AS DOUBLE) * CAST(cprev - 4 AS DOUBLE) * CAST(cprev - 5 AS DOUBLE) / 720.0
       ) / (
-        CAST(m - 0 AS DOUBLE) * CAST(m - 1 AS DOUBLE) * CAST(m - 2 AS DOUBLE) * CAST(m - 3 AS DOUBLE) * CAST(m - 4 AS DOUBLE) * CAST(m - 5 AS DOUBLE) / 720.0
-      )
+        CAST(i - 0 AS DOUBLE) * CAST(i - 1 AS DOUBLE) * CAST(i - 2 AS DOUBLE) * CAST(i - 3 AS DOUBLE) * CAST(i - 4 AS DOUBLE) * CAST(i - 5 AS DOUBLE) / 720.0
+      ),
+      1.0
+    ) AS p_below,
+    COALESCE(
+      (
+        CAST(cmin - 0 AS DOUBLE) * CAST(cmin - 1 AS DOUBLE) * CAST(cmin - 2 AS DOUBLE) * CAST(cmin - 3 AS DOUBLE) * CAST(cmin - 4 AS DOUBLE) * CAST(cmin - 5 AS DOUBLE) / 720.0
+      ) / (
+        CAST(i - 0 AS DOUBLE) * CAST(i - 1 AS DOUBLE) * CAST(i - 2 AS DOUBLE) * CAST(i - 3 AS DOUBLE) * CAST(i - 4 AS DOUBLE) * CAST(i - 5 AS DOUBLE) / 720.0
+      ),
+      1.0
     ) AS pmin
   FROM t
 ), cand AS (
@@ -243,7 +323,7 @@ WITH ev AS (
     ON pr.platform = c.platform
     AND pr.a = c.a
     AND pr.b = c.b
-    AND pr.r BETWEEN c.r - 6 AND c.r
+    AND pr.r BETWEEN c.r_w0 AND c.r
 ), evid AS (
   SELECT
     cd.platform,
@@ -274,9 +354,10 @@ SELECT
   c.b,
   c.cday,
   c.first_ts,
-  c.m,
-  c.n,
-  c.x,
+  c.r,
+  c.r0,
+  c.r_w0,
+  c.i,
   c.p,
   c.pmin,
   c.burst_events,
@@ -292,6 +373,7 @@ JOIN evid AS ev
 UNION ALL
 SELECT
   1 AS is_test,
+  NULL,
   NULL,
   NULL,
   NULL,
