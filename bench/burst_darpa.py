@@ -2,9 +2,10 @@
 
 DARPA_CSV: darpa_original.csv from the MIDAS repository (Stream-AD/MIDAS, data/DARPA/darpa_original.zip;
 4.5M IP-to-IP connections, June-July 1998, each labelled '-' or with an attack name). MIDAS-R's published
-ROC AUC on it is about 0.95 (per-edge anomaly scores). Here every connection is scored by the burst test of
-its (source, destination, day) — -log10 p, 0 where the day is no test — and the AUC is the Mann-Whitney
-probability that an attack connection outscores a normal one (ties count half). Prints one line.
+ROC AUC on it is about 0.95 (per-edge anomaly scores). The file's dates run past month ends (07/32/1998),
+so day d of month m is read as day 32 (m - 6) + d of a calendar that keeps their order. Every connection
+is scored by the burst test of its (source, destination, day): -log10 p, and 0 where that day is no test.
+The AUC is the Mann-Whitney probability that an attack outscores a normal connection (ties count half).
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "darpa.duckdb") as store:
         con = store.con
         con.execute("""CREATE TEMP TABLE darpa AS SELECT row_number() OVER () AS n, src, dst,
-                       strptime(t, '%m/%d/%Y-%H:%M') AS ts, label <> '-' AS attack
+                       TIMESTAMP '1998-01-01' + to_days(CAST(32 * (CAST(t[1:2] AS INT) - 6) + CAST(t[4:5] AS INT)
+                                                              AS INT))
+                           + to_minutes(CAST(60 * CAST(t[12:13] AS INT) + CAST(t[15:16] AS INT) AS BIGINT)) AS ts,
+                       label <> '-' AS attack
                        FROM read_csv(?, header=false, columns={'src': 'VARCHAR', 'dst': 'VARCHAR', 't': 'VARCHAR',
                                                                'label': 'VARCHAR'})""", [str(args.csv)])
         con.execute("INSERT INTO events (id, ts, platform, actor, kind, target) "
