@@ -45,6 +45,8 @@ REGISTRY: tuple[DetectorEntry, ...] = (
     DetectorEntry("follow", ("follow", "unfollow"), (),
                   "tiewatch.detect.follows:FollowDetector",
                   "a follow edge appeared or vanished, ranked by the tie between the accounts"),
+    DetectorEntry("burst", ("burst",), ("burst",), "tiewatch.detect.burst:BurstDetector",
+                  "A suddenly engages with B on many days in a row, unusual for the pair's own rhythm"),
     DetectorEntry("silence", ("silence", "resumption"), ("silence",),
                   "tiewatch.detect.silence:SilenceDetector",
                   "A stopped engaging with B far longer than A's own rhythm allows, and when A came back"),

@@ -1,0 +1,48 @@
+"""Planted bursts in real message data, for measuring the burst detector's power (bench/quality.py, tests).
+
+The burst test asks whether a run of contact days is unusual for the pair's own rhythm, so a planted burst
+needs a rhythm to stand out from: for each of `pairs` senders with enough active days, a new contact
+`planted-<sender>` is messaged on every `every`-th of the sender's active days for `history` contacts, then
+on each of the sender's next 7 active days. Only days on which the sender was active anyway are used, so
+its activity is left as it was and the change is in the planted pair alone. Set-based DuckDB SQL over
+(src, dst, time) text, seeded for reproducibility.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from tiewatch.nulls import load_messages
+
+
+def plant_bursts(path: Path, source: Path, *, pairs: int, seed: int, history: int = 12, every: int = 3,
+                 days: int = 7) -> list[tuple[str, str, int]]:
+    """Write `source` plus planted pairs to `path`; return (a, b, epoch seconds of the burst's first
+    message) for each planted pair."""
+    need = history * every + days
+    con = duckdb.connect()
+    try:
+        con.execute("SET threads = 1")
+        load_messages(con, source)
+        con.execute("SELECT setseed(?)", [((seed * 7919) % 10_000) / 10_000.0])
+        con.execute(f"""
+            CREATE TABLE planted AS
+            WITH ad AS (SELECT a, day, row_number() OVER (PARTITION BY a ORDER BY day) AS r,
+                               count(*) OVER (PARTITION BY a) AS n
+                        FROM (SELECT DISTINCT a, t // 86400 AS day FROM msgs)),
+            chosen AS (SELECT a, max(n) AS n, random() AS u FROM ad GROUP BY a HAVING max(n) >= {need}
+                       ORDER BY u LIMIT {int(pairs)}),
+            start AS (SELECT a, 1 + CAST(floor(u * (n - {need} + 1)) AS BIGINT) AS r1 FROM chosen)
+            SELECT ad.a, 'planted-' || ad.a AS b, ad.day * 86400 + 43200 + ad.r AS t,
+                   ad.r >= s.r1 + {history * every} AS in_burst
+            FROM start s JOIN ad ON ad.a = s.a
+            WHERE (ad.r >= s.r1 AND ad.r < s.r1 + {history * every} AND (ad.r - s.r1) % {every} = 0)
+               OR (ad.r >= s.r1 + {history * every} AND ad.r < s.r1 + {need})""")
+        con.execute(f"COPY (SELECT a AS src, b AS dst, t AS time FROM (SELECT * FROM msgs UNION ALL "
+                    f"SELECT a, b, t FROM planted) ORDER BY t, a, b) TO '{path}' (DELIMITER ' ', HEADER true)")
+        rows = con.execute("SELECT a, b, min(t) FROM planted WHERE in_burst GROUP BY a, b ORDER BY a, b").fetchall()
+    finally:
+        con.close()
+    return [(str(a), str(b), int(t)) for a, b, t in rows]
