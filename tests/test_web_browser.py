@@ -33,6 +33,7 @@ PAGES = {
     "brief": "/briefs/songhyekyo?b=xeesoxee",
     "upload": "/upload",
     "status": "/status",
+    "watchlist": "/watchlist",
 }
 
 
@@ -100,6 +101,9 @@ def server(detected_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     db = tmp_path_factory.mktemp("served") / "seed.duckdb"
     shutil.copy(detected_db, db)
     with LiveServer(db) as s:
+        added = httpx.post(f"{s.url}/api/watchlist", json={"accounts": ["anna.bsky.social", "did:plc:ajk4c2tvhlrsbhw2ybyvtr6m"]},
+                           headers={"Authorization": f"Bearer {s.token}"})
+        assert added.status_code == 200, added.text
         yield s
 
 
@@ -182,4 +186,41 @@ def test_hostile_names_stay_text_in_the_browser(browser: Any, hostile_db: Path, 
                                     ).count() == 0, path
         tab.page.wait_for_timeout(300)
         assert not tab.dialogs and not tab.errors and not tab.outside
+        tab.close()
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_watch_list_page_changes_the_list_with_the_token(browser: Any, seed_db: Path, tmp_path: Path,
+                                                         width: str) -> None:
+    db = tmp_path / "w.duckdb"
+    shutil.copy(seed_db, db)
+    with LiveServer(db) as s:
+        tab = Watched(browser, *WIDTHS[width])
+        page = tab.page
+        page.goto(s.url + "/watchlist", wait_until="domcontentloaded")
+        assert "Nothing watched yet" in page.locator("main").inner_text()
+        assert "does not track the watch list" in page.locator("main").inner_text()
+        add = page.locator("#watch-add")
+        add.locator("textarea").fill("anna.bsky.social, @Ben.bsky.social\ndid:plc:ajk4c2tvhlrsbhw2ybyvtr6m")
+        add.locator("input[name=token]").fill("wrong")
+        add.locator("button").click()
+        assert "bearer token" in page.locator("p.error").inner_text()
+        assert httpx.get(f"{s.url}/api/watchlist").json()["watchlist"] == []  # nothing written
+        add = page.locator("#watch-add")
+        add.locator("textarea").fill("anna.bsky.social, @Ben.bsky.social\ndid:plc:ajk4c2tvhlrsbhw2ybyvtr6m")
+        add.locator("input[name=token]").fill(s.token or "")
+        add.locator("button").click()
+        assert "Added 3" in page.locator("p.result").inner_text()
+        rows = page.locator("#watch-remove tbody tr")
+        assert rows.count() == 3 and "ben.bsky.social" in page.locator("#watch-remove tbody").inner_text()
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 1, overflow
+        page.get_by_label("remove ben.bsky.social").check()
+        page.locator("#watch-remove input[name=token]").fill(s.token or "")
+        page.locator("#watch-remove button").click()
+        assert "Removed 1: ben.bsky.social" in page.locator("p.result").inner_text()
+        entries = [e["entry"] for e in httpx.get(f"{s.url}/api/watchlist").json()["watchlist"]]
+        assert entries == ["anna.bsky.social", "did:plc:ajk4c2tvhlrsbhw2ybyvtr6m"]
+        assert all("401" in e for e in tab.errors) and len(tab.errors) == 1  # only the refused write's answer
+        assert not tab.outside
         tab.close()

@@ -23,7 +23,7 @@ from typing import Any
 
 from tiewatch.accounts import Account, resolve
 from tiewatch.accounts import search as search_accounts
-from tiewatch.errors import InvalidInput
+from tiewatch.errors import InvalidInput, NotFound, TiewatchError
 from tiewatch.lake import ExportSummary
 from tiewatch.progress import ProgressCallback
 from tiewatch.store import Store
@@ -431,6 +431,39 @@ class Tiewatch:
 
         return signals_by_id(self.store, ids)
 
+    # -- the watch list (the Bluesky tracker's, `tiewatch track`) ---------------------------------------
+    def watchlist(self) -> list[dict[str, Any]]:
+        """The watch list: each entry as typed, with what the tracker resolved (DID, handle, PDS, backfill)."""
+        from tiewatch.track.watchlist import listing
+
+        return listing(self.store)
+
+    def watch(self, entries: list[str]) -> list[str]:
+        """Add Bluesky handles or DIDs to the watch list; returns those that were new. One malformed entry
+        refuses them all (InvalidInput)."""
+        from tiewatch.track.watchlist import add, normalise
+
+        _watch_entries(normalise, entries)
+        return add(self.store, entries)
+
+    def unwatch(self, entries: list[str]) -> list[str]:
+        """Remove entries (as typed, by DID or by handle) from the watch list; their data stays. NotFound when
+        none was on it."""
+        from tiewatch.track.watchlist import normalise, remove
+
+        _watch_entries(normalise, entries)
+        try:
+            return remove(self.store, entries)
+        except TiewatchError as e:
+            raise NotFound(str(e)) from None
+
+    def track_status(self) -> list[dict[str, Any]]:
+        """What `tiewatch track status --json` shows, per watched account: last backfill and snapshots, stream
+        cursor lag, signals, alerts sent and failed, limits that held work back."""
+        from tiewatch.track.work import status
+
+        return status(self.path)
+
     def stats(self) -> dict[str, Any]:
         """What the store holds: events by kind and platform, and the size of every other table."""
         from tiewatch.stats import store_stats
@@ -459,6 +492,16 @@ class Tiewatch:
 
         _check_limit(limit)
         return [QuarantineRecord(**r) for r in quarantine_rows(self.store, limit)]  # type: ignore[arg-type]
+
+
+def _watch_entries(normalise: Callable[[str], str], entries: list[str]) -> None:
+    if not entries:
+        raise InvalidInput("no account given: a Bluesky handle (like alice.bsky.social) or DID")
+    for e in entries:
+        try:
+            normalise(e)
+        except TiewatchError as err:
+            raise InvalidInput(str(err)) from None
 
 
 def _check_limit(limit: int | None) -> None:

@@ -134,6 +134,7 @@ class Renderer:
         self.env.filters["signed"] = lambda n: "" if n is None else f"{n:+,}"
         self.env.filters["kindlabel"] = lambda k: KIND_LABELS.get(k, k.replace("_", " ").capitalize())
         self.env.filters["spec_json"] = spec_json
+        self.env.filters["duration"] = duration
         self.env.globals["links"] = self.links
         self.env.globals["tzname"] = str(self.tz)
 
@@ -158,6 +159,21 @@ class Renderer:
 
     def render(self, template: str, **context: Any) -> str:
         return self.env.get_template(template).render(**context)
+
+
+def duration(seconds: float | None) -> str:
+    """A length of time as people say it: 42 s, 15 min, 2 h 5 min, 3 days."""
+    if seconds is None:
+        return "—"
+    s = round(float(seconds))
+    if s < 120:
+        return f"{s} s"
+    if s < 7200:
+        return f"{s // 60} min"
+    if s < 172800:
+        h, m = divmod(s // 60, 60)
+        return f"{h} h" + (f" {m} min" if m else "")
+    return f"{s // 86400} days"
 
 
 def spec_json(spec: dict[str, Any]) -> str:
