@@ -338,11 +338,13 @@ class Tiewatch:
         rows: list[dict[str, Any]] = long_gaps(ctx, limit=limit)
         return rows
 
-    def article(self, a: str, b: str | None = None, *, since: datetime | None = None) -> Any:
-        """The brief as an article (`views.article.Article`): lede, chronology, numbered footnotes."""
+    def article(self, a: str, b: str | None = None, *, since: datetime | None = None, tz: str = "UTC") -> Any:
+        """The brief as an article (`views.article.Article`): lede, chronology, numbered footnotes; dates in the
+        time zone `tz` (an IANA name such as Asia/Seoul, or KST)."""
         from tiewatch.views.article import build_article
+        from tiewatch.views.pages import zone
 
-        return build_article(self.store, a, b, since)
+        return build_article(self.store, a, b, since, tz=zone(tz))
 
     def report(self, out_dir: str | Path, *, account: str | None = None, since: datetime | None = None,
                limit: int | None = 200, tz: str = "UTC", progress: ProgressCallback | None = None) -> Path:
@@ -354,12 +356,13 @@ class Tiewatch:
         return write_report(self.store, Path(out_dir), account=account, since=since, limit=limit, tz=tz,
                             progress=progress)
 
-    def chart(self, view: Any, path: str | Path) -> Path:
-        """Draw a pair or account view to `path` (.svg, .png or .html, chosen by the suffix)."""
+    def chart(self, view: Any, path: str | Path, *, tz: str = "UTC") -> Path:
+        """Draw a pair or account view to `path` (.svg, .png or .html, chosen by the suffix), times in `tz`."""
         from tiewatch.views.account import AccountView
         from tiewatch.views.charts import account_chart, pair_chart, save_chart
+        from tiewatch.views.pages import zone
 
-        chart = account_chart(view) if isinstance(view, AccountView) else pair_chart(view)
+        chart = account_chart(view, zone(tz)) if isinstance(view, AccountView) else pair_chart(view, zone(tz))
         return save_chart(chart, Path(path))
 
     def watch_jetstream(self, url: str | None = None, *, collections: list[str] | None = None,

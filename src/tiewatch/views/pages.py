@@ -142,6 +142,8 @@ class Renderer:
         if not iso_text:
             return None
         t = datetime.fromisoformat(iso_text.replace("Z", "+00:00"))
+        if len(iso_text) <= 10:  # a calendar date (a day's count, a brief's chronology) is already the zone's date
+            return t.replace(tzinfo=self.tz)
         if t.tzinfo is None:
             t = t.replace(tzinfo=UTC)
         return t.astimezone(self.tz)
@@ -150,6 +152,8 @@ class Renderer:
         t = self.local(iso_text)
         if t is None:
             return "—"
+        if iso_text is not None and len(iso_text) <= 10:
+            return f"{t.day} {t:%b %Y}"
         clock = "" if (t.hour, t.minute) == (0, 0) and str(self.tz) == "UTC" else f" {t:%H:%M}"
         return f"{t.day} {t:%b %Y}{clock} {t.tzname()}".strip()
 

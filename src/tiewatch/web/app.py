@@ -351,7 +351,7 @@ def create_app(db: Path, *, tz: str = "UTC", token: str | None = None, host: str
                   format: Literal["json", "md", "html"] = "json") -> Response:
         """The brief as an article: JSON parts, Markdown or a printable HTML page (downloads)."""
         with server.read() as tw:
-            art = tw.article(a, b, since=parse_user_time(since, "since"))
+            art = tw.article(a, b, since=parse_user_time(since, "since"), tz=server.tz)
         name = "brief-" + "-".join(x for x in (a, b) if x)
         if format == "md":
             return PlainTextResponse(art.markdown(), media_type="text/markdown; charset=utf-8",
@@ -519,17 +519,17 @@ def create_app(db: Path, *, tz: str = "UTC", token: str | None = None, host: str
     @app.get("/accounts/{name}", include_in_schema=False, dependencies=[Read])
     def account_html(name: str) -> HTMLResponse:
         with server.read() as tw:
-            return page("account.html", **context.account_page(tw.store, name))
+            return page("account.html", **context.account_page(tw.store, name, tz=r.tz))
 
     @app.get("/pairs/{a}/{b}", include_in_schema=False, dependencies=[Read])
     def pair_html(a: str, b: str, bucket: Literal["week", "month"] = "month") -> HTMLResponse:
         with server.read() as tw:
-            return page("pair.html", **context.pair_page(tw.store, a, b, bucket=bucket))
+            return page("pair.html", **context.pair_page(tw.store, a, b, bucket=bucket, tz=r.tz))
 
     @app.get("/briefs/{a}", include_in_schema=False, dependencies=[Read])
     def brief_html(a: str, b: str | None = None, since: str | None = None) -> HTMLResponse:
         with server.read() as tw:
-            ctx = context.brief_page(tw.store, a, b or None, parse_user_time(since or None, "since"))
+            ctx = context.brief_page(tw.store, a, b or None, parse_user_time(since or None, "since"), tz=r.tz)
         return page("brief.html", **ctx)
 
     @app.get("/upload", include_in_schema=False, dependencies=[Read])
