@@ -67,6 +67,29 @@ async def load(url: str, path: str, clients: int, requests: int) -> list[float]:
     return latencies
 
 
+def cold_charts(db: Path, repeat: int = 3) -> dict[str, tuple[float, float]]:
+    """Building the pair and account chart specs from their views (the pages' cold cost; the server memoises
+    them), with Altair's schema validation (as before) and without (as the server does now): best of `repeat`,
+    in seconds."""
+    from tiewatch.store import Store
+    from tiewatch.views.account import account_view
+    from tiewatch.views.charts import account_chart, pair_chart
+    from tiewatch.views.pair import pair_view
+
+    with Store(db, read_only=True) as store:
+        views = {"pair chart": (pair_chart, pair_view(store, "songhyekyo", "xeesoxee")),
+                 "account chart": (account_chart, account_view(store, "xeesoxee"))}
+    out = {}
+    for name, (build, view) in views.items():
+        times: dict[bool, float] = {}
+        for validate in (True, False, True, False) * repeat:
+            start = time.perf_counter()
+            build(view).to_dict(validate=validate)
+            times[validate] = min(times.get(validate, 1e9), time.perf_counter() - start)
+        out[name] = (times[True], times[False])
+    return out
+
+
 def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
@@ -84,6 +107,7 @@ def main() -> None:
         db = args.db or work / "serve.duckdb"
         if not db.exists():
             build(db, args.events, args.accounts, work)
+        charts = cold_charts(db)
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -118,6 +142,9 @@ def main() -> None:
     print(f"{'endpoint':<14} {'p50 ms':>9} {'p99 ms':>9} {'req/s':>8} {'p50 ratio':>10} {'p99 ratio':>10}")
     for name, (p50, p99, rate) in results.items():
         print(f"{name:<14} {p50:>9.1f} {p99:>9.1f} {rate:>8.0f} {p50 / base50:>10.1f} {p99 / base99:>10.1f}")
+    print("\ncold chart specs (best of 3, Altair): validated -> unvalidated (what the server builds)")
+    for name, (slow, fast) in charts.items():
+        print(f"{name:<14} {slow * 1000:>7.0f} ms -> {fast * 1000:>5.0f} ms ({slow / fast:.2f}x)")
 
 
 if __name__ == "__main__":
