@@ -88,6 +88,8 @@ class Tracker:
         return not self._thread.is_alive()
 
     def _loop(self) -> None:
+        import duckdb
+
         from tiewatch.errors import TiewatchError
         from tiewatch.track.client import AtClient
         from tiewatch.track.config import endpoints
@@ -111,6 +113,9 @@ class Tracker:
                     except TiewatchError as e:  # one bad period (the network, a busy store) is not the end
                         self.state.error = str(e)
                         self.say(f"tracker: {e}; trying again next period")
+                    except duckdb.TransactionException:  # an API write changed the same rows: nothing was kept
+                        self.state.error = "a write through the server conflicted with this period's; retrying"
+                        self.say(f"tracker: {self.state.error}")
                     self.state.periods += 1
                     self.state.finished = _now()
                     wait = max(options.period - (time.monotonic() - began), 0.0)
