@@ -106,3 +106,24 @@ def test_nothing_to_draw_says_so(tmp_path: Path) -> None:
     assert "No engagement between alice and bob" in (tmp_path / "p.svg").read_text()
     cli("account", "alice", "--chart", str(tmp_path / "a.svg"))
     assert "No follower counts are stored for alice" in (tmp_path / "a.svg").read_text()
+
+
+def test_charts_show_times_in_the_chosen_zone(seed_store: Store) -> None:
+    """Asia/Seoul: the follower counts stored at 15:00 UTC are midnight in Seoul and fall on the next day, the
+    audience drop's label carries the Seoul date, and the axis names the zone; UTC stays as stored."""
+    from zoneinfo import ZoneInfo
+
+    view = account_view(seed_store, "xeesoxee")
+    utc, kst = account_chart(view), account_chart(view, ZoneInfo("Asia/Seoul"))
+    base = next(x for x in layers(kst.to_dict()) if mark(x) == "line")
+    first = values(kst.to_dict(), base)[0]
+    assert view.followers[0]["ts"] == "2023-01-01T15:00:00Z" and first["ts"] == "2023-01-02T00:00:00Z"
+    utc_svg, kst_svg = chart_svg(utc), chart_svg(kst)
+    assert "times in UTC" in utc_svg and "times in Asia/Seoul, KST" in kst_svg
+    assert "drop 2024-03-15" in utc_svg and "drop 2024-03-16" in kst_svg and "drop 2024-03-15" not in kst_svg
+    pair = pair_chart(pair_view(seed_store, "songhyekyo", "xeesoxee"), ZoneInfo("Asia/Seoul"))
+    svg = chart_svg(pair)
+    assert "month (times in Asia/Seoul, KST)" in svg and "Jan 2024" in svg
+    news = next(x for x in layers(pair.to_dict()) if mark(x) == "point" and "headline" in json.dumps(x))
+    when = sorted(v["when"] for v in values(pair.to_dict(), news))
+    assert when[-1] == "2024-05-19T09:30:00Z"  # the Cannes departure, 00:30 UTC, at 09:30 in Seoul

@@ -142,9 +142,18 @@ def test_times_shown_in_the_chosen_zone(client: TestClient) -> None:
     page = client.get("/signals/" + client.get("/api/signals", params={"kind": "resumption"}).json()[
         "signals"][0]["id"]).text
     assert "KST" in page and "Times in Asia/Seoul" in page
+    # The audience drop stored at 15:00 UTC on 15 March is 16 March in Seoul: the brief, its downloads and the
+    # charts say so, and the charts name the zone on their axis.
+    md = client.get("/api/briefs/xeesoxee", params={"format": "md"}).text
+    assert "**16 March 2024.** Han So-hee lost" in md and "**15 March 2024.** Han So-hee lost" not in md
+    assert "16 Mar 2024</time>. <a" in client.get("/briefs/xeesoxee").text.replace("\n", "")
+    for path in ("/pairs/songhyekyo/xeesoxee", "/accounts/xeesoxee"):
+        assert "times in Asia/Seoul, KST" in client.get(path).text, path
+    spec = client.get("/accounts/xeesoxee").text
+    assert "2023-01-02T00:00:00Z" in spec  # the first follower count (15:00 UTC) at midnight Seoul time
 
 
-PAGES = ["/", "/accounts", "/upload", "/status", "/?q=alert"]
+PAGES = ["/", "/accounts", "/upload", "/status", "/watchlist", "/?q=alert"]
 
 
 def test_hostile_names_are_text_on_every_page(hostile_db: Path) -> None:
@@ -189,3 +198,30 @@ def test_hostile_names_are_text_in_the_export_and_the_pictures(hostile_db: Path,
     with Store(hostile_db, read_only=True) as store:
         svg = chart_svg(pair_chart(pair_view(store, HOSTILE_CAST["star"][0], HOSTILE_CAST["friend"][0])))
     assert "<script" not in svg and "<img" not in svg and "&lt;/script&gt;&lt;script&gt;alert" in svg
+
+
+def test_watch_list_api_needs_the_token_and_reports_tracker_status(seed_db: Path, tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    shutil.copy(seed_db, db)
+    with TestClient(create_app(db, token=TOKEN)) as c:
+        assert c.get("/api/watchlist").json() == {"watchlist": [], "tracking": None}
+        refused = c.post("/api/watchlist", json={"accounts": ["anna.bsky.social"]})
+        assert refused.status_code == 401 and refused.json()["code"] == "unauthorized"
+        assert c.delete("/api/watchlist/anna.bsky.social").status_code == 401
+        assert c.get("/api/watchlist").json()["watchlist"] == []
+        added = c.post("/api/watchlist", json={"accounts": ["@Anna.bsky.social", "did:plc:ajk4c2tvhlrsbhw2ybyvtr6m"]},
+                       headers=AUTH).json()
+        assert added["added"] == ["anna.bsky.social", "did:plc:ajk4c2tvhlrsbhw2ybyvtr6m"]
+        again = c.post("/api/watchlist", json={"accounts": ["anna.bsky.social"]}, headers=AUTH).json()
+        assert again["added"] == [] and len(again["watchlist"]) == 2
+        bad = c.post("/api/watchlist", json={"accounts": ["ok.bsky.social", "<script>"]}, headers=AUTH)
+        assert bad.status_code == 400 and bad.json()["code"] == "invalid_input" and "<script>" in bad.json()["detail"]
+        assert len(c.get("/api/watchlist").json()["watchlist"]) == 2  # one bad entry refuses them all
+        status = c.get("/api/track/status").json()
+        assert status["tracking"] is None
+        assert [r["entry"] for r in status["accounts"]] == ["anna.bsky.social", "did:plc:ajk4c2tvhlrsbhw2ybyvtr6m"]
+        assert all(r["backfilled"] is None and r["signals"] == 0 and r["sent"] == 0 for r in status["accounts"])
+        gone = c.delete("/api/watchlist/anna.bsky.social", headers=AUTH)
+        assert gone.status_code == 200 and gone.json()["removed"] == ["anna.bsky.social"]
+        missing = c.delete("/api/watchlist/anna.bsky.social", headers=AUTH)
+        assert missing.status_code == 404 and missing.json()["code"] == "not_found"

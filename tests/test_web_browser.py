@@ -33,6 +33,7 @@ PAGES = {
     "brief": "/briefs/songhyekyo?b=xeesoxee",
     "upload": "/upload",
     "status": "/status",
+    "watchlist": "/watchlist",
 }
 
 
@@ -100,6 +101,9 @@ def server(detected_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     db = tmp_path_factory.mktemp("served") / "seed.duckdb"
     shutil.copy(detected_db, db)
     with LiveServer(db) as s:
+        watch = {"accounts": ["anna.bsky.social", "did:plc:ajk4c2tvhlrsbhw2ybyvtr6m"]}
+        added = httpx.post(f"{s.url}/api/watchlist", json=watch, headers={"Authorization": f"Bearer {s.token}"})
+        assert added.status_code == 200, added.text
         yield s
 
 
@@ -183,3 +187,113 @@ def test_hostile_names_stay_text_in_the_browser(browser: Any, hostile_db: Path, 
         tab.page.wait_for_timeout(300)
         assert not tab.dialogs and not tab.errors and not tab.outside
         tab.close()
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_watch_list_page_changes_the_list_with_the_token(browser: Any, seed_db: Path, tmp_path: Path,
+                                                         width: str) -> None:
+    db = tmp_path / "w.duckdb"
+    shutil.copy(seed_db, db)
+    with LiveServer(db) as s:
+        tab = Watched(browser, *WIDTHS[width])
+        page = tab.page
+        page.goto(s.url + "/watchlist", wait_until="domcontentloaded")
+        assert "Nothing watched yet" in page.locator("main").inner_text()
+        assert "does not track the watch list" in page.locator("main").inner_text()
+        add = page.locator("#watch-add")
+        add.locator("textarea").fill("anna.bsky.social, @Ben.bsky.social\ndid:plc:ajk4c2tvhlrsbhw2ybyvtr6m")
+        add.locator("input[name=token]").fill("wrong")
+        add.locator("button").click()
+        assert "bearer token" in page.locator("p.error").inner_text()
+        assert httpx.get(f"{s.url}/api/watchlist").json()["watchlist"] == []  # nothing written
+        add = page.locator("#watch-add")
+        add.locator("textarea").fill("anna.bsky.social, @Ben.bsky.social\ndid:plc:ajk4c2tvhlrsbhw2ybyvtr6m")
+        add.locator("input[name=token]").fill(s.token or "")
+        add.locator("button").click()
+        assert "Added 3" in page.locator("p.result").inner_text()
+        rows = page.locator("#watch-remove tbody tr")
+        assert rows.count() == 3 and "ben.bsky.social" in page.locator("#watch-remove tbody").inner_text()
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 1, overflow
+        page.get_by_label("remove ben.bsky.social").check()
+        page.locator("#watch-remove input[name=token]").fill(s.token or "")
+        page.locator("#watch-remove button").click()
+        assert "Removed 1: ben.bsky.social" in page.locator("p.result").inner_text()
+        entries = [e["entry"] for e in httpx.get(f"{s.url}/api/watchlist").json()["watchlist"]]
+        assert entries == ["anna.bsky.social", "did:plc:ajk4c2tvhlrsbhw2ybyvtr6m"]
+        assert all("401" in e for e in tab.errors) and len(tab.errors) == 1  # only the refused write's answer
+        assert not tab.outside
+        tab.close()
+
+
+def test_serve_track_puts_a_tracked_signal_on_an_open_feed(browser: Any, tmp_path: Path) -> None:
+    """`tiewatch serve --track` (a real process) against the loopback Bluesky doubles: the tracker backfills
+    the watch list, a silence arrives live on Jetstream, its detection stores the signal, and the feed page
+    already open in Chromium shows it without a reload; Ctrl-C then stops the tracker and the server."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from bsky_double import BskyDouble
+    from track_scenario import HANDLES, A, B, C, Story
+
+    db = tmp_path / "tracked.duckdb"
+    story = Story()
+    with BskyDouble() as double:
+        story.install(double)
+        env = {**os.environ, **double.env(), "TIEWATCH_TOKEN": "track-token"}
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        url = f"http://127.0.0.1:{port}"
+        proc = subprocess.Popen([sys.executable, "-m", "tiewatch", "--db", str(db), "serve", "--port", str(port),
+                                 "--track", "--every", "3s"], env=env, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    httpx.get(url + "/api/status", timeout=2)
+                    break
+                except httpx.TransportError:
+                    assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
+                    time.sleep(0.2)
+            auth = {"Authorization": "Bearer track-token"}
+            added = httpx.post(f"{url}/api/watchlist", json={"accounts": [HANDLES[A], HANDLES[B], C]}, headers=auth)
+            assert added.status_code == 200 and len(added.json()["added"]) == 3
+
+            def status() -> dict[str, Any]:
+                return httpx.get(f"{url}/api/track/status", timeout=30).json()  # type: ignore[no-any-return]
+
+            deadline = time.monotonic() + 90  # a period that saw the whole list: backfilled, detected (baseline)
+            while not all(r["backfilled"] for r in status()["accounts"]) or status()["tracking"]["periods"] < 2:
+                assert time.monotonic() < deadline and proc.poll() is None, status()
+                time.sleep(0.5)
+            assert status()["tracking"]["running"] and not status()["tracking"]["error"]
+            tab = Watched(browser, 1280, 900)
+            tab.page.goto(url + "/", wait_until="domcontentloaded")
+            assert tab.page.locator("li.signal.kind-silence").count() == 0
+            tab.page.wait_for_timeout(1500)  # the event stream is open
+            double.jetstream.push(*story.silence_lines())  # B posts on; A likes none of it
+            tab.page.wait_for_selector("li.signal.new.kind-silence", timeout=90_000)
+            text = tab.page.locator("li.signal.kind-silence").first.inner_text()
+            assert "Anna" in text and "Ben" in text, text  # names from the tracked profiles, not only DIDs
+            anna = next(r for r in status()["accounts"] if r["did"] == A)
+            assert anna["signals"] >= 1 and anna["cursor_lag_seconds"] is not None
+            tab.page.goto(url + "/watchlist", wait_until="domcontentloaded")
+            body = tab.page.locator("main").inner_text()
+            assert "This server tracks the watch list every 3 s" in body and "anna.test" in body
+            assert not tab.errors and not tab.outside
+            tab.close()
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                _, err = proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                raise
+        assert proc.returncode in (0, 130), err
+        assert "Traceback" not in err and "the tracker stopped:" not in err, err
+        assert "tracker stopped; everything written so far is kept" in err, err

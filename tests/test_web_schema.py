@@ -25,7 +25,8 @@ def test_no_server_error_and_no_write_without_the_token(detected_db: Path, tmp_p
     assert {(op.method.upper(), op.path) for op in operations} >= {
         ("GET", "/api/signals"), ("GET", "/api/signals/{signal_id}"), ("GET", "/api/accounts/{name}"),
         ("GET", "/api/pairs/{a}/{b}"), ("GET", "/api/briefs/{a}"), ("GET", "/api/news"), ("POST", "/api/ingest"),
-        ("POST", "/api/detect")}
+        ("POST", "/api/detect"), ("GET", "/api/watchlist"), ("POST", "/api/watchlist"),
+        ("DELETE", "/api/watchlist/{entry}"), ("GET", "/api/track/status")}
     seen: dict[str, set[int]] = {}
     for op in operations:
 

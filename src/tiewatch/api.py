@@ -23,7 +23,7 @@ from typing import Any
 
 from tiewatch.accounts import Account, resolve
 from tiewatch.accounts import search as search_accounts
-from tiewatch.errors import InvalidInput
+from tiewatch.errors import InvalidInput, NotFound, TiewatchError
 from tiewatch.lake import ExportSummary
 from tiewatch.progress import ProgressCallback
 from tiewatch.store import Store
@@ -338,11 +338,13 @@ class Tiewatch:
         rows: list[dict[str, Any]] = long_gaps(ctx, limit=limit)
         return rows
 
-    def article(self, a: str, b: str | None = None, *, since: datetime | None = None) -> Any:
-        """The brief as an article (`views.article.Article`): lede, chronology, numbered footnotes."""
+    def article(self, a: str, b: str | None = None, *, since: datetime | None = None, tz: str = "UTC") -> Any:
+        """The brief as an article (`views.article.Article`): lede, chronology, numbered footnotes; dates in the
+        time zone `tz` (an IANA name such as Asia/Seoul, or KST)."""
         from tiewatch.views.article import build_article
+        from tiewatch.views.pages import zone
 
-        return build_article(self.store, a, b, since)
+        return build_article(self.store, a, b, since, tz=zone(tz))
 
     def report(self, out_dir: str | Path, *, account: str | None = None, since: datetime | None = None,
                limit: int | None = 200, tz: str = "UTC", progress: ProgressCallback | None = None) -> Path:
@@ -354,12 +356,13 @@ class Tiewatch:
         return write_report(self.store, Path(out_dir), account=account, since=since, limit=limit, tz=tz,
                             progress=progress)
 
-    def chart(self, view: Any, path: str | Path) -> Path:
-        """Draw a pair or account view to `path` (.svg, .png or .html, chosen by the suffix)."""
+    def chart(self, view: Any, path: str | Path, *, tz: str = "UTC") -> Path:
+        """Draw a pair or account view to `path` (.svg, .png or .html, chosen by the suffix), times in `tz`."""
         from tiewatch.views.account import AccountView
         from tiewatch.views.charts import account_chart, pair_chart, save_chart
+        from tiewatch.views.pages import zone
 
-        chart = account_chart(view) if isinstance(view, AccountView) else pair_chart(view)
+        chart = account_chart(view, zone(tz)) if isinstance(view, AccountView) else pair_chart(view, zone(tz))
         return save_chart(chart, Path(path))
 
     def watch_jetstream(self, url: str | None = None, *, collections: list[str] | None = None,
@@ -431,6 +434,39 @@ class Tiewatch:
 
         return signals_by_id(self.store, ids)
 
+    # -- the watch list (the Bluesky tracker's, `tiewatch track`) ---------------------------------------
+    def watchlist(self) -> list[dict[str, Any]]:
+        """The watch list: each entry as typed, with what the tracker resolved (DID, handle, PDS, backfill)."""
+        from tiewatch.track.watchlist import listing
+
+        return listing(self.store)
+
+    def watch(self, entries: list[str]) -> list[str]:
+        """Add Bluesky handles or DIDs to the watch list; returns those that were new. One malformed entry
+        refuses them all (InvalidInput)."""
+        from tiewatch.track.watchlist import add, normalise
+
+        _watch_entries(normalise, entries)
+        return add(self.store, entries)
+
+    def unwatch(self, entries: list[str]) -> list[str]:
+        """Remove entries (as typed, by DID or by handle) from the watch list; their data stays. NotFound when
+        none was on it."""
+        from tiewatch.track.watchlist import normalise, remove
+
+        _watch_entries(normalise, entries)
+        try:
+            return remove(self.store, entries)
+        except TiewatchError as e:
+            raise NotFound(str(e)) from None
+
+    def track_status(self) -> list[dict[str, Any]]:
+        """What `tiewatch track status --json` shows, per watched account: last backfill and snapshots, stream
+        cursor lag, signals, alerts sent and failed, limits that held work back."""
+        from tiewatch.track.work import status
+
+        return status(self.path)
+
     def stats(self) -> dict[str, Any]:
         """What the store holds: events by kind and platform, and the size of every other table."""
         from tiewatch.stats import store_stats
@@ -459,6 +495,16 @@ class Tiewatch:
 
         _check_limit(limit)
         return [QuarantineRecord(**r) for r in quarantine_rows(self.store, limit)]  # type: ignore[arg-type]
+
+
+def _watch_entries(normalise: Callable[[str], str], entries: list[str]) -> None:
+    if not entries:
+        raise InvalidInput("no account given: a Bluesky handle (like alice.bsky.social) or DID")
+    for e in entries:
+        try:
+            normalise(e)
+        except TiewatchError as err:
+            raise InvalidInput(str(err)) from None
 
 
 def _check_limit(limit: int | None) -> None:

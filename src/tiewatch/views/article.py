@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from tiewatch.accounts import resolve
@@ -110,11 +110,24 @@ def _html_notes(notes: list[int]) -> str:
     return "".join(f"<sup><a href='#fn{n}'>{n}</a></sup>" for n in notes)
 
 
-def _day(iso_text: str | None) -> str:
+def _day(iso_text: str | None, tz: tzinfo | None = None) -> str:
+    """A date as written (an ISO date), or a stored time's date in `tz` (default UTC)."""
     if not iso_text:
         return "undated"
     t = datetime.fromisoformat(iso_text.replace("Z", "+00:00"))
+    if tz is not None and len(iso_text) > 10:
+        t = (t if t.tzinfo is not None else t.replace(tzinfo=UTC)).astimezone(tz)
     return f"{t.day} {t:%B %Y}"
+
+
+def _local_date(iso_text: str | None, tz: tzinfo | None) -> str:
+    """A stored time's calendar date (ISO) in `tz`; the UTC date without one."""
+    if not iso_text:
+        return ""
+    if tz is None or len(iso_text) <= 10:
+        return iso_text[:10]
+    t = datetime.fromisoformat(iso_text.replace("Z", "+00:00"))
+    return (t if t.tzinfo is not None else t.replace(tzinfo=UTC)).astimezone(tz).date().isoformat()
 
 
 class _Notes:
@@ -130,7 +143,8 @@ class _Notes:
         return self.index[key]
 
 
-def _signal_notes(store: Store, notes: _Notes, refs: list[str], limit: int = 6) -> list[int]:
+def _signal_notes(store: Store, notes: _Notes, refs: list[str], limit: int = 6,
+                  tz: tzinfo | None = None) -> list[int]:
     found = evidence(store, refs)
     out: list[int] = []
     for ev in found["events"][:limit]:
@@ -139,17 +153,19 @@ def _signal_notes(store: Store, notes: _Notes, refs: list[str], limit: int = 6) 
             ev["kind"], ev["kind"])
         whom = f" {ev['target_name']}" if ev["target"] and ev["kind"] not in ("story", "post") else ""
         text = f": \u201c{ev['text']}\u201d" if ev["text"] else ""
-        out.append(notes.add("event", ev["id"], f"{ev['actor_name']} {what}{whom}{text}, {_day(ev['ts'])}",
+        out.append(notes.add("event", ev["id"], f"{ev['actor_name']} {what}{whom}{text}, {_day(ev['ts'], tz)}",
                              ev["url"]))
     for n in found["news"]:
-        out.append(notes.add("news", n["url"] or n["id"], f"{n['title']}, {_day(n['ts'])}", n["url"]))
+        out.append(notes.add("news", n["url"] or n["id"], f"{n['title']}, {_day(n['ts'], tz)}", n["url"]))
     for m in found["metrics"][:2]:
         out.append(notes.add("metrics", f"{m['account']} {m['ts'][:10]}",
-                             f"{m['account']}: {m['followers']:,} followers on {_day(m['ts'])}", None))
+                             f"{m['account']}: {m['followers']:,} followers on {_day(m['ts'], tz)}", None))
     return sorted(set(out))
 
 
-def build_article(store: Store, a_name: str, b_name: str | None = None, since: datetime | None = None) -> Article:
+def build_article(store: Store, a_name: str, b_name: str | None = None, since: datetime | None = None, *,
+                  tz: tzinfo | None = None) -> Article:
+    """The article; its dates are calendar dates in `tz` (default UTC)."""
     a = resolve(store, a_name)
     b = resolve(store, b_name) if b_name else None
     signals = list_signals(store, account=a.account, since=since)
@@ -164,7 +180,8 @@ def build_article(store: Store, a_name: str, b_name: str | None = None, since: d
     entries: list[Entry] = []
     for s in signals:
         when = s["start"] if s["kind"] == "silence" else (s["ts"] or s["start"])
-        entries.append(Entry((when or "")[:10], s["summary"], _signal_notes(store, notes, s["evidence"]), s["id"]))
+        entries.append(Entry(_local_date(when, tz), s["summary"], _signal_notes(store, notes, s["evidence"], tz=tz),
+                             s["id"]))
     from tiewatch.views.explore import news as news_rows
 
     items = [n for acc in subjects for n in news_rows(store, account=acc, since=since, limit=1000)]
@@ -176,8 +193,8 @@ def build_article(store: Store, a_name: str, b_name: str | None = None, since: d
         seen.add(n["id"])
         state = {"reported": "was reported", "confirmed": "was confirmed", "denied": "was denied"}.get(
             n["status"] or "", "was in the news")
-        note = notes.add("news", n["url"] or n["id"], f"{n['title']}, {_day(n['ts'])}", n["url"])
-        e = Entry(n["ts"][:10], f"\u201c{n['title']}\u201d {state}.", [note])
+        note = notes.add("news", n["url"] or n["id"], f"{n['title']}, {_day(n['ts'], tz)}", n["url"])
+        e = Entry(_local_date(n["ts"], tz), f"\u201c{n['title']}\u201d {state}.", [note])
         entries.append(e)
         news_entries.append((e, {**n, "state": state}))
     entries.sort(key=lambda e: e.when)

@@ -8,7 +8,8 @@ under the plot (not only in tooltips, which PNG and SVG lose).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ SIGNAL_COLORS = {"silence": "#d62728", "resumption": "#2ca02c", "coincidence": "
                  "audience_shift": "#9467bd", "platform_shift": "#7f7f7f"}
 DIRECTION_COLORS = ["#1f77b4", "#ff7f0e"]
 WIDTH = 760
-AXIS_FORMAT = "%b %Y"  # months always with their year; time axes in UTC, as stored, whatever the viewer's zone
+AXIS_FORMAT = "%b %Y"  # months always with their year
 LABEL_PX = 6.2  # approximate width of one character of an 11 px label, for lane assignment
 HEADLINE_CHARS = 90
 
@@ -34,6 +35,41 @@ def _t(text: str | None) -> datetime | None:
 
 def _iso(t: datetime) -> str:
     return t.isoformat(timespec="seconds") + "Z"
+
+
+def _wall(text: str | None, tz: tzinfo | None) -> str | None:
+    """A stored UTC time as the wall-clock time in `tz`, written as if it were UTC. Vega-Lite knows only UTC and
+    the viewer's local zone, so the charts put wall-clock times on a UTC scale: every date and hour on the axis,
+    in labels and tooltips is then the chosen zone's (and the axis title names the zone)."""
+    if not text or tz is None:
+        return text
+    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    t = t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+    return t.astimezone(tz).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+
+
+def zone_label(tz: tzinfo | None, at: str | None = None) -> str:
+    """The zone as the axis names it: its IANA name and, when it differs, its abbreviation (Asia/Seoul, KST)."""
+    if tz is None:
+        return "UTC"
+    name = str(tz)
+    t = datetime.fromisoformat(at.replace("Z", "+00:00")) if at else datetime.now(UTC)
+    t = t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+    abbr = t.astimezone(tz).tzname() or ""
+    return name if abbr in ("", name) or abbr.startswith(("+", "-")) else f"{name}, {abbr}"
+
+
+def _axis_title(what: str, tz: tzinfo | None, at: str | None) -> str:
+    return f"{what} (times in {zone_label(tz, at)})"
+
+
+def _local_signals(signals: list[dict[str, Any]], tz: tzinfo | None) -> list[dict[str, Any]]:
+    return [{**s, "start": _wall(s.get("start"), tz), "end": _wall(s.get("end"), tz), "ts": _wall(s.get("ts"), tz)}
+            for s in signals]
+
+
+def _local_news(news: list[dict[str, Any]], tz: tzinfo | None) -> list[dict[str, Any]]:
+    return [{**n, "ts": _wall(n["ts"], tz)} for n in news]
 
 
 def _lanes(items: list[dict[str, Any]], lo: datetime, hi: datetime, width: int = WIDTH) -> int:
@@ -133,9 +169,25 @@ def _signal_layers(signals: list[dict[str, Any]], lo: datetime, hi: datetime) ->
     return [alt.layer(*layers)]
 
 
-def pair_chart(view: PairView) -> Any:
+def _unchecked() -> Any:
+    """Altair without validating each part as it is made (its "debug mode"; a third of the cost of building a
+    chart). The whole spec is still checked where it matters: `to_dict()` validates, as the picture tests do."""
+    from altair.utils.schemapi import debug_mode
+
+    return debug_mode(False)
+
+
+def pair_chart(view: PairView, tz: tzinfo | None = None) -> Any:
+    """The pair's picture, times shown in `tz` (default UTC). Periods are the store's calendar buckets and keep
+    their place; signals and news are instants, drawn at their wall-clock time in the zone."""
+    with _unchecked():
+        return _pair_chart(view, tz)
+
+
+def _pair_chart(view: PairView, tz: tzinfo | None) -> Any:
     import altair as alt
 
+    view = replace(view, signals=_local_signals(view.signals, tz), news=_local_news(view.news, tz))
     title = f"{view.a.label} and {view.b.label}: engagement, relationship score and signals"
     if not view.periods or not (view.totals.get("a_to_b") or view.totals.get("b_to_a")):
         return message_chart(title, f"No engagement between {view.a.label} and {view.b.label} is stored "
@@ -158,7 +210,8 @@ def pair_chart(view: PairView) -> Any:
     assert lo is not None and hi is not None
     hi = hi + step
     data = alt.InlineData(values=rows)
-    x = alt.X("x0:T", title=None, axis=alt.Axis(format=AXIS_FORMAT, labelAngle=0, labelOverlap=True),
+    x = alt.X("x0:T", title=_axis_title(view.bucket, tz, view.periods[-1]["period"]),
+              axis=alt.Axis(format=AXIS_FORMAT, labelAngle=0, labelOverlap=True),
               scale=alt.Scale(type="utc", domain=[_iso(lo), _iso(hi)]))
     color = alt.Color("direction:N", title="bars: engagements; lines: relationship score",
                       legend=alt.Legend(orient="top", symbolType="square", direction="horizontal",
@@ -183,17 +236,25 @@ def pair_chart(view: PairView) -> Any:
     return alt.vconcat(plot, listing) if listing is not None else plot
 
 
-def account_chart(view: AccountView) -> Any:
+def account_chart(view: AccountView, tz: tzinfo | None = None) -> Any:
+    """The account's follower picture, every time shown in `tz` (default UTC)."""
+    with _unchecked():
+        return _account_chart(view, tz)
+
+
+def _account_chart(view: AccountView, tz: tzinfo | None) -> Any:
     import altair as alt
 
+    view = replace(view, followers=[{**f, "ts": _wall(f["ts"], tz)} for f in view.followers],
+                   signals=_local_signals(view.signals, tz), news=_local_news(view.news, tz))
     title = f"{view.account.label}: followers, with audience signals"
     if not view.followers:
         return message_chart(title, f"No follower counts are stored for {view.account.label}; ingest a metrics "
                                     "file (daily follower counts) to draw this picture.")
     lo, hi = _t(view.followers[0]["ts"]), _t(view.followers[-1]["ts"])
     assert lo is not None and hi is not None
-    x = alt.X("ts:T", title=None, axis=alt.Axis(format=AXIS_FORMAT, labelAngle=0, labelOverlap=True),
-              scale=alt.Scale(type="utc"))
+    x = alt.X("ts:T", title=_axis_title("day", tz, view.followers[-1]["ts"]),
+              axis=alt.Axis(format=AXIS_FORMAT, labelAngle=0, labelOverlap=True), scale=alt.Scale(type="utc"))
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
     base = alt.Chart(alt.InlineData(values=view.followers)).mark_line(color="#1f77b4").encode(
         x=x, y=alt.Y("followers:Q", title="followers", scale=alt.Scale(zero=False)),
@@ -236,8 +297,11 @@ def account_chart(view: AccountView) -> Any:
 
 
 def chart_spec(chart: Any) -> dict[str, Any]:
-    """The chart's Vega-Lite spec with every string made plain (control characters abort the renderer)."""
-    spec: dict[str, Any] = clean_tree(chart.to_dict())
+    """The chart's Vega-Lite spec with every string made plain (control characters abort the renderer).
+
+    Not validated against the Vega-Lite schema here: that is a third of Altair's cost, and the picture tests
+    validate every chart the code can build (`to_dict()` there validates)."""
+    spec: dict[str, Any] = clean_tree(chart.to_dict(validate=False))
     return spec
 
 

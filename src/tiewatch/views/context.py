@@ -9,7 +9,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from tiewatch.accounts import resolve
@@ -28,17 +28,17 @@ _specs: OrderedDict[str, dict[str, Any]] = OrderedDict()
 _specs_lock = threading.Lock()
 
 
-def _spec(view: Any, build: Callable[[Any], Any]) -> dict[str, Any]:
+def _spec(view: Any, build: Callable[[Any, tzinfo | None], Any], tz: tzinfo | None) -> dict[str, Any]:
     """The chart's Vega-Lite spec, memoised on the view's data: building a chart with Altair costs about half a
     second of Python, while the data behind it (a few hundred rows) is cheap to fetch and to hash. Any change
     of the data gives another key, so a cached spec is never stale."""
-    key = hashlib.sha256((build.__name__ + json.dumps(view.as_json(), sort_keys=True, default=str)).encode()
-                         ).hexdigest()
+    key = hashlib.sha256((build.__name__ + str(tz) + json.dumps(view.as_json(), sort_keys=True, default=str)
+                          ).encode()).hexdigest()
     with _specs_lock:
         if key in _specs:
             _specs.move_to_end(key)
             return _specs[key]
-    spec: dict[str, Any] = build(view).to_dict()
+    spec: dict[str, Any] = build(view, tz).to_dict(validate=False)  # validated by the picture tests
     with _specs_lock:
         _specs[key] = spec
         while len(_specs) > SPEC_CACHE_SIZE:
@@ -46,30 +46,32 @@ def _spec(view: Any, build: Callable[[Any], Any]) -> dict[str, Any]:
     return spec
 
 
-def chart_data(view: Any, build: Callable[[Any], Any], chart_id: str, *, svg: bool) -> dict[str, Any]:
-    """A chart for a page: its Vega-Lite spec (drawn in the browser) or, for the export, rendered SVG."""
+def chart_data(view: Any, build: Callable[[Any, tzinfo | None], Any], chart_id: str, *, svg: bool,
+               tz: tzinfo | None = None) -> dict[str, Any]:
+    """A chart for a page, times in `tz`: its Vega-Lite spec (drawn in the browser) or, for the export, SVG."""
     if svg:
         from tiewatch.views.charts import chart_svg
 
-        return {"id": chart_id, "spec": None, "svg": chart_svg(build(view))}
-    return {"id": chart_id, "spec": _spec(view, build), "svg": None}
+        return {"id": chart_id, "spec": None, "svg": chart_svg(build(view, tz))}
+    return {"id": chart_id, "spec": _spec(view, build, tz), "svg": None}
 
 
-def account_page(store: Store, name: str, *, svg: bool = False) -> dict[str, Any]:
+def account_page(store: Store, name: str, *, svg: bool = False, tz: tzinfo | None = None) -> dict[str, Any]:
     view = account_view(store, name)
     acc = resolve(store, f"{view.account.platform}:{view.account.account}")
     signals, _ = explore.feed(store, account=f"{acc.platform}:{acc.account}", sort="newest", limit=100)
     return {"v": view, "g": explore.growth(store, acc), "follows": explore.follows(store, acc, 100),
-            "signals": signals, "chart_data": chart_data(view, account_chart, "account-chart", svg=svg)}
+            "signals": signals, "chart_data": chart_data(view, account_chart, "account-chart", svg=svg, tz=tz)}
 
 
-def pair_page(store: Store, a: str, b: str, *, bucket: str = "month", svg: bool = False) -> dict[str, Any]:
+def pair_page(store: Store, a: str, b: str, *, bucket: str = "month", svg: bool = False,
+              tz: tzinfo | None = None) -> dict[str, Any]:
     view = pair_view(store, a, b, bucket)
     signals = explore.signals_by_id(store, [s["id"] for s in view.signals])
     refs = list(dict.fromkeys(ref for s in view.signals for ref in s["evidence"]))
     rows = explore.evidence(store, refs)["events"]
     return {"v": view, "signals": signals, "evidence": rows,
-            "chart_data": chart_data(view, pair_chart, "pair-chart", svg=svg)}
+            "chart_data": chart_data(view, pair_chart, "pair-chart", svg=svg, tz=tz)}
 
 
 def signal_page(store: Store, signal_id: str) -> dict[str, Any]:
@@ -80,8 +82,9 @@ def signal_page(store: Store, signal_id: str) -> dict[str, Any]:
             "detail_json": json.dumps(s["detail"], indent=2, ensure_ascii=False)}
 
 
-def brief_page(store: Store, a: str, b: str | None, since: datetime | None = None) -> dict[str, Any]:
-    return {"art": build_article(store, a, b, since), "a": a, "b": b}
+def brief_page(store: Store, a: str, b: str | None, since: datetime | None = None,
+               tz: tzinfo | None = None) -> dict[str, Any]:
+    return {"art": build_article(store, a, b, since, tz=tz), "a": a, "b": b}
 
 
 def live_signal(r: Renderer, s: dict[str, Any]) -> dict[str, Any]:

@@ -134,6 +134,7 @@ class Renderer:
         self.env.filters["signed"] = lambda n: "" if n is None else f"{n:+,}"
         self.env.filters["kindlabel"] = lambda k: KIND_LABELS.get(k, k.replace("_", " ").capitalize())
         self.env.filters["spec_json"] = spec_json
+        self.env.filters["duration"] = duration
         self.env.globals["links"] = self.links
         self.env.globals["tzname"] = str(self.tz)
 
@@ -141,6 +142,8 @@ class Renderer:
         if not iso_text:
             return None
         t = datetime.fromisoformat(iso_text.replace("Z", "+00:00"))
+        if len(iso_text) <= 10:  # a calendar date (a day's count, a brief's chronology) is already the zone's date
+            return t.replace(tzinfo=self.tz)
         if t.tzinfo is None:
             t = t.replace(tzinfo=UTC)
         return t.astimezone(self.tz)
@@ -149,6 +152,8 @@ class Renderer:
         t = self.local(iso_text)
         if t is None:
             return "—"
+        if iso_text is not None and len(iso_text) <= 10:
+            return f"{t.day} {t:%b %Y}"
         clock = "" if (t.hour, t.minute) == (0, 0) and str(self.tz) == "UTC" else f" {t:%H:%M}"
         return f"{t.day} {t:%b %Y}{clock} {t.tzname()}".strip()
 
@@ -158,6 +163,21 @@ class Renderer:
 
     def render(self, template: str, **context: Any) -> str:
         return self.env.get_template(template).render(**context)
+
+
+def duration(seconds: float | None) -> str:
+    """A length of time as people say it: 42 s, 15 min, 2 h 5 min, 3 days."""
+    if seconds is None:
+        return "—"
+    s = round(float(seconds))
+    if s < 120:
+        return f"{s} s"
+    if s < 7200:
+        return f"{s // 60} min"
+    if s < 172800:
+        h, m = divmod(s // 60, 60)
+        return f"{h} h" + (f" {m} min" if m else "")
+    return f"{s // 86400} days"
 
 
 def spec_json(spec: dict[str, Any]) -> str:

@@ -69,16 +69,16 @@ def write_report(store: Store, out_dir: Path, *, account: str | None = None, sin
                                  f"at most {limit}" if limit is not None else "") if x)
     jobs.append(("index.html", lambda: r.render("feed.html", signals=signals, next_url=None, kinds=(), f={},
                                                 error=None, accounts=rows, note=note or None)))
-    def page(template: str, build: Callable[..., dict[str, Any]], *args: Any) -> Callable[[], str]:
-        return lambda: r.render(template, **build(store, *args))
+    def page(template: str, build: Callable[..., dict[str, Any]], *args: Any, **kw: Any) -> Callable[[], str]:
+        return lambda: r.render(template, **build(store, *args, **kw))
 
     for s in signals:
         jobs.append((f"signal-{slug(s['id'])}.html", page("signal.html", context.signal_page, s["id"])))
     for a, b in pairs:
-        jobs.append((f"pair-{slug(a, b)}.html", page("pair.html", context.pair_page, a, b)))
+        jobs.append((f"pair-{slug(a, b)}.html", page("pair.html", context.pair_page, a, b, tz=r.tz)))
         jobs += _brief_jobs(store, r, a, b)
     for a in accounts:
-        jobs.append((f"account-{slug(a)}.html", page("account.html", context.account_page, a)))
+        jobs.append((f"account-{slug(a)}.html", page("account.html", context.account_page, a, tz=r.tz)))
         jobs += _brief_jobs(store, r, a, None)
 
     for i, (name, render) in enumerate(jobs):
@@ -100,7 +100,7 @@ def _brief_jobs(store: Store, r: Renderer, a: str, b: str | None) -> list[tuple[
 
     def ctx() -> dict[str, Any]:
         if "c" not in cache:
-            cache["c"] = context.brief_page(store, a, b)
+            cache["c"] = context.brief_page(store, a, b, tz=r.tz)
         out: dict[str, Any] = cache["c"]
         return out
 

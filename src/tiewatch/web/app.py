@@ -30,11 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import duckdb
 from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -46,6 +47,7 @@ from tiewatch.signals import KINDS
 from tiewatch.timefmt import parse_user_time
 from tiewatch.views import context
 from tiewatch.views.pages import STATIC, Links, Renderer, zone
+from tiewatch.web.tracking import Tracker
 
 PROBLEM = "application/problem+json"
 WRITE_WAIT_S = 600.0  # a write waits this long for the one before it, then answers 503 busy
@@ -71,6 +73,13 @@ WRITE_PROBLEMS: dict[int | str, dict[str, Any]] = {
     **PROBLEMS, **{s: {"model": Problem, "content": {PROBLEM: {}}, "description": d} for s, d in (
         (401, "Missing or wrong bearer token"), (403, "Writes disabled: the server has no token"),
         (422, "Rejected file"))}}
+
+
+class WatchChange(BaseModel):
+    """Accounts to add to the watch list."""
+
+    accounts: list[str] = Field(min_length=1, max_length=1000,
+                                description="Bluesky handles (alice.bsky.social) or DIDs (did:plc:...)")
 
 
 class AuthError(TiewatchError):
@@ -128,6 +137,7 @@ class Server:
     token: str | None = None
     reads_need_token: bool = False
     poll_s: float = 1.0
+    tracker: Tracker | None = None
     owner: Tiewatch = field(init=False)
     write_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -215,14 +225,22 @@ def json_response(obj: Any) -> Response:
 
 
 def create_app(db: Path, *, tz: str = "UTC", token: str | None = None, host: str = "127.0.0.1",
-               poll_s: float = 1.0) -> FastAPI:
-    server = Server(Path(db), tz, token, reads_need_token=not is_loopback(host), poll_s=poll_s)
+               poll_s: float = 1.0, tracker: Tracker | None = None) -> FastAPI:
+    """The app over the database `db`; with a `tracker`, that tracker runs for the app's life (started when
+    the server starts, stopped at its safe point when the server stops)."""
+    server = Server(Path(db), tz, token, reads_need_token=not is_loopback(host), poll_s=poll_s, tracker=tracker)
     r = server.renderer
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        server.close()
+        if tracker is not None:
+            tracker.start()
+        try:
+            yield
+        finally:
+            if tracker is not None:
+                await run_in_threadpool(tracker.stop)
+            server.close()
 
     app = FastAPI(title="tiewatch", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Signals about the ties between public accounts, with their evidence. Reads are "
@@ -260,6 +278,14 @@ def create_app(db: Path, *, tz: str = "UTC", token: str | None = None, host: str
         if wants_html(request):
             return html_error(e.status_code, "Not found" if e.status_code == 404 else "Error", str(e.detail))
         return problem(e.status_code, code, str(e.detail))
+
+    @app.exception_handler(duckdb.TransactionException)
+    async def on_conflict(request: Request, e: duckdb.TransactionException) -> Response:
+        # Two writers touched the same rows (an API write beside the tracker's detection): nothing was written.
+        detail = "another write (the tracker, or another request) changed the same records; try again"
+        if wants_html(request):
+            return html_error(503, "Busy", detail)
+        return problem(503, "busy", detail)
 
     @app.exception_handler(Exception)
     async def on_crash(request: Request, e: Exception) -> Response:  # a bug: say so, never show a traceback
@@ -325,7 +351,7 @@ def create_app(db: Path, *, tz: str = "UTC", token: str | None = None, host: str
                   format: Literal["json", "md", "html"] = "json") -> Response:
         """The brief as an article: JSON parts, Markdown or a printable HTML page (downloads)."""
         with server.read() as tw:
-            art = tw.article(a, b, since=parse_user_time(since, "since"))
+            art = tw.article(a, b, since=parse_user_time(since, "since"), tz=server.tz)
         name = "brief-" + "-".join(x for x in (a, b) if x)
         if format == "md":
             return PlainTextResponse(art.markdown(), media_type="text/markdown; charset=utf-8",
@@ -350,6 +376,38 @@ def create_app(db: Path, *, tz: str = "UTC", token: str | None = None, host: str
             stats = tw.stats()
         return json_response({"version": __version__, "db": str(server.db), "writes": server.token is not None,
                               "stats": stats})
+
+    def tracking() -> dict[str, Any] | None:
+        return server.tracker.state.as_json() if server.tracker else None
+
+    @app.get("/api/watchlist", tags=["watch list"], responses=PROBLEMS, dependencies=[Read])
+    def api_watchlist() -> Response:
+        """The Bluesky watch list (as `tiewatch track list --json`), and whether this server tracks it."""
+        with server.read() as tw:
+            return json_response({"watchlist": tw.watchlist(), "tracking": tracking()})
+
+    @app.post("/api/watchlist", tags=["watch list"], responses=WRITE_PROBLEMS, dependencies=[Write])
+    def api_watch(change: WatchChange) -> Response:
+        """Add handles or DIDs to the watch list (one malformed entry refuses them all); answers those that were
+        new and the list."""
+        with server.write() as tw:
+            added = tw.watch(change.accounts)
+            return json_response({"added": added, "watchlist": tw.watchlist()})
+
+    @app.delete("/api/watchlist/{entry}", tags=["watch list"], responses=WRITE_PROBLEMS, dependencies=[Write])
+    def api_unwatch(entry: str) -> Response:
+        """Remove an entry (as typed, its DID or its handle); the data gathered so far stays."""
+        with server.write() as tw:
+            removed = tw.unwatch([entry])
+            return json_response({"removed": removed, "watchlist": tw.watchlist()})
+
+    @app.get("/api/track/status", tags=["watch list"], responses=PROBLEMS, dependencies=[Read])
+    def api_track_status() -> Response:
+        """Per watched account what `tiewatch track status --json` shows (last backfill and snapshots, cursor
+        lag, signals, alerts sent and failed, limits), and the tracker of this server when it runs one."""
+        with server.read() as tw:
+            rows = tw.track_status()
+        return json_response({"accounts": rows, "tracking": tracking()})
 
     @app.post("/api/ingest", tags=["writes"], responses=WRITE_PROBLEMS, dependencies=[Write])
     def api_ingest(files: Annotated[list[UploadFile], File(description="Files to load")],
@@ -461,17 +519,17 @@ def create_app(db: Path, *, tz: str = "UTC", token: str | None = None, host: str
     @app.get("/accounts/{name}", include_in_schema=False, dependencies=[Read])
     def account_html(name: str) -> HTMLResponse:
         with server.read() as tw:
-            return page("account.html", **context.account_page(tw.store, name))
+            return page("account.html", **context.account_page(tw.store, name, tz=r.tz))
 
     @app.get("/pairs/{a}/{b}", include_in_schema=False, dependencies=[Read])
     def pair_html(a: str, b: str, bucket: Literal["week", "month"] = "month") -> HTMLResponse:
         with server.read() as tw:
-            return page("pair.html", **context.pair_page(tw.store, a, b, bucket=bucket))
+            return page("pair.html", **context.pair_page(tw.store, a, b, bucket=bucket, tz=r.tz))
 
     @app.get("/briefs/{a}", include_in_schema=False, dependencies=[Read])
     def brief_html(a: str, b: str | None = None, since: str | None = None) -> HTMLResponse:
         with server.read() as tw:
-            ctx = context.brief_page(tw.store, a, b or None, parse_user_time(since or None, "since"))
+            ctx = context.brief_page(tw.store, a, b or None, parse_user_time(since or None, "since"), tz=r.tz)
         return page("brief.html", **ctx)
 
     @app.get("/upload", include_in_schema=False, dependencies=[Read])
@@ -497,13 +555,44 @@ def create_app(db: Path, *, tz: str = "UTC", token: str | None = None, host: str
             return page("upload.html", status_of(e), result=None, error=str(e))
         return page("upload.html", result=summary, error=None)
 
+    def watch_ctx(**extra: Any) -> dict[str, Any]:
+        with server.read() as tw:
+            rows = tw.track_status()
+        return {"rows": rows, "tracking": tracking(), "result": None, "error": None, **extra}
+
+    @app.get("/watchlist", include_in_schema=False, dependencies=[Read])
+    def watchlist_html() -> HTMLResponse:
+        return page("watchlist.html", **watch_ctx())
+
+    @app.post("/watchlist", include_in_schema=False)
+    def watchlist_post(token: Annotated[str, Form()] = "", action: Annotated[str, Form()] = "",
+                       accounts: Annotated[str, Form()] = "",
+                       entry: Annotated[list[str] | None, Form()] = None) -> HTMLResponse:
+        try:
+            server.check_token(token)
+            if action == "add":
+                with server.write() as tw:
+                    added = tw.watch([a for a in accounts.replace(",", " ").split() if a])
+                result = f"Added {len(added)}: {', '.join(added)}" if added else "Already on the watch list."
+            elif action == "remove":
+                if not entry:
+                    raise InvalidInput("tick the accounts to remove")
+                with server.write() as tw:
+                    removed = tw.unwatch(entry)
+                result = f"Removed {len(removed)}: {', '.join(removed)} (their data stays)."
+            else:
+                raise InvalidInput("choose add or remove")
+        except TiewatchError as e:
+            return page("watchlist.html", status_of(e), **watch_ctx(error=str(e)))
+        return page("watchlist.html", **watch_ctx(result=result))
+
     def status_ctx(**extra: Any) -> dict[str, Any]:
         with server.read() as tw:
             stats = tw.stats()
             quarantine = tw.quarantine(limit=20)
         tables = [(k, v) for k, v in stats.items() if isinstance(v, int)]
         return {"db": str(server.db), "tables": tables, "quarantine": quarantine, "result": None, "error": None,
-                **extra}
+                "tracking": tracking(), **extra}
 
     @app.get("/status", include_in_schema=False, dependencies=[Read])
     def status_html() -> HTMLResponse:
