@@ -185,17 +185,14 @@ class SilenceDetector(Detector):
                    first_value(prank) OVER w AS first_prank,
                    lead(prank) OVER w AS next_prank, lead(ts) OVER w AS next_ts, lead(id) OVER w AS next_id,
                    lead(kind) OVER w AS next_kind
-            FROM eng WINDOW w AS (PARTITION BY platform, a, b ORDER BY prank, ts, id)),
-        seen_by_end AS (
-            SELECT platform, author, count(*) AS open_rank FROM posts
-            WHERE ts <= {d.minus_days(end_sql, REACTION_DAYS)} GROUP BY platform, author)
+            FROM eng WINDOW w AS (PARTITION BY platform, a, b ORDER BY prank, ts, id))
         SELECT s.platform, s.a, s.b, s.ts AS start_ts, s.id AS start_id, s.kind AS start_kind, s.e,
                s.prank - s.first_prank + 1 AS n, s.prank AS rank_at,
-               CASE WHEN s.next_prank IS NULL THEN greatest(coalesce(se.open_rank, 0) - s.prank, 0)
+               CASE WHEN s.next_prank IS NULL THEN greatest(s.open_rank - s.prank, 0)
                     ELSE s.next_prank - s.prank - 1 END AS k,
-               greatest(coalesce(se.open_rank, 0) - s.prank, s.next_prank - s.prank - 1, 0) AS kmax,
+               greatest(s.open_rank - s.prank, s.next_prank - s.prank - 1, 0) AS kmax,
                s.next_ts, s.next_id, s.next_kind
-        FROM seq s LEFT JOIN seen_by_end se ON se.platform = s.platform AND se.author = s.b
+        FROM seq s
         WHERE s.next_prank IS NULL OR s.next_prank <> s.prank"""
 
     def _prior(self, ctx: Context) -> GridPrior:
