@@ -13,7 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-GRID = 1.0 / (1.0 + np.exp(-np.linspace(-7.0, 4.6, 64)))  # rates from ~0.001 to ~0.99, logit-spaced
+# Rates from ~1e-6 to ~0.99, logit-spaced. The low end matters: a casual fan of an account with a hundred
+# thousand posts likes one in ten thousand of them, and a grid that stopped at 0.001 (as it once did) put
+# that fan's posterior at 0.001, so an ordinary run of tens of thousands of unliked posts read as a silence.
+GRID = 1.0 / (1.0 + np.exp(-np.linspace(-13.8, 4.6, 64)))
 
 
 @dataclass(frozen=True)
