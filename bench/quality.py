@@ -413,6 +413,12 @@ FOOTER = """## Reading these figures
   pass false-discovery control at all. On CollegeMsg none can (at most 42 days of contact per pair), so
   tiewatch reports no silence there; average precision ranks all gaps by the rank p-value against the
   naive ratio (gap ÷ median gap so far, pairs with at least 6 gaps), as a reading list, not discoveries.
+- A planted silence that is not found is diagnosed, not hidden: in the scenario generator's world fans like
+  10–60 % of a star's posts, so nearly every one of the ~60,000 silence tests can reach a tiny p-value and
+  Tarone's filter drops few of them. The planted run (a friend who liked 26 of 41 posts, then missed 14) is
+  in the data as planted, but its p-value is far above what a first discovery among so many strong fans
+  needs; the row gives both and the run length that would be found. That is a limit of power, not a
+  defect of the planting or of calibration.
 - TCPD figures are on the series that the public TCPD repository ships; the ones it only fetches on demand
   (apple, bee_waggle_6, bitcoin, iceland_tourism, measles, ozone variants, ratner_stock, robocalls,
   scanline, ...) are not measured. The segmentation was chosen among about 25 variants tried on these same
