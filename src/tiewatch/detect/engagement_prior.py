@@ -13,7 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-GRID = 1.0 / (1.0 + np.exp(-np.linspace(-7.0, 4.6, 64)))  # rates from ~0.001 to ~0.99, logit-spaced
+# Rates from ~1e-6 to ~0.99, logit-spaced. The low end matters: a casual fan of an account with a hundred
+# thousand posts likes one in ten thousand of them, and a grid that stopped at 0.001 (as it once did) put
+# that fan's posterior at 0.001, so an ordinary run of tens of thousands of unliked posts read as a silence.
+GRID = 1.0 / (1.0 + np.exp(-np.linspace(-13.8, 4.6, 64)))
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,29 @@ class GridPrior:
         """P(at least `misses` posts in a row without engagement) under each row's posterior."""
         result: np.ndarray = np.einsum("ij,ij->i", post, np.exp(np.outer(misses, np.log1p(-self.rates))))
         return result
+
+    def mean_and_run(self, engaged: np.ndarray, seen: np.ndarray,
+                     misses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean rate and P(at least `misses` in a row) for each row, without keeping the posterior:
+        both are ratios of sums over the grid of the unnormalised posterior (two exponentials per
+        (rows × grid) block, where posterior() then run_probability() take two and a normalisation).
+        Log terms below -700 are raised to -700 first: numpy's exp is ten times slower where it underflows
+        (below about -708), and a term of e^-700 (1e-304) cannot change a sum that holds a term of 1 (the
+        posterior's mode), nor move a smallest attainable p-value across any threshold the filter uses.
+        Rows in blocks of a few thousand, so the (rows × grid) arrays stay in the processor's cache."""
+        log_miss = np.log1p(-self.rates)
+        logl = np.outer(engaged, np.log(self.rates))
+        logl += np.outer(seen - engaged, log_miss)
+        logl += np.log(np.maximum(self.weights, 1e-300))
+        logl -= logl.max(axis=1, keepdims=True)
+        lik = np.exp(np.maximum(logl, -700.0))
+        total = np.einsum("ij->i", lik)
+        mean: np.ndarray = np.einsum("ij,j->i", lik, self.rates) / total
+        logl += np.outer(misses, log_miss)
+        np.maximum(logl, -700.0, out=logl)
+        np.exp(logl, out=logl)
+        run: np.ndarray = np.einsum("ij->i", logl) / total
+        return mean, run
 
     def mean(self, post: np.ndarray) -> np.ndarray:
         result: np.ndarray = post @ self.rates

@@ -47,10 +47,6 @@ def spacings_sql(ctx: Context) -> str:
     return f"""
         WITH ev AS {ctx.events_sql()},
         with_posts AS (SELECT DISTINCT platform, actor FROM ev WHERE kind = 'post'),
-        a_days AS (SELECT platform, actor, {d.day('ts')} AS day_ FROM ev GROUP BY platform, actor, {d.day('ts')}),
-        a_rank AS (SELECT platform, actor, day_,
-                          row_number() OVER (PARTITION BY platform, actor ORDER BY day_) AS ar FROM a_days),
-        a_last AS (SELECT platform, actor, max(ar) AS ar_end FROM a_rank GROUP BY platform, actor),
         active AS (
             SELECT e.platform, e.actor AS a, e.target AS b, {d.day('e.ts')} AS day_,
                    min(e.ts) AS ts, {d.arg_min('e.id', 'e.ts')} AS id, {d.arg_min('e.kind', 'e.ts')} AS kind
@@ -58,6 +54,12 @@ def spacings_sql(ctx: Context) -> str:
             WHERE e.kind IN ({_in(RENEWAL_KINDS)}) AND e.target IS NOT NULL AND e.actor <> e.target
               AND wp.actor IS NULL
             GROUP BY e.platform, e.actor, e.target, {d.day('e.ts')}),
+        a_days AS (  -- the active days of the renewal pairs' actors only (on post data there are none)
+            SELECT platform, actor, {d.day('ts')} AS day_ FROM ev WHERE actor IN (SELECT a FROM active)
+            GROUP BY platform, actor, {d.day('ts')}),
+        a_rank AS (SELECT platform, actor, day_,
+                          row_number() OVER (PARTITION BY platform, actor ORDER BY day_) AS ar FROM a_days),
+        a_last AS (SELECT platform, actor, max(ar) AS ar_end FROM a_rank GROUP BY platform, actor),
         pe AS (
             SELECT x.platform, x.a, x.b, x.ts, x.id, x.kind, r.ar,
                    lead(x.ts) OVER w AS next_ts, lead(x.id) OVER w AS next_id, lead(x.kind) OVER w AS next_kind,

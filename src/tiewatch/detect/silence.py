@@ -45,7 +45,7 @@ REACTION_DAYS = 3.0  # posts younger than this at the end of the data are not co
 # history before the gap, so filtering on it keeps the test valid; those gaps count as untestable.
 MIN_ENGAGED = 5
 FAMILY = "silence"
-CHUNK = 1 << 16  # rows of (history × grid) matrices computed at once
+CHUNK = 1 << 11  # rows of (history × grid) matrices computed at once (blocks that stay in cache)
 PAST_TENSE = {"like": "liked", "comment": "commented on", "reply": "replied to", "repost": "reposted",
               "mention": "mentioned", "message": "messaged"}
 
@@ -96,22 +96,34 @@ class SilenceDetector(Detector):
     def _posts_pmin(self, ctx: Context, prior: GridPrior) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each posts-model test's smallest attainable p-value: the probability of missing every post B
         published after the engaged one up to the end of the data (known before the gap is seen); with
-        how many tests share it and their raw weight -ln(1 - posterior mean rate)."""
-        h = ctx.store.arrow("SELECT e - 1 AS e1, n - 1 AS n1, kmax, count(*) AS tests FROM tw_gaps GROUP BY ALL")
-        if h.num_rows == 0:
-            return np.zeros(0), np.zeros(0, np.int64), np.zeros(0)
-        e1, n1 = h["e1"].to_numpy().astype(float), h["n1"].to_numpy().astype(float)
-        kmax = h["kmax"].to_numpy().astype(float)
-        keys, inverse = np.unique(np.stack([e1, n1]), axis=1, return_inverse=True)
-        inverse = inverse.ravel()
-        # bounded memory: a (rows x grid) block at a time (a skewed store has a million distinct histories)
-        mean = _chunked(lambda rows: prior.mean(prior.posterior(keys[0][rows], keys[1][rows])),
-                        np.arange(keys.shape[1]))
-        rho = -np.log1p(-np.minimum(mean, 0.999))[inverse]
-        p_min = _chunked(lambda rows: prior.run_probability(
-            prior.posterior(keys[0][inverse[rows]], keys[1][inverse[rows]]), kmax[rows]), np.arange(len(kmax)))
-        p_min = np.where(e1 + 1 >= MIN_ENGAGED, p_min, 1.0)  # too short a history: not a test (see MIN_ENGAGED)
-        return p_min, h["tests"].to_numpy().astype(np.int64), rho
+        how many tests share it and their raw weight -ln(1 - posterior mean rate).
+
+        One row per distinct (engaged, seen, posts to the end) history; tests before A's MIN_ENGAGED-th
+        engagement or with no post left to miss can never be significant (p_min = 1) and are one row. The
+        histories that can pass (p_min at most the level) are kept, with their posterior means, for the
+        screen of `_posts_pvalues`, so no posterior is computed twice.
+        """
+        h = ctx.store.arrow(f"""
+            SELECT CASE WHEN e >= {MIN_ENGAGED} AND kmax >= 1 THEN e - 1 END AS e1,
+                   CASE WHEN e >= {MIN_ENGAGED} AND kmax >= 1 THEN n - 1 END AS n1,
+                   CASE WHEN e >= {MIN_ENGAGED} AND kmax >= 1 THEN kmax END AS kmax, count(*) AS tests
+            FROM tw_gaps GROUP BY ALL""")
+        counts = h["tests"].to_numpy().astype(np.int64)
+        testable = h["e1"].is_valid().to_numpy(zero_copy_only=False)
+        p_min, rho = np.ones(h.num_rows), np.zeros(h.num_rows)
+        rows = np.nonzero(testable)[0]
+        e1 = h["e1"].to_numpy(zero_copy_only=False)[rows].astype(float)
+        n1 = h["n1"].to_numpy(zero_copy_only=False)[rows].astype(float)
+        kmax = h["kmax"].to_numpy(zero_copy_only=False)[rows].astype(float)
+        mean = np.zeros(len(rows))
+        for i in range(0, len(rows), CHUNK):  # a (rows x grid) block at a time
+            part = slice(i, i + CHUNK)
+            mean[part], p_min[rows[part]] = prior.mean_and_run(e1[part], n1[part], kmax[part])
+        rho[rows] = -np.log1p(-np.minimum(mean, 0.999))
+        within = p_min[rows] <= ctx.keep_p  # no Tarone floor is above the level
+        self._histories = pa.table({"e1": e1[within], "n1": n1[within], "kmax": kmax[within],
+                                    "p_min": p_min[rows][within], "pmean": mean[within]})
+        return p_min, counts, rho
 
     def _posts_candidates(self, ctx: Context, tbl: pa.Table, keep: np.ndarray, p: np.ndarray, post: np.ndarray,
                           hid: np.ndarray, w: np.ndarray, cap: float) -> list[Signal]:
@@ -173,17 +185,14 @@ class SilenceDetector(Detector):
                    first_value(prank) OVER w AS first_prank,
                    lead(prank) OVER w AS next_prank, lead(ts) OVER w AS next_ts, lead(id) OVER w AS next_id,
                    lead(kind) OVER w AS next_kind
-            FROM eng WINDOW w AS (PARTITION BY platform, a, b ORDER BY prank, ts, id)),
-        seen_by_end AS (
-            SELECT platform, author, count(*) AS open_rank FROM posts
-            WHERE ts <= {d.minus_days(end_sql, REACTION_DAYS)} GROUP BY platform, author)
+            FROM eng WINDOW w AS (PARTITION BY platform, a, b ORDER BY prank, ts, id))
         SELECT s.platform, s.a, s.b, s.ts AS start_ts, s.id AS start_id, s.kind AS start_kind, s.e,
                s.prank - s.first_prank + 1 AS n, s.prank AS rank_at,
-               CASE WHEN s.next_prank IS NULL THEN greatest(coalesce(se.open_rank, 0) - s.prank, 0)
+               CASE WHEN s.next_prank IS NULL THEN greatest(s.open_rank - s.prank, 0)
                     ELSE s.next_prank - s.prank - 1 END AS k,
-               greatest(coalesce(se.open_rank, 0) - s.prank, s.next_prank - s.prank - 1, 0) AS kmax,
+               greatest(s.open_rank - s.prank, s.next_prank - s.prank - 1, 0) AS kmax,
                s.next_ts, s.next_id, s.next_kind
-        FROM seq s LEFT JOIN seen_by_end se ON se.platform = s.platform AND se.author = s.b
+        FROM seq s
         WHERE s.next_prank IS NULL OR s.next_prank <> s.prank"""
 
     def _prior(self, ctx: Context) -> GridPrior:
@@ -198,37 +207,35 @@ class SilenceDetector(Detector):
                        rho_bar: float) -> tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The gaps that could be significant, their exact p-values, the posteriors, each gap's posterior
         row and its weight."""
-        # Posterior mean per distinct (engaged, seen) history bounds each gap's p-value from below (Jensen:
-        # E[(1-p)^k] >= (1-E[p])^k), so gaps that cannot be significant are screened out in SQL. Posteriors are
-        # computed in chunks (a skewed store has a million histories: one matrix would take gigabytes), and
-        # kept only for the histories of the gaps that pass the screen.
-        hist = ctx.store.arrow("SELECT DISTINCT e - 1 AS e1, n - 1 AS n1 FROM tw_gaps WHERE k >= 1")
-        # Tests whose smallest attainable p-value is above Tarone's floor are not tests: same bound on kmax.
-        e1, n1 = hist["e1"].to_numpy().astype(float), hist["n1"].to_numpy().astype(float)
-        pmean = _chunked(lambda rows: prior.mean(prior.posterior(e1[rows], n1[rows])), np.arange(len(e1)))
-        means = pa.table({"e1": hist["e1"], "n1": hist["n1"], "hid": np.arange(len(e1)), "pmean": pmean,
-                          "w": -np.log1p(-np.minimum(pmean, 0.999)) / rho_bar})
-        ctx.store.con.register("tw_hist", means)
+        # Only tests kept by Tarone's filter (exact smallest attainable p-value at most the floor). The
+        # posterior mean of a history bounds each gap's p-value from below (Jensen: E[(1-p)^k] >= (1-E[p])^k),
+        # so gaps that cannot be significant are screened out in SQL. Posteriors are computed in chunks and
+        # only for the histories of the gaps that pass the screen.
+        hist = self._histories
+        hist = hist.filter(pa.array(hist["p_min"].to_numpy() <= floor))
+        pmean = hist["pmean"].to_numpy()
+        ctx.store.con.register("tw_hist", hist.append_column(
+            "w", pa.array(-np.log1p(-np.minimum(pmean, 0.999)) / rho_bar)))
         try:
             tbl: pa.Table = ctx.store.arrow(f"""
-                SELECT g.*, h.hid, h.w FROM tw_gaps g JOIN tw_hist h ON h.e1 = g.e - 1 AND h.n1 = g.n - 1
-                WHERE g.k >= 1 AND g.e >= {MIN_ENGAGED} AND power(1.0 - h.pmean, g.k) <= {ctx.keep_p} * h.w
-                  AND power(1.0 - h.pmean, g.kmax) <= {floor!r}""")
+                SELECT g.*, h.e1, h.n1, h.w FROM tw_gaps g
+                JOIN tw_hist h ON h.e1 = g.e - 1 AND h.n1 = g.n - 1 AND h.kmax = g.kmax
+                WHERE g.k >= 1 AND power(1.0 - h.pmean, g.k) <= {ctx.keep_p} * h.w""")
         finally:
             ctx.store.con.unregister("tw_hist")
-        used, hid = np.unique(tbl["hid"].to_numpy().astype(np.int64), return_inverse=True)
-        post = np.concatenate([prior.posterior(e1[used[i:i + CHUNK]], n1[used[i:i + CHUNK]])
+        e1, n1 = tbl["e1"].to_numpy().astype(np.int64), tbl["n1"].to_numpy().astype(np.int64)
+        used, hid = np.unique(e1 * (int(n1.max()) + 1 if len(n1) else 1) + n1, return_index=True,
+                              return_inverse=True)[1:]
+        used_e1, used_n1 = e1[used].astype(float), n1[used].astype(float)
+        post = np.concatenate([prior.posterior(used_e1[i:i + CHUNK], used_n1[i:i + CHUNK])
                                for i in range(0, len(used), CHUNK)]) if len(used) else np.zeros((0, len(prior.rates)))
+        hid = hid.ravel()
         k = tbl["k"].to_numpy().astype(float)
-        kmax = tbl["kmax"].to_numpy().astype(float) if tbl.num_rows else np.zeros(0)
         # Many gaps share a history and a length: compute each distinct pair once.
         key = hid * (int(k.max()) + 1 if len(k) else 1) + k.astype(np.int64)
         _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
         p = _chunked(lambda rows: prior.run_probability(post[hid[first[rows]]], k[first[rows]]),
-                     np.arange(len(first)))[inverse] if tbl.num_rows else np.zeros(0)
-        if tbl.num_rows:  # exact smallest attainable p-value: tests above the floor are not tests
-            p_min = _chunked(lambda rows: prior.run_probability(post[hid[rows]], kmax[rows]), np.arange(len(hid)))
-            p = np.where(p_min <= floor, p, np.inf)
+                     np.arange(len(first)))[inverse.ravel()] if tbl.num_rows else np.zeros(0)
         w = tbl["w"].to_numpy().astype(float) if tbl.num_rows else np.ones(0)
         return tbl, p, post, hid, w
 
