@@ -215,6 +215,7 @@ class Tiewatch:
         exported (idempotently) to the lake beside it, `<db>.lake`. The signals come back into this store.
         """
         from tiewatch.detect.run import detect
+        from tiewatch.views.sentences import render_signals
 
         run_on = None
         if engine == "spark":
@@ -230,7 +231,8 @@ class Tiewatch:
         elif master or remote or lake:
             raise InvalidInput("--master, --remote and --lake are for --engine spark")
         try:
-            report = detect(self.store, since=since, until=until, fdr=fdr, progress=progress, engine=run_on)
+            report = detect(self.store, since=since, until=until, fdr=fdr, progress=progress, engine=run_on,
+                            sentences=render_signals)
         finally:
             if run_on is not None:
                 run_on.close()

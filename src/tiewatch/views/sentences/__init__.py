@@ -1,0 +1,47 @@
+"""The one place a signal becomes a sentence: every front end (CLI, brief, report, web pages, alerts) reads it.
+
+Detectors put figures in a signal's `detail` and never write prose. A renderer per signal kind turns the
+signal (kind, subjects, times, score, p-value, detail) into its summary sentence, naming accounts by the
+rules of `detect.naming.Names` (display names where the store knows them, handles or ids otherwise). The
+sentence is stored with the signal (the `summary` column, filled by `render_signals`, which the callers of
+`detect.run.detect` pass in), and can be rendered again from a stored signal anywhere (`render`).
+
+Adding a signal kind means adding its renderer to one of the modules here and to its `SENTENCES`;
+`tests/test_sentences.py` fails while a registered kind has none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tiewatch.detect.naming import Names
+from tiewatch.store import Store
+from tiewatch.views.sentences import audience, coincidence, silence, ties
+from tiewatch.views.sentences.common import Sentence, SignalLike
+
+SENTENCES: dict[str, Sentence] = {**audience.SENTENCES, **coincidence.SENTENCES, **silence.SENTENCES,
+                                  **ties.SENTENCES}
+
+
+class NoSentence(KeyError):
+    """A signal kind without a renderer (a programming error: the sentence test catches it)."""
+
+
+def render(signal: SignalLike, names: Names) -> str:
+    """The summary sentence of one signal (from a detector, or read back from the store)."""
+    try:
+        sentence = SENTENCES[signal.kind]
+    except KeyError:
+        raise NoSentence(f"no sentence for signal kind {signal.kind!r}") from None
+    return sentence(signal, names)
+
+
+def render_signals(store: Store, signals: Sequence[SignalLike]) -> list[str]:
+    """The sentences of `signals`, naming accounts as `store` knows them (what `detect(sentences=...)` takes)."""
+    if not signals:
+        return []
+    names = Names(store)
+    return [render(s, names) for s in signals]
+
+
+__all__ = ["SENTENCES", "NoSentence", "Sentence", "SignalLike", "render", "render_signals"]
