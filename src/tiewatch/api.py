@@ -220,12 +220,14 @@ class Tiewatch:
         run_on = None
         if engine == "spark":
             from tiewatch.engines.spark import SparkEngine, spark_session
+            from tiewatch.engines.store_tables import share_store_tables
             from tiewatch.lake import read_manifest
 
             if lake is None:
                 lake = self.export_parquet(self.path.with_name(self.path.name + ".lake")).path
             read_manifest(Path(lake))  # a folder that is not a lake is refused before Spark starts
             run_on = SparkEngine(spark_session(master, remote), lake)
+            share_store_tables(run_on, self.store.con)
         elif engine != "duckdb":
             raise InvalidInput(f"--engine {engine}: choose duckdb or spark")
         elif master or remote or lake:

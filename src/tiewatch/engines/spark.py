@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from tiewatch.engines.sql import bind, compile_sql
+from tiewatch.engines.store_tables import empty_store_tables
 from tiewatch.errors import TiewatchError
 from tiewatch.lake import LAKE_COLUMNS, LAKE_TABLES, table_files
 from tiewatch.schema import TABLES
@@ -169,6 +170,7 @@ class SparkEngine:
             else:
                 df = self.spark.createDataFrame([], _schema(table))
             df.createOrReplaceTempView(table)
+        empty_store_tables(self)  # the tracker's tables are the store's: a run copies them in (share_store_tables)
 
     def _sql(self, sql: str, params: dict[str, Any] | None) -> Any:
         return self.spark.sql(compile_sql(sql, "spark"), args=bind(sql, params) or None)

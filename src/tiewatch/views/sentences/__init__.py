@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tiewatch.detect.naming import Names
+from tiewatch.detect.naming import Names, day
 from tiewatch.store import Store
 from tiewatch.views.sentences import audience, coincidence, silence, ties
 from tiewatch.views.sentences.common import Sentence, SignalLike
@@ -27,13 +27,30 @@ class NoSentence(KeyError):
     """A signal kind without a renderer (a programming error: the sentence test catches it)."""
 
 
-def render(signal: SignalLike, names: Names) -> str:
-    """The summary sentence of one signal (from a detector, or read back from the store)."""
+def render(signal: SignalLike, names: Names, *, strict: bool = False) -> str:
+    """The summary sentence of one signal (from a detector, or read back from the store).
+
+    A signal whose detail lacks a figure its sentence needs (stored by an older version, or written by a
+    detector that forgot it) gets a plain sentence naming its kind, accounts and day, unless `strict`."""
     try:
         sentence = SENTENCES[signal.kind]
     except KeyError:
-        raise NoSentence(f"no sentence for signal kind {signal.kind!r}") from None
-    return sentence(signal, names)
+        if strict:
+            raise NoSentence(f"no sentence for signal kind {signal.kind!r}") from None
+        return plain(signal, names)
+    try:
+        return sentence(signal, names)
+    except (KeyError, TypeError, ValueError, IndexError):
+        if strict:
+            raise
+        return plain(signal, names)
+
+
+def plain(signal: SignalLike, names: Names) -> str:
+    """'silence: A and B, 3 May 2024.': what every signal can say of itself."""
+    who = " and ".join(names.label(signal.platform or "", a) for a in signal.subjects[:3])
+    more = f" and {len(signal.subjects) - 3} more" if len(signal.subjects) > 3 else ""
+    return f"{signal.kind.replace('_', ' ')}: {who}{more}, {day(signal.ts or signal.start or signal.end)}."
 
 
 def render_signals(store: Store, signals: Sequence[SignalLike]) -> list[str]:
@@ -44,4 +61,4 @@ def render_signals(store: Store, signals: Sequence[SignalLike]) -> list[str]:
     return [render(s, names) for s in signals]
 
 
-__all__ = ["SENTENCES", "NoSentence", "Sentence", "SignalLike", "render", "render_signals"]
+__all__ = ["SENTENCES", "NoSentence", "Sentence", "SignalLike", "plain", "render", "render_signals"]

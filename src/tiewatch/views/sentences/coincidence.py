@@ -21,7 +21,8 @@ def coincidence(s: SignalLike, names: Names) -> str:
                else float(dt["hours_after"]))
     what = "a story" if dt["content_kind"] == "story" else "a post"
     caption = f' ("{dt["caption"]}")' if dt.get("caption") else " (no caption)"
-    rate = float(dt["items_last_year"]) / max(float(dt["span_days"]), 1.0)
+    rate = (float(dt["items_last_year"]) / max(float(dt["span_days"]), 1.0) if "span_days" in dt
+            else float(dt["rate_per_day"]))  # stored before the span was kept: the rounded rate
     every = 1 / rate if rate > 0 else float("inf")
     tie = (f"{lx} and {lv} appeared together in earlier news" if dt["shared_news"]
            else f"{lx} and {lv} were close (tie {float(dt['tie_was']):.0f} in the two years before)")
