@@ -20,7 +20,7 @@ def share_store_tables(engine: Engine, con: Any) -> None:
     """Make the store's tracker tables visible to `engine` under their own names (`con`: the store's DuckDB).
     Empty ones are left as the engine made them (an engine starts with them empty)."""
     for table in STORE_TABLES:
-        if not con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)").fetchone()[0]:
+        if not con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)").fetchall()[0][0]:
             continue
         rel = con.sql(f"SELECT * FROM {table}")
         engine.register(table, (getattr(rel, "to_arrow_table", None) or rel.fetch_arrow_table)())
