@@ -26,6 +26,7 @@ from tiewatch.store import Store
 from tiewatch.stream import stored_cursor, watch_jetstream
 from tiewatch.track.live import LiveFollower, cursor_key
 from tiewatch.track.watchlist import briefly
+from tiewatch.views.sentences import render_signals
 
 
 def capture_lines(n: int, accounts: int, zipf: bool) -> list[str]:
@@ -75,7 +76,7 @@ def run_tracker(db: Path, url: str, dids: list[str], last_us: int, period: float
                                  stop=lambda: follower.last_cursor >= last_us)
             began = time.perf_counter()
             with briefly(db) as store:
-                detect(store)
+                detect(store, sentences=render_signals)
                 cursor = stored_cursor(store, key) or 0
             detecting += time.perf_counter() - began
             periods += 1

@@ -20,6 +20,7 @@ from tiewatch.ingest.run import ingest_paths
 from tiewatch.scenario import generate
 from tiewatch.signals import list_signals
 from tiewatch.store import Store
+from tiewatch.views.sentences import render_signals
 
 FIXTURES = Path(__file__).parent / "fixtures" / "detector_checks"
 SHIFT = timedelta(days=364)  # whole weeks: calendar days and weekdays stay what they were
@@ -78,7 +79,7 @@ def fresh_copy(template: Path, folder: Path) -> Path:
 
 def run(path: Path, make: Make, **window: datetime | None) -> list[dict[str, Any]]:
     with Store(path) as store:
-        detect(store, only=[make()], **window)
+        detect(store, only=[make()], sentences=render_signals, **window)
         return list_signals(store)
 
 

@@ -12,6 +12,7 @@ from tiewatch.signals import list_signals
 from tiewatch.store import Store
 from tiewatch.track import work
 from tiewatch.track.watchlist import add
+from tiewatch.views.sentences import render_signals
 
 A, B = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa", "did:plc:bbbbbbbbbbbbbbbbbbbbbbbb"
 POST = f"at://{B}/app.bsky.feed.post/3kb1"
@@ -53,7 +54,7 @@ def test_revision_unchanged_costs_one_call_and_a_shorter_repo_yields_deletions(d
         row = store.con.execute("SELECT id, ts_lo IS NOT NULL, source FROM record_deletes").fetchall()
         assert row == [(f"at://{A}/app.bsky.feed.like/3kl2", True, "getRepo")]
         assert store.scalar("SELECT rev FROM watchlist WHERE did = ?", [A]) == "3kaaaaaaaaaa2"
-        detect(store)
+        detect(store, sentences=render_signals)
         unlikes = list_signals(store, kind="unlike")
         assert len(unlikes) == 1 and " between " in unlikes[0]["summary"]  # known only between two backfills
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from tiewatch.detect.run import detect
 from tiewatch.signals import list_signals
 from tiewatch.store import Store
+from tiewatch.views.sentences import render_signals
 
 A, B, C = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa", "did:plc:bbbbbbbbbbbbbbbbbbbbbbbb", "did:plc:cccccccccccccccccccccccc"
 T0 = datetime(2024, 5, 1, 12)
@@ -38,7 +39,7 @@ def test_unlike_matches_the_like_it_removes_and_ranks_by_tie(store: Store) -> No
     _delete(store, like, datetime(2024, 6, 20, 9))
     _delete(store, f"at://{C}/app.bsky.feed.like/3kly", datetime(2024, 6, 21))
     _delete(store, f"at://{A}/app.bsky.feed.like/unknown", datetime(2024, 6, 21))  # never seen: not reported
-    detect(store)
+    detect(store, sentences=render_signals)
     unlikes = list_signals(store, kind="unlike")
     assert [s["subjects"] for s in unlikes] == [[A, B], [C, B]]  # the closer tie ranks first
     first = unlikes[0]
@@ -59,7 +60,7 @@ def test_post_deletion_burst_and_every_post_with_an_account(store: Store) -> Non
     for j, uri in enumerate([*posts, mention]):
         _delete(store, uri, datetime(2024, 7, 1, 10, j))
     _delete(store, f"at://{A}/app.bsky.feed.post/3kz", datetime(2024, 7, 9))  # a second, separate burst
-    detect(store)
+    detect(store, sentences=render_signals)
     signals = list_signals(store, kind="post_deleted")
     about_b = [s for s in signals if s["subjects"] == [A, B]]
     assert len(about_b) == 1
@@ -79,7 +80,7 @@ def test_profile_changes_status_and_bio_mentions(store: Store) -> None:
     for ts, name, bio, avatar, status in rows:
         store.con.execute("INSERT INTO profiles VALUES (?, ?, 'alice.test', ?, ?, ?, ?, 'test')",
                           [ts, A, name, bio, avatar, status])
-    detect(store)
+    detect(store, sentences=render_signals)
     changes = list_signals(store, kind="profile_change")
     summaries = sorted(s["summary"] for s in changes)
     assert any("display name from Alice to Alice B.; changed bio; changed avatar" in s for s in summaries)

@@ -215,22 +215,26 @@ class Tiewatch:
         exported (idempotently) to the lake beside it, `<db>.lake`. The signals come back into this store.
         """
         from tiewatch.detect.run import detect
+        from tiewatch.views.sentences import render_signals
 
         run_on = None
         if engine == "spark":
             from tiewatch.engines.spark import SparkEngine, spark_session
+            from tiewatch.engines.store_tables import share_store_tables
             from tiewatch.lake import read_manifest
 
             if lake is None:
                 lake = self.export_parquet(self.path.with_name(self.path.name + ".lake")).path
             read_manifest(Path(lake))  # a folder that is not a lake is refused before Spark starts
             run_on = SparkEngine(spark_session(master, remote), lake)
+            share_store_tables(run_on, self.store.con)
         elif engine != "duckdb":
             raise InvalidInput(f"--engine {engine}: choose duckdb or spark")
         elif master or remote or lake:
             raise InvalidInput("--master, --remote and --lake are for --engine spark")
         try:
-            report = detect(self.store, since=since, until=until, fdr=fdr, progress=progress, engine=run_on)
+            report = detect(self.store, since=since, until=until, fdr=fdr, progress=progress, engine=run_on,
+                            sentences=render_signals)
         finally:
             if run_on is not None:
                 run_on.close()

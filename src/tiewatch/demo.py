@@ -16,6 +16,7 @@ from tiewatch.signals import list_signals
 from tiewatch.store import Store
 from tiewatch.views.brief import Brief, build_brief
 from tiewatch.views.report import write_report
+from tiewatch.views.sentences import render_signals
 
 
 @dataclass
@@ -41,7 +42,7 @@ def run_demo(out_dir: Path, seed: int = 1) -> DemoResult:
             report = ingest_paths(store, [folder])
             if report.errors:
                 raise RuntimeError(f"demo ingest failed: {report.errors}")
-            result = detect(store)
+            result = detect(store, sentences=render_signals)
             headlines = [s for s in list_signals(store) if s["kind"] not in ("follow", "unfollow")]
             brief = build_brief(store, cast.star[0], cast.friend[0])
             html_path = write_report(store, out_dir)

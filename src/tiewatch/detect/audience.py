@@ -20,7 +20,6 @@ import pyarrow as pa
 from scipy import stats
 
 from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
-from tiewatch.detect.naming import Names, day
 from tiewatch.detect.segments import change_points, fit_segments
 
 TRAILING = 28
@@ -103,7 +102,6 @@ class AudienceDetector(Detector):
         days = (tbl["ts"].cast(pa.int64()).to_numpy() / 86_400e6).astype(float)
         y = tbl["followers"].to_numpy().astype(float)
         starts = np.concatenate([[0], np.nonzero(key[1:] != key[:-1])[0] + 1, [len(key)]])
-        names = Names(ctx.store)
         out: list[Signal] = []
         for a, b in itertools.pairwise(starts):  # one account at a time, vectorised within
             t, v = days[a:b], y[a:b]
@@ -117,10 +115,6 @@ class AudienceDetector(Detector):
                 before = left.level + left.slope * (t[k] - t[left.start])
                 jump = right.level - before
                 month = jump + 30 * (right.slope - left.slope)
-                label = names.label(platform, account)
-                summary = (f"{label}'s follower count changed course around {day(ts[a + k])}: from "
-                           f"{left.slope:+,.0f} a day to {right.slope:+,.0f} a day, with a step of {jump:+,.0f} "
-                           f"(segmentation, not a statistical test).")
                 detail = {"model": "piecewise-linear segmentation, BIC penalty (not a test)",
                           "followers_before": int(v[k - 1]), "followers_after": int(v[k]),
                           "step": round(float(jump), 1), "trend_before_per_day": round(left.slope, 2),
@@ -129,7 +123,7 @@ class AudienceDetector(Detector):
                           "segment_after": [ts[a + k].isoformat() + "Z", ts[a + right.stop - 1].isoformat() + "Z"]}
                 out.append(Signal(kind="audience_shift", ts=ts[a + k], start=ts[a + k - 1], end=ts[a + k],
                                   subjects=[account], score=abs(float(month)), p_value=None,
-                                  evidence=[_metric_key(platform, account, ts[a + k])], summary=summary,
+                                  evidence=[_metric_key(platform, account, ts[a + k])],
                                   detail=detail, platform=platform))
         return out
 
@@ -146,8 +140,7 @@ class AudienceDetector(Detector):
                 episodes[-1].append(s)
             else:
                 episodes.append([s])
-        names = Names(ctx.store)
-        found = [self._episode(group, names) for group in episodes]
+        found = [self._episode(group) for group in episodes]
         # A shift found by segmentation at a tested drop or surge episode says nothing new.
         spans = [(e.platform, e.subjects[0], e.start, e.end) for e in found]
         shifts = [o for o in getattr(self, "shifts", []) if not any(
@@ -157,7 +150,7 @@ class AudienceDetector(Detector):
 
         return PlatformShift().finalize(ctx, others + found + shifts)
 
-    def _episode(self, group: list[Signal], names: Names) -> Signal:
+    def _episode(self, group: list[Signal]) -> Signal:
         first, last = group[0], group[-1]
         before = first.detail["prev_followers"]
         after = last.detail["followers"]
@@ -169,12 +162,6 @@ class AudienceDetector(Detector):
         spreads = (change - expected) / first.detail["scale"]
         pct = 100.0 * change / before if before else 0.0
         best = min(group, key=lambda s: s.p_value or 1.0)
-        label = names.label(first.platform or "", first.subjects[0])
-        verb = "lost" if change < 0 else "gained"
-        span_text = f"on {day(end)}" if len(group) == 1 else f"between {day(start)} and {day(end)}"
-        summary = (f"{label} {verb} {abs(change):,} followers ({abs(pct):.1f}%) {span_text}, against a usual "
-                   f"change of {first.detail['trend']:+,.0f} a day; that is {abs(spreads):,.0f} times the usual "
-                   "daily spread.")
         detail = {"model": "trailing median/IQR, Student-t(4) noise", "days": len(group),
                   # the first significant day is known at its snapshot: the delay after the last one before it
                   "delay_days": round(((first.ts or end) - start).total_seconds() / 86400, 2),
@@ -186,7 +173,7 @@ class AudienceDetector(Detector):
                              "z": s.detail["z"], "p_value": s.p_value} for s in group]}
         return Signal(kind=first.kind, ts=first.ts, start=start, end=end, subjects=list(first.subjects),
                       score=best.score, p_value=best.p_value, q_value=min(s.q_value or 1.0 for s in group),
-                      evidence=[e for s in group for e in s.evidence], summary=summary, detail=detail,
+                      evidence=[e for s in group for e in s.evidence], detail=detail,
                       platform=first.platform, family=FAMILY)
 
 

@@ -49,14 +49,12 @@ import numpy as np
 
 from tiewatch.detect.base import ENGAGEMENT_KINDS, Context, Detector, DetectorOutput, Signal
 from tiewatch.detect.fdr import tarone_floor
-from tiewatch.detect.naming import Names, day
+from tiewatch.detect.naming import day
 
 FAMILY = "burst"
 WINDOW = 7  # contact days in a burst: the day tested and the 6 before it (6 spacings)
 MAX_SPACING = 14  # a window whose contact days lie further apart (in A's active days) is not a burst: p = 1
 EVIDENCE_CAP = 500  # ids kept per signal (the count is in detail)
-PAST_TENSE = {"like": "liked", "comment": "commented on", "reply": "replied to", "repost": "reposted",
-              "mention": "mentioned", "message": "messaged"}
 
 
 def _comb(a: str, j: int) -> str:
@@ -113,11 +111,10 @@ class BurstDetector(Detector):
         floor = tarone_floor(pmin, counts, ctx.keep_p / _live_families(ctx))
         n_tests = int(counts[pmin <= floor].sum())
         rows = [r for r, t in zip(tbl.to_pylist(), is_test, strict=True) if not t and r["pmin"] <= floor]
-        names = Names(ctx.store)
-        signals = [self._signal(r, names) for r in rows]
+        signals = [self._signal(r) for r in rows]
         return DetectorOutput(signals, {FAMILY: n_tests}, {FAMILY: n_all - n_tests})
 
-    def _signal(self, r: dict[str, Any], names: Names) -> Signal:
+    def _signal(self, r: dict[str, Any]) -> Signal:
         platform, a, b = str(r["platform"]), str(r["a"]), str(r["b"])
         p = float(max(min(r["p"], 1.0), 0.0))
         span = int(r["r"]) - int(r["r_w0"]) + 1  # A's active days from the window's first contact to its last
@@ -125,22 +122,17 @@ class BurstDetector(Detector):
         baseline = before / before_days if before_days > 0 else 0.0
         share = WINDOW / span
         ids = sorted(str(i) for i in r["ids"])
-        la, lb = names.label(platform, a), names.label(platform, b)
         kinds = sorted(str(k) for k in r["kinds"])
-        kind = max(sorted(set(kinds)), key=kinds.count)
-        verb = PAST_TENSE.get(kind, "engaged with")
         events = int(r["burst_events"])
-        summary = (f"{la} {verb} {lb} on {WINDOW} days within {span} of {la}'s active days up to "
-                   f"{day(r['cday'])} ({events} interactions), against {before} of the {before_days} active days "
-                   f"before ({100 * baseline:.0f}%); by chance {100 * p:.2g}% of the time.")
         detail = {"contact_days": WINDOW, "window_active_days": span, "contact_days_before": before,
                   "active_days_before": before_days, "baseline_rate": round(baseline, 4),
                   "window_rate": round(share, 4), "ratio": round(share / baseline, 2) if baseline > 0 else None,
                   "events": events, "window_start": day(r["burst_day0"]), "window_end": day(r["cday"]),
                   "delay_days": round(_days(r["first_ts"], r["start_ts"]), 2), "p_min": float(r["pmin"]),
-                  "evidence_truncated": len(ids) > EVIDENCE_CAP}
+                  "evidence_truncated": len(ids) > EVIDENCE_CAP,
+                  "kind": max(sorted(set(kinds)), key=kinds.count)}
         return Signal(kind="burst", ts=r["first_ts"], start=r["start_ts"], end=r["end_ts"], subjects=[a, b],
-                      score=-math.log10(max(p, 1e-300)), p_value=p, evidence=ids[:EVIDENCE_CAP], summary=summary,
+                      score=-math.log10(max(p, 1e-300)), p_value=p, evidence=ids[:EVIDENCE_CAP],
                       detail=detail, platform=platform, family=FAMILY)
 
     def finalize(self, ctx: Context, kept: list[Signal], p_star: float) -> list[Signal]:
@@ -227,7 +219,7 @@ def _merge(episode: list[Signal]) -> Signal:
                    len(ids) > EVIDENCE_CAP or any(s.detail.get("evidence_truncated") for s in episode)})
     return Signal(kind=first.kind, ts=first.ts, start=first.start, end=max(s.end for s in episode if s.end),
                   subjects=first.subjects, score=best.score, p_value=best.p_value, evidence=ids[:EVIDENCE_CAP],
-                  summary=best.summary, detail=detail, platform=first.platform, family=first.family,
+                  detail=detail, platform=first.platform, family=first.family,
                   q_value=min(s.q_value for s in episode if s.q_value is not None))
 
 

@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 
 from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
-from tiewatch.detect.naming import Names, day
 from tiewatch.detect.sqltime import days_between, minus_days, plus_hours
 from tiewatch.detect.ties import KIND_WEIGHTS, weight_case
 
@@ -123,7 +122,6 @@ class CoincidenceDetector(Detector):
         raw_w = np.array([(1.0 + math.log1p(r["tie_was"] or 0.0)) * (SHARED_NEWS_WEIGHT if r["shared"] else 1.0)
                           for r in rows])
         weights = raw_w / raw_w.mean()  # mean 1 over every test in the family
-        names = Names(ctx.store)
         out = []
         for r, w, rw in zip(rows, weights, raw_w, strict=True):
             if r["post_ts"] is None:
@@ -135,35 +133,19 @@ class CoincidenceDetector(Detector):
             story = r["kind"] == "story"
             cryptic = r["post_text"] is None or len(r["post_text"].strip()) <= CRYPTIC_CHARS
             score = -math.log10(max(p, 1e-300)) * rw * (1.5 if story else 1.0) * (1.25 if cryptic else 1.0)
-            out.append(self._signal(r, p, float(w), score, rate, story, cryptic, names))
+            out.append(self._signal(r, p, float(w), score, rate, story, cryptic))
         return DetectorOutput(out, {FAMILY: len(rows)})
 
     def _signal(self, r: dict[str, Any], p: float, weight: float, score: float, rate: float, story: bool,
-                cryptic: bool, names: Names) -> Signal:
+                cryptic: bool) -> Signal:
         platform = str(r["platform"])
         x, via = str(r["x"]), str(r["via"])
-        lx, lv = names.label(platform, x), names.label(platform, via)
         delta_h = float(r["delta_days"]) * 24
-        what = "a story" if story else "a post"
-        caption = f' ("{r["post_text"]}")' if r["post_text"] else " (no caption)"
-        every = 1 / rate if rate > 0 else float("inf")
-        tie_text = (f"{lx} and {lv} appeared together in earlier news" if r["shared"]
-                    else f"{lx} and {lv} were close (tie {float(r['tie_was']):.0f} in the two years before)")
-        summary = (f"{lx} posted {what}{caption} {_hours(delta_h)} after the news \"{r['title']}\" "
-                   f"({day(r['news_ts'])}); {tie_text}; {lx} publishes {what} about every {every:.0f} days, "
-                   f"so one that soon happens by chance {100 * p:.2g}% of the time.")
         detail = {"news_id": r["news_id"], "news_title": r["title"], "news_url": r["url"],
                   "hours_after": round(delta_h, 2), "content_kind": r["kind"], "caption": r["post_text"],
-                  "cryptic": cryptic, "items_last_year": r["items"], "rate_per_day": round(rate, 4),
-                  "tie_was": round(float(r["tie_was"] or 0.0), 2), "shared_news": bool(r["shared"]),
-                  "via": via, "fdr_weight": round(weight, 3)}
+                  "cryptic": cryptic, "items_last_year": r["items"], "span_days": float(r["span_days"]),
+                  "rate_per_day": round(rate, 4), "tie_was": round(float(r["tie_was"] or 0.0), 2),
+                  "shared_news": bool(r["shared"]), "via": via, "fdr_weight": round(weight, 3)}
         return Signal(kind="coincidence", ts=r["post_ts"], start=r["news_ts"], end=r["post_ts"],
                       subjects=[x, via], score=score, p_value=p, evidence=[str(r["post_id"]), str(r["news_id"])],
-                      summary=summary, detail=detail, platform=platform, family=FAMILY, weight=weight)
-
-
-def _hours(h: float) -> str:
-    if h < 1:
-        return f"{h * 60:.0f} minutes"
-    whole, minutes = int(h), round((h - int(h)) * 60)
-    return f"{whole} hour{'s' if whole != 1 else ''}" + (f" {minutes} minutes" if minutes else "")
+                      detail=detail, platform=platform, family=FAMILY, weight=weight)

@@ -9,7 +9,6 @@ fan's.
 from __future__ import annotations
 
 from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
-from tiewatch.detect.naming import Names, day
 from tiewatch.detect.ties import KIND_WEIGHTS, contribution_sql
 
 
@@ -18,14 +17,19 @@ class FollowDetector(Detector):
     families = ()
     name = "follow"
 
-    def run(self, ctx: Context) -> DetectorOutput:
-        d = ctx.dialect
-        if not ctx.store.scalar(f"SELECT count(*) FROM (SELECT 1 FROM {ctx.events_sql()} "
-                                "WHERE kind IN ('follow', 'unfollow') LIMIT 1)"):
-            return DetectorOutput([], {})
+    def queries(self, ctx: Context) -> dict[str, str]:
+        return {"any": self._any_sql(ctx), "changes": self._sql(ctx)}
+
+    @staticmethod
+    def _any_sql(ctx: Context) -> str:
+        return (f"SELECT count(*) FROM (SELECT 1 FROM {ctx.events_bound()} "
+                "WHERE kind IN ('follow', 'unfollow') LIMIT 1)")
+
+    @staticmethod
+    def _sql(ctx: Context) -> str:
         kinds = ", ".join(f"'{k}'" for k in KIND_WEIGHTS)
-        rows = ctx.store.con.execute(f"""
-            WITH ev AS {ctx.events_sql()},
+        return f"""
+            WITH ev AS {ctx.events_bound()},
             f AS (SELECT id, platform, actor, target, kind, ts, ts_lo, ts_hi,
                          lag(kind) OVER (PARTITION BY platform, actor, target ORDER BY ts, id) AS prev_kind
                   FROM ev WHERE kind IN ('follow', 'unfollow') AND target IS NOT NULL),
@@ -40,34 +44,22 @@ class FollowDetector(Detector):
                 FROM f JOIN ev e ON e.platform = f.platform AND e.actor = f.target AND e.target = f.actor
                 WHERE e.ts <= f.ts AND e.kind IN ({kinds}) AND f.actor <> f.target),
             strength AS (
-                SELECT id, sum({contribution_sql('f_ts', 'ts', 'kind', d)}) AS tie, sum(out_) AS out_n,
+                SELECT id, sum({contribution_sql('f_ts', 'ts', 'kind', ctx.dialect)}) AS tie, sum(out_) AS out_n,
                        sum(in_) AS in_n
                 FROM pair_ev GROUP BY id)
             SELECT f.*, coalesce(s.tie, 0) AS tie, coalesce(s.out_n, 0) AS out_n, coalesce(s.in_n, 0) AS in_n
             FROM f LEFT JOIN strength s ON s.id = f.id
             WHERE f.kind = 'unfollow' OR coalesce(s.tie, 0) > 0 OR f.prev_kind = 'unfollow'
-            ORDER BY f.ts""").fetchall()
-        cols = [c[0] for c in ctx.store.con.description or []]
-        names = Names(ctx.store)
+            ORDER BY f.ts, f.id"""
+
+    def run(self, ctx: Context) -> DetectorOutput:
+        if not ctx.engine.scalar(self._any_sql(ctx), ctx.window.params):
+            return DetectorOutput([], {})
         out = []
-        for values in rows:
-            r = dict(zip(cols, values, strict=True))
-            la, lb = names.label(r["platform"], r["actor"]), names.label(r["platform"], r["target"])
-            verb = "unfollowed" if r["kind"] == "unfollow" else ("followed again" if r["prev_kind"] == "unfollow"
-                                                                 else "followed")
-            when = f"on {day(r['ts'])}" if r["ts_lo"] is None else f"between {day(r['ts_lo'])} and {day(r['ts_hi'])}"
-            summary = (f"{la} {verb} {lb} {when}; before that {_engaged(la, lb, r['out_n'])} and "
-                       f"{_engaged(lb, la, r['in_n'])} (tie strength {r['tie']:.1f}).")
+        for r in ctx.engine.arrow(self._sql(ctx), ctx.window.params).to_pylist():
             out.append(Signal(kind=r["kind"], ts=r["ts"], start=r["ts_lo"] or r["ts"], end=r["ts_hi"] or r["ts"],
                               subjects=[r["actor"], r["target"]], score=float(r["tie"]), p_value=None,
-                              evidence=[r["id"]], summary=summary, platform=r["platform"],
-                              detail={"tie_strength": round(float(r["tie"]), 3), "engagements_out": r["out_n"],
-                                      "engagements_in": r["in_n"], "refollow": r["prev_kind"] == "unfollow"}))
+                              evidence=[r["id"]], platform=r["platform"],
+                              detail={"tie_strength": round(float(r["tie"]), 3), "engagements_out": int(r["out_n"]),
+                                      "engagements_in": int(r["in_n"]), "refollow": r["prev_kind"] == "unfollow"}))
         return DetectorOutput(out, {})
-
-
-def _engaged(who: str, whom: str, n: int) -> str:
-    if not n:
-        return f"{who} had never engaged with {whom}"
-    times = {1: "once", 2: "twice"}.get(int(n), f"{int(n):,} times")
-    return f"{who} had engaged with {whom} {times}"

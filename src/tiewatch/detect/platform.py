@@ -22,7 +22,7 @@ from scipy import stats
 
 from tiewatch.detect.audience import DF, FAMILY, AudienceDetector
 from tiewatch.detect.base import Context, DetectorOutput, Signal
-from tiewatch.detect.naming import Names, day
+from tiewatch.detect.naming import day
 
 ALPHA0 = 0.01  # an account "moves" on a day when its own day test has p <= ALPHA0
 MIN_ACCOUNTS = 3
@@ -65,18 +65,10 @@ class PlatformShift:
         return DetectorOutput(out, {FAMILY: n_tests})
 
     def finalize(self, ctx: Context, kept: list[Signal]) -> list[Signal]:
-        """Name the shared cause: the shift's summary, and the cohort on each personal signal of that day."""
-        names = Names(ctx.store)
+        """Name the shared cause: the cohort (and the day) on each personal signal of that day."""
         shifts = [s for s in kept if s.kind == "platform_shift"]
         for s in shifts:
             dt = s.detail
-            verb = "lost" if dt["direction"] == "down" else "gained"
-            shown = ", ".join(names.label(s.platform or "", a) for a in dt["cohort"][:8])
-            more = f" and {len(dt['cohort']) - 8} more" if len(dt["cohort"]) > 8 else ""
-            s.summary = (f"On {day(s.start)}, {dt['accounts_moved']} of the {dt['accounts_observed']} accounts "
-                         f"followed on {s.platform} {verb} followers far outside their own trend at once "
-                         f"(about {dt['expected_by_chance']:g} would by chance): a platform-wide shift, not "
-                         f"{dt['accounts_moved']} personal changes. Accounts: {shown}{more}.")
             kind = "audience_drop" if dt["direction"] == "down" else "audience_surge"
             for o in kept:
                 if (o.kind == kind and o.platform == s.platform and o.subjects[0] in dt["cohort"]
@@ -84,8 +76,6 @@ class PlatformShift:
                         and o.start <= s.start + timedelta(days=1) and s.start <= o.end):
                     o.detail["cohort"] = [a for a in dt["cohort"] if a != o.subjects[0]]
                     o.detail["platform_shift"] = day(s.start)
-                    o.summary += (f" It moved the same day as {len(o.detail['cohort'])} other accounts "
-                                  "(a platform-wide shift).")
         return kept
 
 

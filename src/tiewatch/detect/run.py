@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,6 +19,10 @@ from tiewatch.engines.base import Engine
 from tiewatch.errors import InvalidInput
 from tiewatch.progress import ProgressCallback, ProgressEvent
 from tiewatch.store import Store
+
+# What turns signals into their summary sentences (views.sentences.render_signals): passed in from above, since
+# the data flows one way and detectors write no prose.
+Sentences = Callable[[Store, Sequence[Signal]], list[str]]
 
 
 @dataclass
@@ -40,10 +45,12 @@ def signal_id(s: Signal) -> str:
 
 def detect(store: Store, *, since: datetime | None = None, until: datetime | None = None,
            fdr: float = 0.05, only: list[Detector] | None = None,
-           progress: ProgressCallback | None = None, engine: Engine | None = None) -> DetectReport:
+           progress: ProgressCallback | None = None, engine: Engine | None = None,
+           sentences: Sentences | None = None) -> DetectReport:
     """Run the registered detectors (or `only` these) over the store and replace its signals with what passes
     false-discovery control at `fdr` across every test of the run. `engine`: where their SQL runs (default:
-    DuckDB over the store); the signals are stored in the store whatever the engine."""
+    DuckDB over the store); the signals are stored in the store whatever the engine. `sentences` writes each
+    signal's summary (views.sentences.render_signals; without it the summaries are stored empty)."""
     if not 0 < fdr < 1:
         raise InvalidInput(f"--fdr {fdr}: must be between 0 and 1")
     if since is not None and until is not None and since >= until:
@@ -76,6 +83,9 @@ def detect(store: Store, *, since: datetime | None = None, until: datetime | Non
         p_star = max((p_threshold(candidates, dict(tests), fdr, f) for f in det.families), default=0.0)
         final += det.finalize(ctx, passed, p_star)
         final += [s for s in mine if s.p_value is None]  # facts, not tests: stored as they are
+    if sentences is not None:
+        for s, text in zip(final, sentences(store, final), strict=True):
+            s.summary = text
     _store_signals(store, final, since, until)
     if progress is not None:
         progress(ProgressEvent("detect", "done", len(runners), len(runners)))

@@ -34,7 +34,6 @@ import pyarrow as pa
 from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
 from tiewatch.detect.engagement_prior import GridPrior, fit_grid_prior
 from tiewatch.detect.fdr import tarone_floor
-from tiewatch.detect.naming import Names, day
 from tiewatch.detect.renewal import crossing_length, renewal_candidates, renewal_histogram
 
 POST_ENGAGEMENTS = ("like", "comment", "reply", "repost")
@@ -46,8 +45,6 @@ REACTION_DAYS = 3.0  # posts younger than this at the end of the data are not co
 MIN_ENGAGED = 5
 FAMILY = "silence"
 CHUNK = 1 << 11  # rows of (history × grid) matrices computed at once (blocks that stay in cache)
-PAST_TENSE = {"like": "liked", "comment": "commented on", "reply": "replied to", "repost": "reposted",
-              "mention": "mentioned", "message": "messaged"}
 
 
 def _in(values: tuple[str, ...]) -> str:
@@ -327,27 +324,11 @@ class SilenceDetector(Detector):
                       score=float(-np.log10(max(p, 1e-300))), p_value=p, evidence=[row["start_id"]],
                       detail=detail, platform=row["platform"], family=FAMILY, weight=weight)
 
-    def _posts_summary(self, s: Signal, names: Names) -> str:
-        a, b = s.subjects
-        la, lb = names.label(s.platform or "", a), names.label(s.platform or "", b)
-        dt = s.detail
-        skipped = "" if dt["misses"] == dt["posts_in_gap"] else (
-            f" ({dt['posts_in_gap'] - dt['misses']} more came while {la} was inactive)")
-        if dt["open"]:
-            return (f"{la} has not engaged with any of {lb}'s last {dt['misses']} posts{skipped} since "
-                    f"{day(s.start)} ({dt['days']:.0f} days); before that {la} had "
-                    f"engaged with {dt['engaged_before']} of {lb}'s {dt['posts_before']} posts.")
-        return (f"{la} passed over {dt['misses']} of {lb}'s posts in a row{skipped} between {day(s.start)} and "
-                f"{day(s.end)} ({dt['days']:.0f} days); before that {la} had engaged with {dt['engaged_before']} "
-                f"of {lb}'s {dt['posts_before']} posts.")
-
     # -- renewal model (detect/renewal.py) ----------------------------------------------------------
     def _renewal_signals(self, ctx: Context, tbl: pa.Table, end: datetime) -> list[Signal]:
-        names = Names(ctx.store)
         out = []
         for row in tbl.to_pylist():
             pv = row["at_least"] / row["pos"]
-            la, lb = names.label(row["platform"], row["a"]), names.label(row["platform"], row["b"])
             start = row["start_ts"]
             days = ((row["next_ts"] or end) - start).total_seconds() / 86400
             earlier = [int(x) for x in row["earlier"]]
@@ -358,24 +339,15 @@ class SilenceDetector(Detector):
                       "open": row["next_ts"] is None,
                       "resumed_by": row["next_id"], "resumed_kind": row["next_kind"],
                       "resumed_ts": row["next_ts"].isoformat() + "Z" if row["next_ts"] else None}
-            summary = (f"{la} did not interact with {lb} for {days:.0f} days (since {day(start)}"
-                       if row["next_ts"] is None else
-                       f"{la} did not interact with {lb} for {days:.0f} days (from {day(start)} "
-                       f"until {day(row['next_ts'])}")
-            longer = int(row["at_least"]) - 1
-            rank = "longer than all" if longer == 0 else f"matched or exceeded by only {longer} of the"
-            summary += (f"), {int(row['g'])} of {la}'s active days: {rank} {int(row['pos']) - 1} earlier gaps, "
-                        f"typically {typical:.0f} active days.")
             out.append(Signal(kind="silence", ts=None, start=start, end=row["next_ts"],
                               subjects=[row["a"], row["b"]], score=float(-np.log10(max(pv, 1e-300))),
-                              p_value=float(pv), evidence=[row["start_id"]], summary=summary, detail=detail,
+                              p_value=float(pv), evidence=[row["start_id"]], detail=detail,
                               platform=row["platform"], family=FAMILY))
         return out
 
     # -- after false-discovery control --------------------------------------------------------------
     def finalize(self, ctx: Context, kept: list[Signal], p_star: float) -> list[Signal]:
         """Date each kept silence (when it became significant) and add the resumption that ended it."""
-        names = Names(ctx.store)
         extra: list[Signal] = []
         for s in kept:  # the posterior listed for reading (only kept silences pay for it)
             if s.kind == "silence" and isinstance(s.detail.get("posterior"), np.ndarray):
@@ -392,10 +364,8 @@ class SilenceDetector(Detector):
                 s.ts = self._became_significant(ctx, s, p_star * s.weight)
                 if s.ts is not None and s.start is not None:  # how long after the last engagement it was clear
                     s.detail["delay_days"] = round((s.ts - s.start).total_seconds() / 86400, 2)
-            if s.detail["model"] == "posts":
-                s.summary = self._posts_summary(s, names)
             if s.end is not None and s.detail.get("resumed_by"):
-                extra.append(self._resumption(s, names))
+                extra.append(self._resumption(s))
         masses = self._posteriors(dated)
         times = self._post_times(ctx, [(s.platform or "", s.subjects[1],
                                         self._significant_rank(s, p_star * s.weight, mass))
@@ -471,24 +441,14 @@ class SilenceDetector(Detector):
         found: dict[int, datetime] = {int(i): ts for i, ts in rows}
         return [found.get(i) for i in range(len(wanted))]
 
-    def _resumption(self, s: Signal, names: Names) -> Signal:
+    def _resumption(self, s: Signal) -> Signal:
         a, b = s.subjects
-        la, lb = names.label(s.platform or "", a), names.label(s.platform or "", b)
         when: datetime = s.end  # type: ignore[assignment]
         days = (when - s.start).total_seconds() / 86400 if s.start else 0.0
-        verb = PAST_TENSE.get(s.detail.get("resumed_kind") or "like", "engaged with")
-        if s.detail["model"] == "posts":
-            what = f"{lb}'s post" if verb != "mentioned" else lb
-            summary = (f"{la} {verb} {what} on {day(when)}, the first in {days:.0f} days; before that {la} had "
-                       f"engaged with {s.detail['engaged_before']} of {lb}'s {s.detail['posts_before']} posts.")
-        else:
-            summary = (f"{la} {verb} {lb} on {day(when)}, the first time in {days:.0f} days "
-                       f"({s.detail['gap_active_days']} of {la}'s active days; the typical gap was "
-                       f"{s.detail['typical_gap_active_days']:.1f}).")
         detail = {**s.detail, "silence_start": s.start.isoformat() + "Z" if s.start else None,
                   "silence_days": round(days, 1)}
         return Signal(kind="resumption", ts=when, start=s.start, end=when, subjects=[a, b], score=s.score,
-                      p_value=s.p_value, evidence=[s.detail["resumed_by"], *s.evidence], summary=summary,
+                      p_value=s.p_value, evidence=[s.detail["resumed_by"], *s.evidence],
                       detail=detail, platform=s.platform, family=None, q_value=s.q_value, parent=s)
 
 

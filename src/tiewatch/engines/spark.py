@@ -19,12 +19,13 @@ from typing import Any
 import pyarrow as pa
 
 from tiewatch.engines.sql import bind, compile_sql
+from tiewatch.engines.store_tables import STORE_TABLES
 from tiewatch.errors import TiewatchError
 from tiewatch.lake import LAKE_COLUMNS, LAKE_TABLES, table_files
 from tiewatch.schema import TABLES
 
 SPARK_TYPES = {"VARCHAR": "STRING", "TIMESTAMP": "TIMESTAMP_NTZ", "BIGINT": "BIGINT", "DOUBLE": "DOUBLE",
-               "VARCHAR[]": "ARRAY<STRING>"}
+               "VARCHAR[]": "ARRAY<STRING>", "BOOLEAN": "BOOLEAN", "INTEGER": "INT"}
 # What every session needs for DuckDB's answers: UTC, naive timestamps, exact ANSI arithmetic, and no network
 # beyond the loopback interface for a local master.
 SESSION_CONF = {
@@ -128,6 +129,10 @@ def _schema(table: str) -> str:
     return ", ".join(f"`{c}` {SPARK_TYPES[cols.column(c).type]}" for c in LAKE_COLUMNS[table])
 
 
+def _store_schema(table: str) -> str:
+    return ", ".join(f"`{c.name}` {SPARK_TYPES[c.type]}" for c in TABLES[table].columns)
+
+
 def _naive(table: pa.Table) -> pa.Table:
     """Timestamps as the store has them: microseconds, no time zone (values in UTC)."""
     fields = []
@@ -169,6 +174,8 @@ class SparkEngine:
             else:
                 df = self.spark.createDataFrame([], _schema(table))
             df.createOrReplaceTempView(table)
+        for table in STORE_TABLES:  # the tracker's tables are the store's: a run copies them in (share_store_tables)
+            self.spark.createDataFrame([], _store_schema(table)).createOrReplaceTempView(table)
 
     def _sql(self, sql: str, params: dict[str, Any] | None) -> Any:
         return self.spark.sql(compile_sql(sql, "spark"), args=bind(sql, params) or None)

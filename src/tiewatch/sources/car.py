@@ -60,6 +60,17 @@ def _block(blocks: dict[bytes, Any], cid: Any) -> Any:
         return None
 
 
+def _quoted(record: dict[str, Any]) -> str | None:
+    """The post a post quotes: embed app.bsky.embed.record {record: {uri}}, or app.bsky.embed.recordWithMedia
+    {record: {record: {uri}}} (as Jetstream's EVENTS_SQL reads it)."""
+    embed = record.get("embed")
+    ref = embed.get("record") if isinstance(embed, dict) else None
+    uri = ref.get("uri") if isinstance(ref, dict) else None
+    if uri is None and isinstance(ref, dict) and isinstance(ref.get("record"), dict):
+        uri = ref["record"].get("uri")
+    return uri if isinstance(uri, str) and uri.startswith("at://") and "/app.bsky.feed.post/" in uri else None
+
+
 def car_parts(con: duckdb.DuckDBPyConnection | None, path: Path, registered: list[str]) -> list[Part]:
     import libipld
 
@@ -104,7 +115,8 @@ def car_parts(con: duckdb.DuckDBPyConnection | None, path: Path, registered: lis
             target = subject
         if collection == "app.bsky.feed.post":
             post = reply or uri
-            target = reply.split("/")[2] if reply else None
+            quoted = _quoted(record) if not reply else None  # a quote post names the quoted post's author
+            target = reply.split("/")[2] if reply else (quoted.split("/")[2] if quoted else None)
         rows.append({"_rec": i, "id": uri, "ts": record.get("createdAt"), "platform": PLATFORM, "actor": did,
                      "kind": kind, "target": target, "post": post, "text": record.get("text")})
     parts = [rows_part(con, "events", rows, EVENT_COLUMNS, label, registered)]

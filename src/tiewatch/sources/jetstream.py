@@ -4,7 +4,8 @@ Jetstream (github.com/bluesky-social/jetstream) sends one JSON object per event:
 `{"did", "time_us", "kind": "commit" | "identity" | "account", "commit": {"operation", "collection", "rkey",
 "record", "cid"}, "identity": {"did", "handle", ...}}`. Mapped here:
 
-* commit create of app.bsky.feed.post → post (a reply → reply to the parent's author, post = parent URI),
+* commit create of app.bsky.feed.post → post (a reply → reply to the parent's author, post = parent URI; a
+  post quoting another post, embed app.bsky.embed.record or recordWithMedia → target = the quoted author),
   app.bsky.feed.like → like (target = the DID in the subject URI, post = that URI), app.bsky.feed.repost
   → repost, app.bsky.graph.follow → follow, app.bsky.graph.block → block (target = record.subject);
 * commit delete of app.bsky.graph.follow → unfollow (its target is filled from the follow it deletes, in
@@ -38,7 +39,7 @@ PLATFORM = "bluesky"
 COLLECTIONS = {"app.bsky.feed.post": "post", "app.bsky.feed.like": "like", "app.bsky.feed.repost": "repost",
                "app.bsky.graph.follow": "follow", "app.bsky.graph.block": "block"}
 COMMIT = ("STRUCT(operation VARCHAR, collection VARCHAR, rkey VARCHAR, record STRUCT(text VARCHAR, subject JSON, "
-          "reply STRUCT(parent STRUCT(uri VARCHAR))))")
+          "reply STRUCT(parent STRUCT(uri VARCHAR)), embed JSON))")
 TOP = {"did": "VARCHAR", "time_us": "VARCHAR", "kind": "VARCHAR", "commit": COMMIT,
        "identity": "STRUCT(handle VARCHAR)"}
 EVENT_COLUMNS = ["id", "ts", "platform", "actor", "kind", "target", "post", "text"]
@@ -83,7 +84,9 @@ def _extract(reader: str) -> str:
                     THEN "commit".record.subject->>'uri' END AS subject_uri,
                CASE WHEN json_type("commit".record.subject) = 'VARCHAR'
                     THEN "commit".record.subject->>'$' END AS subject_text,
-               "commit".record.reply.parent.uri AS parent, identity.handle AS handle
+               "commit".record.reply.parent.uri AS parent, identity.handle AS handle,
+               coalesce("commit".record.embed->>'$.record.uri',  -- a quote: app.bsky.embed.record, or
+                        "commit".record.embed->>'$.record.record.uri') AS quoted  -- recordWithMedia
         FROM ({reader})"""
 
 
@@ -107,7 +110,9 @@ EVENTS_SQL = f"""
            END AS kind,
            CASE WHEN collection IN ('app.bsky.feed.like', 'app.bsky.feed.repost') THEN {_did_of('subject_uri')}
                 WHEN collection IN ('app.bsky.graph.follow', 'app.bsky.graph.block') THEN subject_text
-                WHEN parent IS NOT NULL THEN {_did_of('parent')} END AS target,
+                WHEN parent IS NOT NULL THEN {_did_of('parent')}
+                WHEN collection = 'app.bsky.feed.post' AND quoted LIKE 'at://%/app.bsky.feed.post/%'
+                     THEN {_did_of('quoted')} END AS target,
            CASE WHEN collection IN ('app.bsky.feed.like', 'app.bsky.feed.repost') THEN subject_uri
                 WHEN collection = 'app.bsky.feed.post' THEN coalesce(parent,
                     'at://' || did || '/' || collection || '/' || rkey) END AS post,

@@ -98,9 +98,10 @@ def one_period(db: Path | None, client: AtClient, follower: LiveFollower, option
         until = max(started + options.period, time.monotonic() + options.period / 2)
         live = follower.run(dids, until=until, idle_exit=options.idle_exit if options.once else None, stop=stop)
     from tiewatch.detect.run import detect
+    from tiewatch.views.sentences import render_signals
 
     with briefly(db) as store:
-        detected = detect(store)
+        detected = detect(store, sentences=render_signals)
         first = store.scalar("SELECT value FROM meta WHERE key = ?", [BASELINE_KEY]) is None
     delivery = DeliveryReport()
     if first and not options.alert_history:

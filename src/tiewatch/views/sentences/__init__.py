@@ -1,0 +1,64 @@
+"""The one place a signal becomes a sentence: every front end (CLI, brief, report, web pages, alerts) reads it.
+
+Detectors put figures in a signal's `detail` and never write prose. A renderer per signal kind turns the
+signal (kind, subjects, times, score, p-value, detail) into its summary sentence, naming accounts by the
+rules of `detect.naming.Names` (display names where the store knows them, handles or ids otherwise). The
+sentence is stored with the signal (the `summary` column, filled by `render_signals`, which the callers of
+`detect.run.detect` pass in), and can be rendered again from a stored signal anywhere (`render`).
+
+Adding a signal kind means adding its renderer to one of the modules here and to its `SENTENCES`;
+`tests/test_sentences.py` fails while a registered kind has none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tiewatch.detect.naming import Names, day
+from tiewatch.store import Store
+from tiewatch.views.sentences import audience, burst, coincidence, silence, ties
+from tiewatch.views.sentences.common import Sentence, SignalLike
+
+SENTENCES: dict[str, Sentence] = {**audience.SENTENCES, **burst.SENTENCES, **coincidence.SENTENCES, **silence.SENTENCES,
+                                  **ties.SENTENCES}
+
+
+class NoSentence(KeyError):
+    """A signal kind without a renderer (a programming error: the sentence test catches it)."""
+
+
+def render(signal: SignalLike, names: Names, *, strict: bool = False) -> str:
+    """The summary sentence of one signal (from a detector, or read back from the store).
+
+    A signal whose detail lacks a figure its sentence needs (stored by an older version, or written by a
+    detector that forgot it) gets a plain sentence naming its kind, accounts and day, unless `strict`."""
+    try:
+        sentence = SENTENCES[signal.kind]
+    except KeyError:
+        if strict:
+            raise NoSentence(f"no sentence for signal kind {signal.kind!r}") from None
+        return plain(signal, names)
+    try:
+        return sentence(signal, names)
+    except (KeyError, TypeError, ValueError, IndexError):
+        if strict:
+            raise
+        return plain(signal, names)
+
+
+def plain(signal: SignalLike, names: Names) -> str:
+    """'silence: A and B, 3 May 2024.': what every signal can say of itself."""
+    who = " and ".join(names.label(signal.platform or "", a) for a in signal.subjects[:3])
+    more = f" and {len(signal.subjects) - 3} more" if len(signal.subjects) > 3 else ""
+    return f"{signal.kind.replace('_', ' ')}: {who}{more}, {day(signal.ts or signal.start or signal.end)}."
+
+
+def render_signals(store: Store, signals: Sequence[SignalLike]) -> list[str]:
+    """The sentences of `signals`, naming accounts as `store` knows them (what `detect(sentences=...)` takes)."""
+    if not signals:
+        return []
+    names = Names(store)
+    return [render(s, names) for s in signals]
+
+
+__all__ = ["SENTENCES", "NoSentence", "Sentence", "SignalLike", "plain", "render", "render_signals"]
