@@ -17,6 +17,7 @@ from tiewatch.detect.run import detect
 from tiewatch.nulls import write_null
 from tiewatch.plant import plant_bursts
 from tiewatch.store import Store
+from tiewatch.views.sentences import render_signals
 
 
 def _ingest_messages(cli: Cli, path: Path) -> None:
@@ -28,7 +29,7 @@ def _detect_bursts(db: Path) -> int:
     """The burst detector alone: its family gets the whole level (q = 5%), a harder test of the null than a
     run in which it shares the level with the other families."""
     with Store(db) as store:
-        return detect(store, only=[BurstDetector()]).counts.get("burst", 0)
+        return detect(store, only=[BurstDetector()], sentences=render_signals).counts.get("burst", 0)
 
 
 def _all_tests(db: Path) -> dict[str, np.ndarray]:
