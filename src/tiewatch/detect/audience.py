@@ -22,6 +22,7 @@ from scipy import stats
 from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
 from tiewatch.detect.naming import Names, day
 from tiewatch.detect.segments import change_points, fit_segments
+from tiewatch.detect.sqltime import days_between
 
 TRAILING = 28
 MIN_HISTORY = 14
@@ -44,21 +45,27 @@ class AudienceDetector(Detector):
     families = ("audience",)
     name = "audience"
 
+    def queries(self, ctx: Context) -> dict[str, str]:
+        from tiewatch.detect.platform import PlatformShift
+
+        return {"tests": self._sql(ctx), "days": self._screen(ctx), "series": self._series(ctx),
+                **PlatformShift().queries(ctx)}
+
     def _sql(self, ctx: Context) -> str:
-        d = ctx.dialect
+        """One row per tested day (DuckDB's dialect, window bounds as parameters: compiled per engine)."""
         return f"""
         WITH m AS (SELECT platform, account, ts, followers FROM metrics
-                   WHERE followers IS NOT NULL AND {ctx.window.where()}),
+                   WHERE followers IS NOT NULL AND {ctx.window.bound()}),
         lagged AS (
             SELECT *, lag(ts) OVER w AS prev_ts, lag(followers) OVER w AS prev_followers,
                    row_number() OVER w AS idx
             FROM m WINDOW w AS (PARTITION BY platform, account ORDER BY ts)),
         rates AS (
-            SELECT *, (followers - prev_followers) / greatest({d.days_between('ts', 'prev_ts')}, 1.0 / 24) AS rate
+            SELECT *, (followers - prev_followers) / greatest({days_between('ts', 'prev_ts')}, 1.0 / 24) AS rate
             FROM lagged WHERE prev_ts IS NOT NULL),
         trail AS (
-            SELECT *, {d.median('rate')} OVER w AS trend, {d.quantile('rate', 0.25)} OVER w AS q1,
-                   {d.quantile('rate', 0.75)} OVER w AS q3, count(rate) OVER w AS n,
+            SELECT *, median(rate) OVER w AS trend, quantile_cont(rate, 0.25) OVER w AS q1,
+                   quantile_cont(rate, 0.75) OVER w AS q3, count(rate) OVER w AS n,
                    coalesce(stddev_samp(rate) OVER w, 0) AS sd
             FROM rates WINDOW w AS (PARTITION BY platform, account ORDER BY ts
                                     ROWS BETWEEN {TRAILING} PRECEDING AND 1 PRECEDING)),
@@ -66,12 +73,18 @@ class AudienceDetector(Detector):
             SELECT *, greatest(CASE WHEN q3 > q1 THEN (q3 - q1) / {IQR_PER_SCALE} ELSE sd / {SD_PER_SCALE} END,
                                {SPREAD_FLOOR}) AS scale
             FROM trail WHERE n >= {MIN_HISTORY})
-        SELECT *, (rate - trend) / scale AS z FROM scaled"""
+        SELECT platform, account, ts, followers, prev_ts, prev_followers, idx, trend, scale,
+               (rate - trend) / scale AS z
+        FROM scaled"""
+
+    def _screen(self, ctx: Context) -> str:
+        """The tested days far enough out to be kept ($z_min: the |z| whose p-value is the keep threshold)."""
+        return f"SELECT * FROM ({self._sql(ctx)}) WHERE abs(z) >= $z_min ORDER BY platform, account, ts"
 
     def run(self, ctx: Context) -> DetectorOutput:
-        n_tests = int(ctx.store.scalar(f"SELECT count(*) FROM ({self._sql(ctx)})"))
+        n_tests = int(ctx.engine.scalar(f"SELECT count(*) FROM ({self._sql(ctx)})", ctx.window.params))
         z_min = float(stats.t.isf(ctx.keep_p / 2, DF))
-        tbl = ctx.store.arrow(f"SELECT * FROM ({self._sql(ctx)}) WHERE abs(z) >= {z_min}")
+        tbl = ctx.engine.arrow(self._screen(ctx), {**ctx.window.params, "z_min": z_min})
         out = []
         for row in tbl.to_pylist():
             p = float(2 * stats.t.sf(abs(row["z"]), DF))
@@ -88,13 +101,16 @@ class AudienceDetector(Detector):
         shared = PlatformShift().run(ctx)
         return DetectorOutput(out + shared.signals, {FAMILY: n_tests + shared.tests.get(FAMILY, 0)})
 
+    def _series(self, ctx: Context) -> str:
+        return f"""
+            SELECT platform, account, ts, followers FROM metrics
+            WHERE followers IS NOT NULL AND {ctx.window.bound()} ORDER BY platform, account, ts"""
+
     def _shifts(self, ctx: Context) -> list[Signal]:
         """Where each account's follower series changed level or trend (piecewise-linear segmentation, BIC
         penalty: detect/segments.py). Not a test: these signals carry no p-value and are ranked by how far
         the count 30 days on departs from the old trend."""
-        tbl = ctx.store.arrow(f"""
-            SELECT platform, account, ts, followers FROM metrics
-            WHERE followers IS NOT NULL AND {ctx.window.where()} ORDER BY platform, account, ts""")
+        tbl = ctx.engine.arrow(self._series(ctx), ctx.window.params)  # bounded by metric rows, not events
         if tbl.num_rows == 0:
             return []
         key = np.array([f"{p}\x00{a}" for p, a in zip(tbl["platform"].to_pylist(), tbl["account"].to_pylist(),

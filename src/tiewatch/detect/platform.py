@@ -16,13 +16,16 @@ drops or surges of those accounts on that day get `detail.cohort` (the other acc
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from scipy import stats
 
 from tiewatch.detect.audience import DF, FAMILY, AudienceDetector
 from tiewatch.detect.base import Context, DetectorOutput, Signal
 from tiewatch.detect.naming import Names, day
+from tiewatch.detect.sqltime import day as day_sql
 
 ALPHA0 = 0.01  # an account "moves" on a day when its own day test has p <= ALPHA0
 MIN_ACCOUNTS = 3
@@ -32,19 +35,43 @@ class PlatformShift:
     """The platform-wide test, run by the audience detector inside its own family (not a detector of its own:
     its finalize names the cohort on the audience detector's signals)."""
 
+    def queries(self, ctx: Context) -> dict[str, str]:
+        return {"platform_days": self._days(ctx), "platform_movers": self._movers(ctx)}
+
+    def _days(self, ctx: Context) -> str:
+        """Per platform and day with at least MIN_ACCOUNTS tested accounts: how many moved down and up ($z0)."""
+        return f"""
+            SELECT platform, {day_sql('ts')} AS day_, count(*) AS n,
+                   count(CASE WHEN z <= -$z0 THEN 1 END) AS down, count(CASE WHEN z >= $z0 THEN 1 END) AS up
+            FROM ({AudienceDetector()._sql(ctx)}) GROUP BY platform, {day_sql('ts')}
+            HAVING count(*) >= {MIN_ACCOUNTS} ORDER BY platform, day_"""
+
+    def _movers(self, ctx: Context) -> str:
+        """The accounts that moved on those days (bounded by metric rows), ordered as the cohort is named."""
+        return f"""
+            SELECT platform, day_, account, z FROM (
+                SELECT platform, {day_sql('ts')} AS day_, account, z,
+                       count(*) OVER (PARTITION BY platform, {day_sql('ts')}) AS n_day
+                FROM ({AudienceDetector()._sql(ctx)}))
+            WHERE n_day >= {MIN_ACCOUNTS} AND abs(z) >= $z0 ORDER BY platform, day_, z, account"""
+
     def run(self, ctx: Context) -> DetectorOutput:
         z0 = float(stats.t.isf(ALPHA0 / 2, DF))
-        d = ctx.dialect
-        tbl = ctx.store.arrow(f"""
-            SELECT platform, {d.day('ts')} AS day_, count(*) AS n,
-                   count(*) FILTER (WHERE z <= -{z0}) AS down, count(*) FILTER (WHERE z >= {z0}) AS up,
-                   list(account ORDER BY z) FILTER (WHERE z <= -{z0}) AS down_accounts,
-                   list(account ORDER BY z DESC) FILTER (WHERE z >= {z0}) AS up_accounts
-            FROM ({AudienceDetector()._sql(ctx)}) GROUP BY platform, {d.day('ts')}
-            HAVING count(*) >= {MIN_ACCOUNTS}""")
+        params = {**ctx.window.params, "z0": z0}
+        tbl = ctx.engine.arrow(self._days(ctx), params)
         n_tests = 2 * tbl.num_rows
         if tbl.num_rows == 0:
             return DetectorOutput([], {FAMILY: 0})
+        movers: dict[tuple[str, Any, str], list[str]] = {}
+        for r in ctx.engine.arrow(self._movers(ctx), params).to_pylist():  # ascending z: drops first
+            movers.setdefault((r["platform"], r["day_"], "down" if r["z"] < 0 else "up"), []).append(r["account"])
+        for key, accounts in movers.items():
+            if key[2] == "up":
+                accounts.reverse()  # the largest surge first
+        for direction in ("down", "up"):
+            tbl = tbl.append_column(f"{direction}_accounts", pa.array(
+                [movers.get((p, d_, direction)) for p, d_ in zip(tbl["platform"].to_pylist(), tbl["day_"].to_pylist(),
+                                                                   strict=True)], pa.list_(pa.string())))
         n = tbl["n"].to_numpy()
         out: list[Signal] = []
         for direction in ("down", "up"):
