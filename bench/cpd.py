@@ -9,16 +9,19 @@ annotators' segments with the predicted ones, averaged over annotators.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
 import tempfile
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
+from tiewatch.detect import segments
 from tiewatch.detect.run import detect
 from tiewatch.store import Store
 
@@ -130,6 +133,58 @@ def tiewatch_audience(x: np.ndarray, fdr: float = 0.05) -> list[int]:
     for start, _end in rows:
         cps.add(round((start - t0).total_seconds() / 86400) + 1)
     return sorted(cps)
+
+
+# -- honest settings: cross-validation over disjoint folds ------------------------------------------------
+PENALTIES = (1.5, 2.0, 3.0, 4.0, 6.0)  # penalty per ln n: the grid each method's penalty is chosen from
+FOLDS = 5
+
+
+@contextlib.contextmanager
+def segmentation_penalty(per_log_n: float) -> Iterator[None]:
+    """tiewatch's segmentation penalty set for the duration (what `tiewatch detect` then reports)."""
+    old = segments.PENALTY_PER_LOG_N
+    segments.PENALTY_PER_LOG_N = per_log_n
+    try:
+        yield
+    finally:
+        segments.PENALTY_PER_LOG_N = old
+
+
+def _tiewatch_at(x: np.ndarray, c: float) -> list[int]:
+    with segmentation_penalty(c):
+        return tiewatch_audience(x)
+
+
+TUNED: dict[str, Callable[[np.ndarray, float], list[int]]] = {
+    "binseg (l2)": lambda x, c: _ruptures(x, "binseg", c), "pelt (l2)": lambda x, c: _ruptures(x, "pelt", c),
+    "tiewatch audience": _tiewatch_at}
+
+
+def cross_validate(root: Path) -> tuple[dict[str, tuple[float, float]], dict[str, list[float]]]:
+    """Held-out mean F1 and cover per method: the series are split into FOLDS disjoint folds (by sorted name,
+    round robin); for each fold, the penalty in PENALTIES with the best mean (F1 + cover) / 2 on the other
+    folds is chosen and scored on the fold. Every series is scored once, by a setting chosen without it.
+    Also returns the penalty chosen for each fold."""
+    data = load_tcpd(root)
+    fold = {name: i % FOLDS for i, (name, _, _) in enumerate(sorted(data, key=lambda d: d[0]))}
+    means: dict[str, tuple[float, float]] = {}
+    chosen: dict[str, list[float]] = {}
+    for m, fn in TUNED.items():
+        score = {c: {name: _scores(ann, fn(x, c), len(x)) for name, x, ann in data} for c in PENALTIES}
+        held: list[tuple[float, float]] = []
+        chosen[m] = []
+        for k in range(FOLDS):
+            train = [n for n in fold if fold[n] != k]
+            best = max(PENALTIES, key=lambda c: (float(np.mean([sum(score[c][n]) for n in train])), -c))
+            chosen[m].append(best)
+            held += [score[best][n] for n in fold if fold[n] == k]
+        means[m] = (float(np.mean([h[0] for h in held])), float(np.mean([h[1] for h in held])))
+    return means, chosen
+
+
+def _scores(ann: dict[str, list[int]], cps: list[int], n: int) -> tuple[float, float]:
+    return f_measure(ann, cps), covering(ann, cps, n)
 
 
 METHODS = {"zero": zero, "binseg (l2, 2 ln n)": binseg, "pelt (l2, 3 ln n)": pelt,

@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 from click.testing import CliRunner
-from cpd import as_counts, covering, f_measure, load_tcpd, pelt, tiewatch_audience
+from cpd import FOLDS, PENALTIES, as_counts, covering, cross_validate, f_measure, load_tcpd, pelt, tiewatch_audience
 from cpd import evaluate as cpd_eval
 
 from tiewatch.cli import app
@@ -336,6 +336,18 @@ def section_audience(work: Path, tcpd: Path | None = None) -> str:
             seg_f.append(f_measure(ann, cps))
             seg_c.append(covering(ann, cps, len(x)))
         out.append(f"| tiewatch audience_shift only (segmentation) | {np.mean(seg_f):.3f} | {np.mean(seg_c):.3f} |")
+        out.append("")
+        held, chosen = cross_validate(tcpd)
+        out.append(f"Held out ({FOLDS}-fold cross-validation over disjoint folds of the same series, by sorted name): "
+                   f"each method's penalty per ln n is chosen from {', '.join(f'{c:g}' for c in PENALTIES)} by its "
+                   "mean (F1 + cover) / 2 on the other folds, and every series is scored once, by a setting chosen "
+                   "without it. For tiewatch the penalty is the segmentation's (audience_shift); the tested drops "
+                   "and surges have no setting to choose (their tail is each account's own, fitted by maximum "
+                   "likelihood).\n")
+        out.append("| method (penalty chosen per fold) | held-out mean F1 | held-out mean cover |\n|---|---|---|")
+        out.append(f"| zero | {means['zero'][0]:.3f} | {means['zero'][1]:.3f} |")
+        out += [f"| {m} ({', '.join(f'{c:g}' for c in chosen[m])} ln n) | {f:.3f} | {c:.3f} |"
+                for m, (f, c) in held.items()]
         out.append("")
     else:
         out.append("TCPD: not measured (pass --tcpd DIR, a checkout of the TCPD repository).\n")

@@ -63,9 +63,7 @@ WITH m AS (
 SELECT
   platform,
   DATE_TRUNC('DAY', ts) AS day_,
-  COUNT(*) AS n,
-  COUNT(CASE WHEN z <= -:z0 THEN 1 END) AS down,
-  COUNT(CASE WHEN z >= :z0 THEN 1 END) AS up
+  COUNT(*) AS n
 FROM (
   SELECT
     platform,
