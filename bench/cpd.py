@@ -17,11 +17,12 @@ import tempfile
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from tiewatch.detect import segments
+from tiewatch.detect import audience, segments
 from tiewatch.detect.run import detect
 from tiewatch.store import Store
 
@@ -140,44 +141,54 @@ PENALTIES = (1.5, 2.0, 3.0, 4.0, 6.0)  # penalty per ln n: the grid each method'
 FOLDS = 5
 
 
+TAILS = ((1, 2, 3, 4), (2, 3, 4))  # the degrees of freedom an account's tail is fitted among (audience.TAIL_DF)
+
+
 @contextlib.contextmanager
-def segmentation_penalty(per_log_n: float) -> Iterator[None]:
-    """tiewatch's segmentation penalty set for the duration (what `tiewatch detect` then reports)."""
-    old = segments.PENALTY_PER_LOG_N
-    segments.PENALTY_PER_LOG_N = per_log_n
+def audience_settings(per_log_n: float, tails: tuple[int, ...]) -> Iterator[None]:
+    """tiewatch's segmentation penalty and tail grid set for the duration (what `tiewatch detect` then reports)."""
+    old = segments.PENALTY_PER_LOG_N, audience.TAIL_DF
+    segments.PENALTY_PER_LOG_N, audience.TAIL_DF = per_log_n, tails
     try:
         yield
     finally:
-        segments.PENALTY_PER_LOG_N = old
+        segments.PENALTY_PER_LOG_N, audience.TAIL_DF = old
 
 
-def _tiewatch_at(x: np.ndarray, c: float) -> list[int]:
-    with segmentation_penalty(c):
+def _tiewatch_at(x: np.ndarray, setting: tuple[float, tuple[int, ...]]) -> list[int]:
+    with audience_settings(*setting):
         return tiewatch_audience(x)
 
 
-TUNED: dict[str, Callable[[np.ndarray, float], list[int]]] = {
-    "binseg (l2)": lambda x, c: _ruptures(x, "binseg", c), "pelt (l2)": lambda x, c: _ruptures(x, "pelt", c),
-    "tiewatch audience": _tiewatch_at}
+def _label(setting: Any) -> str:
+    if isinstance(setting, tuple):
+        return f"{setting[0]:g} ln n, ν in {min(setting[1])}-{max(setting[1])}"
+    return f"{setting:g} ln n"
 
 
-def cross_validate(root: Path) -> tuple[dict[str, tuple[float, float]], dict[str, list[float]]]:
+TUNED: dict[str, tuple[list[Any], Callable[[np.ndarray, Any], list[int]]]] = {
+    "binseg (l2)": (list(PENALTIES), lambda x, c: _ruptures(x, "binseg", c)),
+    "pelt (l2)": (list(PENALTIES), lambda x, c: _ruptures(x, "pelt", c)),
+    "tiewatch audience": ([(c, t) for c in PENALTIES for t in TAILS], _tiewatch_at)}
+
+
+def cross_validate(root: Path) -> tuple[dict[str, tuple[float, float]], dict[str, list[str]]]:
     """Held-out mean F1 and cover per method: the series are split into FOLDS disjoint folds (by sorted name,
-    round robin); for each fold, the penalty in PENALTIES with the best mean (F1 + cover) / 2 on the other
-    folds is chosen and scored on the fold. Every series is scored once, by a setting chosen without it.
-    Also returns the penalty chosen for each fold."""
+    round robin); for each fold, the setting (penalty per ln n; for tiewatch also the tail grid) with the best
+    mean (F1 + cover) / 2 on the other folds is chosen and scored on the fold. Every series is scored once, by
+    a setting chosen without it. Also returns the setting chosen for each fold."""
     data = load_tcpd(root)
     fold = {name: i % FOLDS for i, (name, _, _) in enumerate(sorted(data, key=lambda d: d[0]))}
     means: dict[str, tuple[float, float]] = {}
-    chosen: dict[str, list[float]] = {}
-    for m, fn in TUNED.items():
-        score = {c: {name: _scores(ann, fn(x, c), len(x)) for name, x, ann in data} for c in PENALTIES}
+    chosen: dict[str, list[str]] = {}
+    for m, (settings, fn) in TUNED.items():
+        score = [{name: _scores(ann, fn(x, st), len(x)) for name, x, ann in data} for st in settings]
         held: list[tuple[float, float]] = []
         chosen[m] = []
         for k in range(FOLDS):
             train = [n for n in fold if fold[n] != k]
-            best = max(PENALTIES, key=lambda c: (float(np.mean([sum(score[c][n]) for n in train])), -c))
-            chosen[m].append(best)
+            best = max(range(len(settings)), key=lambda i: (float(np.mean([sum(score[i][n]) for n in train])), -i))
+            chosen[m].append(_label(settings[best]))
             held += [score[best][n] for n in fold if fold[n] == k]
         means[m] = (float(np.mean([h[0] for h in held])), float(np.mean([h[1] for h in held])))
     return means, chosen

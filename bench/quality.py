@@ -29,7 +29,17 @@ from pathlib import Path
 import duckdb
 import numpy as np
 from click.testing import CliRunner
-from cpd import FOLDS, PENALTIES, as_counts, covering, cross_validate, f_measure, load_tcpd, pelt, tiewatch_audience
+from cpd import (
+    FOLDS,
+    PENALTIES,
+    as_counts,
+    covering,
+    cross_validate,
+    f_measure,
+    load_tcpd,
+    pelt,
+    tiewatch_audience,
+)
 from cpd import evaluate as cpd_eval
 
 from tiewatch.cli import app
@@ -346,7 +356,7 @@ def section_audience(work: Path, tcpd: Path | None = None) -> str:
                    "likelihood).\n")
         out.append("| method (penalty chosen per fold) | held-out mean F1 | held-out mean cover |\n|---|---|---|")
         out.append(f"| zero | {means['zero'][0]:.3f} | {means['zero'][1]:.3f} |")
-        out += [f"| {m} ({', '.join(f'{c:g}' for c in chosen[m])} ln n) | {f:.3f} | {c:.3f} |"
+        out += [f"| {m} ({'; '.join(chosen[m])}) | {f:.3f} | {c:.3f} |"
                 for m, (f, c) in held.items()]
         out.append("")
     else:

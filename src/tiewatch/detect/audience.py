@@ -31,6 +31,8 @@ from tiewatch.detect.sqltime import days_between
 TRAILING = 28
 MIN_HISTORY = 14
 DF = 4  # the lightest tail: the screen in SQL (|z| under a t4) keeps a superset of what any ν in TAIL_DF passes
+# ν = 1 is the Cauchy: on an account that jumps that often, a day's p-value falls only as 1/z, and a drop
+# has to be very large to be told apart from the account's own jumps (it is then said by segmentation, untested).
 TAIL_DF = (1, 2, 3, 4)
 FAMILY = "audience"
 IQR_PER_SCALE = 2 * float(stats.t.ppf(0.75, DF))  # IQR of a unit-scale t4
