@@ -112,28 +112,38 @@ def as_counts(x: np.ndarray) -> np.ndarray:
     return counts
 
 
-def tiewatch_audience(x: np.ndarray, fdr: float = 0.05) -> list[int]:
-    """The series as one account's daily follower counts (scaled to integers), through `detect`; every
-    audience signal's first day is a change point (the index where the new level starts)."""
+T0 = datetime(2000, 1, 1)
+
+
+@contextlib.contextmanager
+def _series_store(x: np.ndarray) -> Iterator[Store]:
+    """A store holding the series as one account's daily follower counts (scaled to integers)."""
     counts = as_counts(x)
-    t0 = datetime(2000, 1, 1)
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "s.duckdb")
         try:
-            tbl = pa.table({"ts": pa.array([t0 + timedelta(days=i) for i in range(len(x))], pa.timestamp("us")),
+            tbl = pa.table({"ts": pa.array([T0 + timedelta(days=i) for i in range(len(x))], pa.timestamp("us")),
                             "platform": ["x"] * len(x), "account": ["series"] * len(x), "followers": counts})
             store.con.register("tw_series", tbl)
             store.con.execute("INSERT INTO metrics (ts, platform, account, followers) "
                               "SELECT ts, platform, account, followers FROM tw_series")
             store.con.unregister("tw_series")
-            detect(store, fdr=fdr)
-            rows = store.con.execute("SELECT start, \"end\" FROM signals WHERE kind LIKE 'audience_%'").fetchall()
+            yield store
         finally:
             store.close()
-    cps = {0}
-    for start, _end in rows:
-        cps.add(round((start - t0).total_seconds() / 86400) + 1)
-    return sorted(cps)
+
+
+def _change_points(store: Store) -> list[int]:
+    """Every audience signal's first day is a change point (the index where the new level starts)."""
+    rows = store.con.execute("SELECT start, \"end\" FROM signals WHERE kind LIKE 'audience_%'").fetchall()
+    return sorted({0} | {round((start - T0).total_seconds() / 86400) + 1 for start, _end in rows})
+
+
+def tiewatch_audience(x: np.ndarray, fdr: float = 0.05) -> list[int]:
+    """The series as one account's daily follower counts (scaled to integers), through the whole `detect`."""
+    with _series_store(x) as store:
+        detect(store, fdr=fdr)
+        return _change_points(store)
 
 
 # -- honest settings: cross-validation over disjoint folds ------------------------------------------------
@@ -155,9 +165,18 @@ def audience_settings(per_log_n: float, tails: tuple[int, ...]) -> Iterator[None
         segments.PENALTY_PER_LOG_N, audience.TAIL_DF = old
 
 
-def _tiewatch_at(x: np.ndarray, setting: tuple[float, tuple[int, ...]]) -> list[int]:
-    with audience_settings(*setting):
-        return tiewatch_audience(x)
+def _tiewatch_all(x: np.ndarray, settings: list[Any]) -> list[list[int]]:
+    """tiewatch_audience at each setting, on one store (ingested once; the audience detector alone, which on a
+    store holding only this series reports what the whole `detect` reports)."""
+    from tiewatch.detect.audience import AudienceDetector
+
+    with _series_store(x) as store:
+        out = []
+        for setting in settings:
+            with audience_settings(*setting):
+                detect(store, only=[AudienceDetector()])
+            out.append(_change_points(store))
+    return out
 
 
 def _label(setting: Any) -> str:
@@ -166,10 +185,14 @@ def _label(setting: Any) -> str:
     return f"{setting:g} ln n"
 
 
-TUNED: dict[str, tuple[list[Any], Callable[[np.ndarray, Any], list[int]]]] = {
-    "binseg (l2)": (list(PENALTIES), lambda x, c: _ruptures(x, "binseg", c)),
-    "pelt (l2)": (list(PENALTIES), lambda x, c: _ruptures(x, "pelt", c)),
-    "tiewatch audience": ([(c, t) for c in PENALTIES for t in TAILS], _tiewatch_at)}
+def _each(fn: Callable[[np.ndarray, Any], list[int]]) -> Callable[[np.ndarray, list[Any]], list[list[int]]]:
+    return lambda x, settings: [fn(x, st) for st in settings]
+
+
+TUNED: dict[str, tuple[list[Any], Callable[[np.ndarray, list[Any]], list[list[int]]]]] = {
+    "binseg (l2)": (list(PENALTIES), _each(lambda x, c: _ruptures(x, "binseg", c))),
+    "pelt (l2)": (list(PENALTIES), _each(lambda x, c: _ruptures(x, "pelt", c))),
+    "tiewatch audience": ([(c, t) for c in PENALTIES for t in TAILS], _tiewatch_all)}
 
 
 def cross_validate(root: Path) -> tuple[dict[str, tuple[float, float]], dict[str, list[str]]]:
@@ -182,7 +205,8 @@ def cross_validate(root: Path) -> tuple[dict[str, tuple[float, float]], dict[str
     means: dict[str, tuple[float, float]] = {}
     chosen: dict[str, list[str]] = {}
     for m, (settings, fn) in TUNED.items():
-        score = [{name: _scores(ann, fn(x, st), len(x)) for name, x, ann in data} for st in settings]
+        per = {name: fn(x, settings) for name, x, _ in data}
+        score = [{name: _scores(ann, per[name][i], len(x)) for name, x, ann in data} for i in range(len(settings))]
         held: list[tuple[float, float]] = []
         chosen[m] = []
         for k in range(FOLDS):
