@@ -423,10 +423,24 @@ SECTIONS: dict[str, Callable[[Path], str]] = {"nulls": section_nulls, "planted":
                                               "posts": section_posts, "audience": section_audience}
 
 
+def _sections(text: str) -> dict[str, str]:
+    """The generated sections of an existing docs/quality.md, by name."""
+    by_title = {f"## {t}": k for k, t in TITLES.items()}
+    found: dict[str, str] = {}
+    parts = text.split("\n## ")
+    for part in parts[1:]:
+        title, _, body = part.partition("\n\n")
+        key = by_title.get(f"## {title.strip()}")
+        if key is not None:
+            found[key] = body.strip()
+    return found
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="write docs/quality.md")
-    ap.add_argument("--only", choices=sorted(SECTIONS), action="append")
+    ap.add_argument("--only", choices=sorted(SECTIONS), action="append",
+                    help="run only these sections (with --write, the others stay as last generated)")
     ap.add_argument("--tcpd", type=Path, default=None, help="a checkout of the TCPD repository (annotated series)")
     args = ap.parse_args()
     if not COLLEGEMSG.exists():
@@ -441,6 +455,9 @@ def main() -> None:
             print(f"## {name} ({time.perf_counter() - t0:.0f} s)\n\n{out[name]}\n", flush=True)
     if args.write:
         doc = REPO / "docs" / "quality.md"
+        if args.only and doc.exists():  # the other sections as they were last generated
+            old = _sections(doc.read_text())
+            out = {k: out.get(k, old.get(k, "(not generated)")) for k in SECTIONS if k in out or k in old}
         body = "\n\n".join(f"## {TITLES[k]}\n\n{v}" for k, v in out.items())
         doc.write_text(HEADER + body + "\n\n" + FOOTER)
         print(f"wrote {doc}")
