@@ -32,6 +32,7 @@ from click.testing import CliRunner
 from cpd import (
     FOLDS,
     PENALTIES,
+    TAILS,
     as_counts,
     covering,
     cross_validate,
@@ -351,10 +352,11 @@ def section_audience(work: Path, tcpd: Path | None = None) -> str:
         out.append(f"Held out ({FOLDS}-fold cross-validation over disjoint folds of the same series, by sorted name): "
                    f"each method's penalty per ln n is chosen from {', '.join(f'{c:g}' for c in PENALTIES)} by its "
                    "mean (F1 + cover) / 2 on the other folds, and every series is scored once, by a setting chosen "
-                   "without it. For tiewatch the penalty is the segmentation's (audience_shift); the tested drops "
-                   "and surges have no setting to choose (their tail is each account's own, fitted by maximum "
-                   "likelihood).\n")
-        out.append("| method (penalty chosen per fold) | held-out mean F1 | held-out mean cover |\n|---|---|---|")
+                   "without it. For tiewatch the penalty is the segmentation's (audience_shift), chosen together "
+                   "with the grid of degrees of freedom each account's tail is fitted among for the tested drops and "
+                   f"surges (ν in {' or '.join(f'{min(t)}-{max(t)}' for t in TAILS)}). The shipped settings are the "
+                   "ones every fold chose.\n")
+        out.append("| method (setting chosen per fold) | held-out mean F1 | held-out mean cover |\n|---|---|---|")
         out.append(f"| zero | {means['zero'][0]:.3f} | {means['zero'][1]:.3f} |")
         out += [f"| {m} ({'; '.join(chosen[m])}) | {f:.3f} | {c:.3f} |"
                 for m, (f, c) in held.items()]

@@ -143,7 +143,7 @@ class AudienceDetector(Detector):
             WHERE followers IS NOT NULL AND {ctx.window.bound()} ORDER BY platform, account, ts"""
 
     def _shifts(self, ctx: Context) -> list[Signal]:
-        """Where each account's follower series changed level or trend (piecewise-linear segmentation, BIC
+        """Where each account's follower series changed level or trend (piecewise-linear segmentation, 2 ln n
         penalty: detect/segments.py). Not a test: these signals carry no p-value and are ranked by how far
         the count 30 days on departs from the old trend."""
         tbl = ctx.engine.arrow(self._series(ctx), ctx.window.params)  # bounded by metric rows, not events
@@ -173,7 +173,7 @@ class AudienceDetector(Detector):
                 summary = (f"{label}'s follower count changed course around {day(ts[a + k])}: from "
                            f"{left.slope:+,.0f} a day to {right.slope:+,.0f} a day, with a step of {jump:+,.0f} "
                            f"(segmentation, not a statistical test).")
-                detail = {"model": "piecewise-linear segmentation, BIC penalty (not a test)",
+                detail = {"model": "piecewise-linear segmentation, penalty 2 ln n (not a test)",
                           "followers_before": int(v[k - 1]), "followers_after": int(v[k]),
                           "step": round(float(jump), 1), "trend_before_per_day": round(left.slope, 2),
                           "trend_after_per_day": round(right.slope, 2), "change_in_30_days": round(float(month), 1),
