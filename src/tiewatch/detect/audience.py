@@ -1,12 +1,15 @@
 """Audience drop / surge: an account's follower count moves far outside its own trend and spread.
 
 Model: the daily change in followers (change between snapshots divided by the days between them) is the
-account's trend plus noise. Trend = median of the previous 28 daily changes; noise = a Student-t with 4
-degrees of freedom (heavy tails: follower counts jump) scaled to the interquartile range of those 28 changes
-(to their standard deviation when the interquartile range is zero, and to at least one follower a day).
-Each day with at least 14 earlier changes is one two-sided test. After false-discovery control, consecutive
-significant days in the same direction merge into one episode with its start, end, total change, change in
-per cent and in units of the usual daily spread.
+account's trend plus noise. Trend = median of the previous 28 daily changes; noise = a Student-t scaled to
+the interquartile range of those 28 changes (to their standard deviation when the interquartile range is
+zero, and to at least one follower a day). The t's degrees of freedom ν (how heavy the tails are: follower
+counts jump, and some accounts jump far more often than others) are the account's own, chosen by maximum
+likelihood on the grid TAIL_DF (1 = Cauchy ... 4) from all its tested days in the window (censored: beyond
+the t4's 1% point only the number of such days counts, not their size); 4 is the lightest tail allowed, so
+an account never gets a test sharper than a t4. Each day with at least 14 earlier changes is one two-sided
+test. After false-discovery control, consecutive significant days in the same direction merge into one
+episode with its start, end, total change, change in per cent and in units of the usual daily spread.
 """
 
 from __future__ import annotations
@@ -18,16 +21,27 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 from scipy import stats
+from scipy.special import gammaln
 
 from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
 from tiewatch.detect.segments import change_points, fit_segments
+from tiewatch.detect.sqltime import days_between
 
 TRAILING = 28
 MIN_HISTORY = 14
-DF = 4
+DF = 4  # the lightest tail: the screen in SQL (|z| under a t4) keeps a superset of what any ν in TAIL_DF passes
+# ν = 1 is the Cauchy: on an account that jumps that often, a day's p-value falls only as 1/z, and a drop
+# has to be very large to be told apart from the account's own jumps (it is then said by segmentation, untested).
+TAIL_DF = (1, 2, 3, 4)
 FAMILY = "audience"
 IQR_PER_SCALE = 2 * float(stats.t.ppf(0.75, DF))  # IQR of a unit-scale t4
 SD_PER_SCALE = float(np.sqrt(DF / (DF - 2)))  # standard deviation of a unit-scale t4
+# z is standardised for a t4 (scale = IQR / IQR_PER_SCALE); under a t with ν degrees of freedom the same IQR
+# gives a smaller scale, so the standardised change is z * TAIL_FACTOR[ν].
+TAIL_FACTOR = {v: 2 * float(stats.t.ppf(0.75, v)) / IQR_PER_SCALE for v in TAIL_DF}
+# The tail is fitted by a likelihood censored at the t4's two-sided 1% point: a change beyond it counts only as
+# "beyond", so how far the largest changes go (a real drop among them) does not decide the fit.
+TAIL_CENSOR = float(stats.t.isf(0.005, DF))
 # When the trailing changes have no interquartile spread (a flat account, or one growing by exactly the same
 # amount every day), the scale comes from their standard deviation, and never falls below one follower a
 # day: counts are integers, so a smaller spread cannot be told from rounding. Without this floor such an
@@ -43,21 +57,28 @@ class AudienceDetector(Detector):
     families = ("audience",)
     name = "audience"
 
+    def queries(self, ctx: Context) -> dict[str, str]:
+        from tiewatch.detect.platform import PlatformShift
+
+        return {"tests": self._sql(ctx), "tails": self._tails(ctx), "days": self._screen(ctx),
+                "series": self._series(ctx),
+                **PlatformShift().queries(ctx)}
+
     def _sql(self, ctx: Context) -> str:
-        d = ctx.dialect
+        """One row per tested day (DuckDB's dialect, window bounds as parameters: compiled per engine)."""
         return f"""
         WITH m AS (SELECT platform, account, ts, followers FROM metrics
-                   WHERE followers IS NOT NULL AND {ctx.window.where()}),
+                   WHERE followers IS NOT NULL AND {ctx.window.bound()}),
         lagged AS (
             SELECT *, lag(ts) OVER w AS prev_ts, lag(followers) OVER w AS prev_followers,
                    row_number() OVER w AS idx
             FROM m WINDOW w AS (PARTITION BY platform, account ORDER BY ts)),
         rates AS (
-            SELECT *, (followers - prev_followers) / greatest({d.days_between('ts', 'prev_ts')}, 1.0 / 24) AS rate
+            SELECT *, (followers - prev_followers) / greatest({days_between('ts', 'prev_ts')}, 1.0 / 24) AS rate
             FROM lagged WHERE prev_ts IS NOT NULL),
         trail AS (
-            SELECT *, {d.median('rate')} OVER w AS trend, {d.quantile('rate', 0.25)} OVER w AS q1,
-                   {d.quantile('rate', 0.75)} OVER w AS q3, count(rate) OVER w AS n,
+            SELECT *, median(rate) OVER w AS trend, quantile_cont(rate, 0.25) OVER w AS q1,
+                   quantile_cont(rate, 0.75) OVER w AS q3, count(rate) OVER w AS n,
                    coalesce(stddev_samp(rate) OVER w, 0) AS sd
             FROM rates WINDOW w AS (PARTITION BY platform, account ORDER BY ts
                                     ROWS BETWEEN {TRAILING} PRECEDING AND 1 PRECEDING)),
@@ -65,15 +86,43 @@ class AudienceDetector(Detector):
             SELECT *, greatest(CASE WHEN q3 > q1 THEN (q3 - q1) / {IQR_PER_SCALE} ELSE sd / {SD_PER_SCALE} END,
                                {SPREAD_FLOOR}) AS scale
             FROM trail WHERE n >= {MIN_HISTORY})
-        SELECT *, (rate - trend) / scale AS z FROM scaled"""
+        SELECT platform, account, ts, followers, prev_ts, prev_followers, idx, trend, scale,
+               (rate - trend) / scale AS z
+        FROM scaled"""
+
+    def _screen(self, ctx: Context) -> str:
+        """The tested days far enough out to be kept ($z_min: the |z| whose p-value is the keep threshold)."""
+        return f"SELECT * FROM ({self._sql(ctx)}) WHERE abs(z) >= $z_min ORDER BY platform, account, ts"
+
+    def _tails(self, ctx: Context) -> str:
+        """Per account: its tested days within ±TAIL_CENSOR (n_in) and beyond (n_out), and per ν in TAIL_DF the
+        sum of ln(1 + (z c_ν)² / ν) over the days within, the data-dependent part of the censored t_ν
+        log-likelihood (tail_df does the rest)."""
+        sums = ", ".join(f"sum(CASE WHEN abs(z) <= {TAIL_CENSOR} THEN ln(1 + (z * {TAIL_FACTOR[v]}) * "
+                         f"(z * {TAIL_FACTOR[v]}) / {v}.0) ELSE 0 END) AS s{v}" for v in TAIL_DF)
+        return f"""
+            SELECT platform, account, count(CASE WHEN abs(z) <= {TAIL_CENSOR} THEN 1 END) AS n_in,
+                   count(CASE WHEN abs(z) > {TAIL_CENSOR} THEN 1 END) AS n_out, {sums}
+            FROM ({self._sql(ctx)}) GROUP BY platform, account ORDER BY platform, account"""
+
+    def tail_df(self, ctx: Context) -> dict[tuple[str, str], int]:
+        """Each account's ν (maximum censored likelihood on TAIL_DF; ties go to the lighter tail)."""
+        out = {}
+        for r in ctx.engine.arrow(self._tails(ctx), ctx.window.params).to_pylist():
+            out[(r["platform"], r["account"])] = max(
+                TAIL_DF, key=lambda v: (_t_loglik(v, r["n_in"], r["n_out"], r[f"s{v}"]), v))
+        return out
 
     def run(self, ctx: Context) -> DetectorOutput:
-        n_tests = int(ctx.store.scalar(f"SELECT count(*) FROM ({self._sql(ctx)})"))
+        n_tests = int(ctx.engine.scalar(f"SELECT count(*) FROM ({self._sql(ctx)})", ctx.window.params))
         z_min = float(stats.t.isf(ctx.keep_p / 2, DF))
-        tbl = ctx.store.arrow(f"SELECT * FROM ({self._sql(ctx)}) WHERE abs(z) >= {z_min}")
+        tbl = ctx.engine.arrow(self._screen(ctx), {**ctx.window.params, "z_min": z_min})
+        tails = self.tail_df(ctx) if tbl.num_rows else {}
         out = []
         for row in tbl.to_pylist():
-            p = float(2 * stats.t.sf(abs(row["z"]), DF))
+            nu = tails[(row["platform"], row["account"])]
+            p = day_p(row["z"], nu)
+            row["tail_df"] = nu
             if p > ctx.keep_p:
                 continue
             kind = "audience_drop" if row["z"] < 0 else "audience_surge"
@@ -84,16 +133,19 @@ class AudienceDetector(Detector):
         self.shifts = self._shifts(ctx)  # untested: added in finalize, beside the tested episodes
         from tiewatch.detect.platform import PlatformShift
 
-        shared = PlatformShift().run(ctx)
+        shared = PlatformShift().run(ctx, tails or None)
         return DetectorOutput(out + shared.signals, {FAMILY: n_tests + shared.tests.get(FAMILY, 0)})
 
+    def _series(self, ctx: Context) -> str:
+        return f"""
+            SELECT platform, account, ts, followers FROM metrics
+            WHERE followers IS NOT NULL AND {ctx.window.bound()} ORDER BY platform, account, ts"""
+
     def _shifts(self, ctx: Context) -> list[Signal]:
-        """Where each account's follower series changed level or trend (piecewise-linear segmentation, BIC
+        """Where each account's follower series changed level or trend (piecewise-linear segmentation, 2 ln n
         penalty: detect/segments.py). Not a test: these signals carry no p-value and are ranked by how far
         the count 30 days on departs from the old trend."""
-        tbl = ctx.store.arrow(f"""
-            SELECT platform, account, ts, followers FROM metrics
-            WHERE followers IS NOT NULL AND {ctx.window.where()} ORDER BY platform, account, ts""")
+        tbl = ctx.engine.arrow(self._series(ctx), ctx.window.params)  # bounded by metric rows, not events
         if tbl.num_rows == 0:
             return []
         key = np.array([f"{p}\x00{a}" for p, a in zip(tbl["platform"].to_pylist(), tbl["account"].to_pylist(),
@@ -115,7 +167,7 @@ class AudienceDetector(Detector):
                 before = left.level + left.slope * (t[k] - t[left.start])
                 jump = right.level - before
                 month = jump + 30 * (right.slope - left.slope)
-                detail = {"model": "piecewise-linear segmentation, BIC penalty (not a test)",
+                detail = {"model": "piecewise-linear segmentation, penalty 2 ln n (not a test)",
                           "followers_before": int(v[k - 1]), "followers_after": int(v[k]),
                           "step": round(float(jump), 1), "trend_before_per_day": round(left.slope, 2),
                           "trend_after_per_day": round(right.slope, 2), "change_in_30_days": round(float(month), 1),
@@ -162,7 +214,9 @@ class AudienceDetector(Detector):
         spreads = (change - expected) / first.detail["scale"]
         pct = 100.0 * change / before if before else 0.0
         best = min(group, key=lambda s: s.p_value or 1.0)
-        detail = {"model": "trailing median/IQR, Student-t(4) noise", "days": len(group),
+        detail = {"model": f"trailing median/IQR, Student-t({first.detail['tail_df']}) noise "
+                           "(degrees of freedom: the account's own, maximum likelihood)", "days": len(group),
+                  "noise_df": first.detail["tail_df"],
                   # the first significant day is known at its snapshot: the delay after the last one before it
                   "delay_days": round(((first.ts or end) - start).total_seconds() / 86400, 2),
                   "followers_before": before, "followers_after": after, "change": change,
@@ -177,6 +231,21 @@ class AudienceDetector(Detector):
                       platform=first.platform, family=FAMILY)
 
 
+def _t_loglik(nu: int, n_in: int, n_out: int, s: float) -> float:
+    """The censored log-likelihood of an account's standardised changes under a t_ν scaled like the t4: n_in
+    changes within ±TAIL_CENSOR (s: see _tails), n_out beyond it (only that they are beyond counts, so the
+    size of a real drop cannot make the account's tail look heavier and hide it)."""
+    c = TAIL_FACTOR[nu]
+    const = float(gammaln((nu + 1) / 2) - gammaln(nu / 2) - 0.5 * np.log(nu * np.pi)) + float(np.log(c))
+    beyond = float(np.log(day_p(TAIL_CENSOR, nu)))
+    return n_in * const - (nu + 1) / 2 * s + n_out * beyond
+
+
+def day_p(z: float, nu: int) -> float:
+    """The two-sided p-value of a day's standardised change z under the account's t_ν."""
+    return float(2 * stats.t.sf(abs(z) * TAIL_FACTOR[nu], nu))
+
+
 def _metric_key(platform: str, account: str, ts: datetime) -> str:
     return f"metrics:{platform}:{account}:{ts.isoformat()}Z"
 
@@ -184,4 +253,4 @@ def _metric_key(platform: str, account: str, ts: datetime) -> str:
 def _day_detail(row: dict[str, Any]) -> dict[str, Any]:
     return {"idx": int(row["idx"]), "followers": int(row["followers"]), "prev_followers": int(row["prev_followers"]),
             "change": int(row["followers"] - row["prev_followers"]), "trend": float(row["trend"]),
-            "scale": float(row["scale"]), "z": round(float(row["z"]), 2)}
+            "scale": float(row["scale"]), "z": round(float(row["z"]), 2), "tail_df": int(row["tail_df"])}
