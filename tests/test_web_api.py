@@ -147,6 +147,16 @@ def test_times_shown_in_the_chosen_zone(client: TestClient) -> None:
     md = client.get("/api/briefs/xeesoxee", params={"format": "md"}).text
     assert "**16 March 2024.** Han So-hee lost" in md and "**15 March 2024.** Han So-hee lost" not in md
     assert "16 Mar 2024</time>. <a" in client.get("/briefs/xeesoxee").text.replace("\n", "")
+    # The sentences too (stored in UTC, said again in the page's zone): the drop's own sentence, in the brief,
+    # the feed and the signal page, dates it 16 March.
+    drop = client.get("/api/signals", params={"kind": "audience_drop"}).json()["signals"][0]
+    utc = "between 14 March 2024 and 18 March 2024"
+    assert utc in drop["summary"]  # the API keeps the stored (UTC) sentence
+    kst = "between 15 March 2024 and 19 March 2024"  # both days' counts were taken at 15:00 UTC
+    assert kst in md and utc not in md
+    for path in ("/?kind=audience_drop", f"/signals/{drop['id']}"):
+        text = client.get(path).text
+        assert kst in text and utc not in text, path
     for path in ("/pairs/songhyekyo/xeesoxee", "/accounts/xeesoxee"):
         assert "times in Asia/Seoul, KST" in client.get(path).text, path
     spec = client.get("/accounts/xeesoxee").text

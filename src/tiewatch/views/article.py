@@ -15,6 +15,7 @@ from tiewatch.accounts import resolve
 from tiewatch.signals import list_signals
 from tiewatch.store import Store
 from tiewatch.views.explore import evidence
+from tiewatch.views.sentences import in_zone_rows
 
 NEWS_WINDOW_DAYS = 45  # a news item this close after a signal is mentioned beside it in the lede
 
@@ -175,6 +176,7 @@ def build_article(store: Store, a_name: str, b_name: str | None = None, since: d
         signals += [s for s in list_signals(store, account=b.account, since=since)
                     if s["kind"].startswith("audience_") and s["subjects"][:1] == [b.account]
                     and s["id"] not in {x["id"] for x in signals}]
+    signals = in_zone_rows(store, signals, tz)
     subjects = [a.account] + ([b.account] if b else [])
     notes = _Notes()
     entries: list[Entry] = []

@@ -22,6 +22,7 @@ from tiewatch.views.article import build_article
 from tiewatch.views.charts import account_chart, pair_chart
 from tiewatch.views.pages import KIND_LABELS, Renderer
 from tiewatch.views.pair import pair_view
+from tiewatch.views.sentences import in_zone_rows
 
 SPEC_CACHE_SIZE = 256
 _specs: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -60,6 +61,7 @@ def account_page(store: Store, name: str, *, svg: bool = False, tz: tzinfo | Non
     view = account_view(store, name)
     acc = resolve(store, f"{view.account.platform}:{view.account.account}")
     signals, _ = explore.feed(store, account=f"{acc.platform}:{acc.account}", sort="newest", limit=100)
+    signals = in_zone_rows(store, signals, tz)
     return {"v": view, "g": explore.growth(store, acc), "follows": explore.follows(store, acc, 100),
             "signals": signals, "chart_data": chart_data(view, account_chart, "account-chart", svg=svg, tz=tz)}
 
@@ -67,17 +69,17 @@ def account_page(store: Store, name: str, *, svg: bool = False, tz: tzinfo | Non
 def pair_page(store: Store, a: str, b: str, *, bucket: str = "month", svg: bool = False,
               tz: tzinfo | None = None) -> dict[str, Any]:
     view = pair_view(store, a, b, bucket)
-    signals = explore.signals_by_id(store, [s["id"] for s in view.signals])
+    signals = in_zone_rows(store, explore.signals_by_id(store, [s["id"] for s in view.signals]), tz)
     refs = list(dict.fromkeys(ref for s in view.signals for ref in s["evidence"]))
     rows = explore.evidence(store, refs)["events"]
     return {"v": view, "signals": signals, "evidence": rows,
             "chart_data": chart_data(view, pair_chart, "pair-chart", svg=svg, tz=tz)}
 
 
-def signal_page(store: Store, signal_id: str) -> dict[str, Any]:
+def signal_page(store: Store, signal_id: str, tz: tzinfo | None = None) -> dict[str, Any]:
     if get_signal(store, signal_id) is None:
         raise NotFound(f"no signal {signal_id!r}")
-    s = explore.signals_by_id(store, [signal_id])[0]
+    s = in_zone_rows(store, explore.signals_by_id(store, [signal_id]), tz)[0]
     return {"s": s, "ev": explore.evidence(store, s["evidence"]),
             "detail_json": json.dumps(s["detail"], indent=2, ensure_ascii=False)}
 

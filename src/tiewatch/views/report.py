@@ -22,6 +22,7 @@ from tiewatch.signals import list_signals
 from tiewatch.store import Store
 from tiewatch.views import context, explore
 from tiewatch.views.pages import STATIC, ExportLinks, Renderer, slug, zone
+from tiewatch.views.sentences import in_zone_rows
 
 PAIR_KINDS = ("silence", "resumption", "unfollow", "follow")
 MAX_ACCOUNTS = 50
@@ -67,13 +68,14 @@ def write_report(store: Store, out_dir: Path, *, account: str | None = None, sin
     rows = [{"account": a, "name": (s_name or a)} for a, s_name in _names(store, accounts)]
     note = ", ".join(x for x in (f"about {account}" if account else "", f"since {since:%Y-%m-%d}" if since else "",
                                  f"at most {limit}" if limit is not None else "") if x)
-    jobs.append(("index.html", lambda: r.render("feed.html", signals=signals, next_url=None, kinds=(), f={},
+    listed = in_zone_rows(store, signals, r.tz)
+    jobs.append(("index.html", lambda: r.render("feed.html", signals=listed, next_url=None, kinds=(), f={},
                                                 error=None, accounts=rows, note=note or None)))
     def page(template: str, build: Callable[..., dict[str, Any]], *args: Any, **kw: Any) -> Callable[[], str]:
         return lambda: r.render(template, **build(store, *args, **kw))
 
     for s in signals:
-        jobs.append((f"signal-{slug(s['id'])}.html", page("signal.html", context.signal_page, s["id"])))
+        jobs.append((f"signal-{slug(s['id'])}.html", page("signal.html", context.signal_page, s["id"], r.tz)))
     for a, b in pairs:
         jobs.append((f"pair-{slug(a, b)}.html", page("pair.html", context.pair_page, a, b, tz=r.tz)))
         jobs += _brief_jobs(store, r, a, b)

@@ -47,6 +47,7 @@ from tiewatch.signals import KINDS
 from tiewatch.timefmt import parse_user_time
 from tiewatch.views import context
 from tiewatch.views.pages import STATIC, Links, Renderer, zone
+from tiewatch.views.sentences import in_zone_rows
 from tiewatch.web.tracking import Tracker
 
 PROBLEM = "application/problem+json"
@@ -458,7 +459,7 @@ def create_app(db: Path, *, tz: str = "UTC", token: str | None = None, host: str
 
         def fresh(ids: list[str]) -> list[dict[str, Any]]:
             with server.read() as tw:
-                return [context.live_signal(r, s) for s in tw.signals_by_id(ids)]
+                return [context.live_signal(r, s) for s in in_zone_rows(tw.store, tw.signals_by_id(ids), r.tz)]
 
         async def events() -> AsyncIterator[str]:
             mark, known = await run_in_threadpool(state)
@@ -499,6 +500,7 @@ def create_app(db: Path, *, tz: str = "UTC", token: str | None = None, host: str
                                     since=parse_user_time(f["since"], "From"),
                                     until=parse_user_time(f["until"], "Until"), q=f["q"], sort=sort, limit=50,
                                     after=after or None)
+                rows = in_zone_rows(tw.store, rows, r.tz)
         except TiewatchError as e:
             return page("feed.html", status_of(e), signals=[], next_url=None, kinds=KINDS, f=f, error=str(e),
                         accounts=None, note=None)
@@ -509,7 +511,7 @@ def create_app(db: Path, *, tz: str = "UTC", token: str | None = None, host: str
     @app.get("/signals/{signal_id}", include_in_schema=False, dependencies=[Read])
     def signal_html(signal_id: str) -> HTMLResponse:
         with server.read() as tw:
-            return page("signal.html", **context.signal_page(tw.store, signal_id))
+            return page("signal.html", **context.signal_page(tw.store, signal_id, r.tz))
 
     @app.get("/accounts", include_in_schema=False, dependencies=[Read])
     def accounts_html(q: str | None = None) -> HTMLResponse:

@@ -13,11 +13,14 @@ Adding a signal kind means adding its renderer to one of the modules here and to
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import tzinfo
+from types import SimpleNamespace
+from typing import Any
 
-from tiewatch.detect.naming import Names, day
+from tiewatch.detect.naming import Names
 from tiewatch.store import Store
 from tiewatch.views.sentences import audience, burst, coincidence, silence, ties
-from tiewatch.views.sentences.common import Sentence, SignalLike
+from tiewatch.views.sentences.common import Sentence, SignalLike, day, in_zone, when
 
 SENTENCES: dict[str, Sentence] = {**audience.SENTENCES, **burst.SENTENCES, **coincidence.SENTENCES, **silence.SENTENCES,
                                   **ties.SENTENCES}
@@ -27,11 +30,15 @@ class NoSentence(KeyError):
     """A signal kind without a renderer (a programming error: the sentence test catches it)."""
 
 
-def render(signal: SignalLike, names: Names, *, strict: bool = False) -> str:
+def render(signal: SignalLike, names: Names, *, strict: bool = False, tz: tzinfo | None = None) -> str:
     """The summary sentence of one signal (from a detector, or read back from the store).
 
     A signal whose detail lacks a figure its sentence needs (stored by an older version, or written by a
-    detector that forgot it) gets a plain sentence naming its kind, accounts and day, unless `strict`."""
+    detector that forgot it) gets a plain sentence naming its kind, accounts and day, unless `strict`.
+    `tz`: the zone its days are given in (UTC by default, as stored)."""
+    if tz is not None:
+        with in_zone(tz):
+            return render(signal, names, strict=strict)
     try:
         sentence = SENTENCES[signal.kind]
     except KeyError:
@@ -61,4 +68,22 @@ def render_signals(store: Store, signals: Sequence[SignalLike]) -> list[str]:
     return [render(s, names) for s in signals]
 
 
-__all__ = ["SENTENCES", "NoSentence", "Sentence", "SignalLike", "plain", "render", "render_signals"]
+def in_zone_rows(store: Store, rows: list[dict[str, Any]], tz: tzinfo | None) -> list[dict[str, Any]]:
+    """Signal rows as the views return them (JSON shape) with their `summary` said again with days in `tz`.
+
+    Stored sentences date things in UTC; a page shown in another zone re-renders them (the figures are in
+    `detail`), so a drop at 15:00 UTC on 15 March reads 16 March in Seoul, as the page's other dates do."""
+    if tz is None or str(tz) == "UTC" or not rows:
+        return rows
+    names = Names(store)
+    out = []
+    for r in rows:
+        signal = SimpleNamespace(kind=r["kind"], ts=when(r.get("ts")), start=when(r.get("start")),
+                                 end=when(r.get("end")), subjects=list(r.get("subjects") or []),
+                                 score=float(r.get("score") or 0.0), p_value=r.get("p_value"),
+                                 detail=dict(r.get("detail") or {}), platform=r.get("platform"))
+        out.append({**r, "summary": render(signal, names, tz=tz)})
+    return out
+
+
+__all__ = ["SENTENCES", "NoSentence", "Sentence", "SignalLike", "in_zone_rows", "plain", "render", "render_signals"]

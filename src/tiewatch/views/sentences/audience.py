@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tiewatch.detect.naming import Names, day
-from tiewatch.views.sentences.common import Sentence, SignalLike, label
+from tiewatch.detect.naming import Names
+from tiewatch.views.sentences.common import Sentence, SignalLike, day, label
 
 
 def drop_or_surge(s: SignalLike, names: Names) -> str:

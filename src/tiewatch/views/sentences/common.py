@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Protocol
 
 from tiewatch.detect.naming import Names
+from tiewatch.detect.naming import day as utc_day
 
 
 class SignalLike(Protocol):
@@ -47,3 +50,43 @@ def when(value: object) -> datetime | None:
 def label(s: SignalLike, names: Names, account: str) -> str:
     return names.label(s.platform or "", account)
 
+
+
+# The zone sentences date things in (UTC unless a front end chose one, e.g. `serve --tz Asia/Seoul`).
+ZONE: ContextVar[tzinfo | None] = ContextVar("tiewatch_sentence_zone", default=None)
+
+
+@contextmanager
+def in_zone(tz: tzinfo | None) -> Iterator[None]:
+    """Render the sentences inside the block with their days (and clock times) in `tz`."""
+    token = ZONE.set(tz)
+    try:
+        yield
+    finally:
+        ZONE.reset(token)
+
+
+def local(ts: datetime | None) -> datetime | None:
+    """A stored time (UTC, naive) as the chosen zone's wall-clock time."""
+    tz = ZONE.get()
+    if ts is None or tz is None:
+        return ts
+    aware = ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+    return aware.astimezone(tz)
+
+
+def day(ts: datetime | None) -> str:
+    """19 May 2024, in the chosen zone."""
+    return utc_day(local(ts))
+
+
+def clock(ts: datetime) -> str:
+    """14:05, in the chosen zone."""
+    t = local(ts) or ts
+    return f"{t:%H:%M}"
+
+
+def zone_name(ts: datetime) -> str:
+    """The chosen zone's abbreviation at `ts` (UTC when none was chosen)."""
+    t = local(ts)
+    return (t.tzname() if t is not None and t.tzinfo is not None else None) or "UTC"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tiewatch.detect.naming import Names, day
-from tiewatch.views.sentences.common import Sentence, SignalLike, label
+from tiewatch.detect.naming import Names
+from tiewatch.views.sentences.common import Sentence, SignalLike, day, label
 
 # How a resumption's first engagement reads, by event kind.
 PAST_TENSE = {"like": "liked", "comment": "commented on", "reply": "replied to", "repost": "reposted",

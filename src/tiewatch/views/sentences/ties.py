@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tiewatch.detect.naming import Names, day
+from tiewatch.detect.naming import Names
 from tiewatch.detect.profile_change import FIELDS as PROFILE_FIELDS  # in the order a change lists them
-from tiewatch.views.sentences.common import Sentence, SignalLike, label, when
+from tiewatch.views.sentences.common import Sentence, SignalLike, clock, day, label, when, zone_name
 
 NAMED_FIELDS = ("display_name", "handle", "status")  # said from what to what; the others only "changed"
 HOW = {"reply": "replying to", "mention": "mentioning", "quote": "quoting"}
@@ -66,7 +66,7 @@ def profile_change(s: SignalLike, names: Names) -> str:
     who = label(s, names, s.subjects[0])
     start, end = s.start, s.end or s.ts
     if start is not None and end is not None and day(start) == day(end):
-        span = f"on {day(end)} (between {start:%H:%M} and {end:%H:%M} UTC)"
+        span = f"on {day(end)} (between {clock(start)} and {clock(end)} {zone_name(end)})"
     else:
         span = f"between {day(start)} and {day(end)}"
     if dt.get("what") == "bio_mention":
