@@ -20,13 +20,31 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from detect import run_measured, timed_floor, write_events
+from detect import run_measured, write_events
+
+from tiewatch.store.database import DEFAULT_MEMORY_LIMIT
+
+
+def timed_floor(db: Path) -> float:
+    """DuckDB sorting the stored events by (actor, target, ts) into a table, in a fresh connection with the
+    memory limit tiewatch uses (TIEWATCH_MEMORY_LIMIT or its default), spilling beside the store as it does."""
+    import duckdb
+
+    con = duckdb.connect(str(db))
+    con.execute(f"SET memory_limit = '{os.environ.get('TIEWATCH_MEMORY_LIMIT') or DEFAULT_MEMORY_LIMIT}'")
+    con.execute(f"SET temp_directory = '{db.with_name(db.name + '.floor.tmp')}'")
+    start = time.perf_counter()
+    con.execute("CREATE OR REPLACE TEMP TABLE floor_sorted AS SELECT * FROM events ORDER BY actor, target, ts")
+    elapsed = time.perf_counter() - start
+    con.close()
+    return elapsed
 
 
 def duckdb_at_scale(n: int, accounts: int, work: Path) -> Path:
