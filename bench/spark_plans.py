@@ -28,6 +28,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from tiewatch.detect.base import Context, Window
+from tiewatch.detect.dialect import DUCKDB
 from tiewatch.detect.registry import REGISTRY
 from tiewatch.detect.run import detect
 from tiewatch.engines.spark import SparkEngine, spark_session
@@ -86,6 +88,9 @@ def main() -> None:
     ap.add_argument("--lake", type=Path, help="where to export the lake (default: a temporary folder)")
     ap.add_argument("--detectors", default="", help="comma-separated names (default: every registered one)")
     ap.add_argument("--plans", type=Path, help="write each plan to this folder")
+    ap.add_argument("--plan-only", action="store_true",
+                    help="plan each detector's declared queries (Detector.queries) without running anything: "
+                         "for a large lake, where Spark's choice of broadcast or shuffle joins depends on sizes")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tw-plans-"))
     db = args.db
@@ -95,8 +100,9 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "tiewatch", "--db", str(db), "ingest", str(seed), "--json"],
                        check=True, capture_output=True)
     lake = args.lake or work / "lake"
-    with Store(db, read_only=True) as store:
-        export_lake(store.con, lake)
+    if not (lake / "manifest.json").exists() or args.db is None:
+        with Store(db, read_only=True) as store:
+            export_lake(store.con, lake)
     names = [s.strip() for s in args.detectors.split(",") if s.strip()] or [e.name for e in REGISTRY]
     only = [e.load()() for e in REGISTRY if e.name in names]
     spark = spark_session("local[2]")
@@ -110,7 +116,14 @@ def main() -> None:
         def progress(ev: ProgressEvent) -> None:
             engine.current = ev.item
 
-        detect(out, engine=engine, only=only, progress=progress)
+        if args.plan_only:
+            ctx = Context(store=out, dialect=DUCKDB, window=Window(), keep_p=0.05, engine=engine)
+            for det in only:
+                engine.current = det.name
+                for sql in det.queries(ctx).values():
+                    engine._sql(sql, ctx.window.params)
+        else:
+            detect(out, engine=engine, only=only, progress=progress)
         engine.close()
     spark.stop()
     print("| detector | queries through the engine | shuffle exchanges | broadcast exchanges | "
