@@ -19,7 +19,11 @@ from tiewatch.errors import NoDatabase, StoreBusy, TiewatchError
 from tiewatch.store.schema import MIGRATIONS, SCHEMA_VERSION, TABLES
 
 DEFAULT_DB = "tiewatch.duckdb"
-DEFAULT_MEMORY_LIMIT = "3GB"
+# DuckDB's own limit, not the process's: peak RSS runs above it (the Python side, the Arrow results of the
+# screens, allocations outside DuckDB's buffer manager): 3 GB gave 3.2-3.5 GB at 10-30M events in detect and
+# once 4.3 GB at 30M. 2 GB keeps a whole process under 4 GB at 100M events (bench/scale.py); past it, DuckDB
+# spills to <db>.tmp.
+DEFAULT_MEMORY_LIMIT = "2GB"
 MAX_DEFAULT_TEMP_GB = 20  # the temp-file cap: at most this, and never more than half the free disk
 
 
