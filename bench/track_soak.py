@@ -47,8 +47,11 @@ def revise(double: BskyDouble) -> None:
 
 
 def once(db: Path, alerts: Path, env: dict[str, str]) -> None:
-    subprocess.run(_cmd(db, alerts, "--once", "--idle-exit", "1", "--backfill-every", "0s"), env=env, check=True,
-                   capture_output=True, timeout=300)
+    time.sleep(1.0)  # the last backfill is then older than --backfill-every: the repository is checked again
+    done = subprocess.run(_cmd(db, alerts, "--once", "--idle-exit", "1", "--backfill-every", "1s"), env=env,
+                          capture_output=True, text=True, timeout=300)
+    if done.returncode:
+        raise SystemExit(f"track run --once failed ({done.returncode}):\n{done.stderr}")
 
 
 def outcome(db: Path, http: HttpSink, log: Path) -> dict[str, Any]:

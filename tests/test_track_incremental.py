@@ -90,7 +90,9 @@ def _track(db: Path, double: BskyDouble, rounds: int) -> list[work.PeriodReport]
 def test_incremental_backfill_stores_exactly_what_a_full_redownload_stores(tmp_path: Path) -> None:
     stores = {}
     reports = {}
-    for mode in ("diff", "refuse"):  # a PDS answering `since` with a diff; one refusing it (full downloads)
+    # A PDS answering `since` with a diff; one refusing it (full downloads); one ignoring it (whole repositories
+    # where a diff was asked for, read the same way).
+    for mode in ("diff", "refuse", "ignore"):
         db = tmp_path / f"{mode}.duckdb"
         with BskyDouble() as double:
             double.since = mode
@@ -102,7 +104,7 @@ def test_incremental_backfill_stores_exactly_what_a_full_redownload_stores(tmp_p
         assert result.exit_code == 0, result.output
         reports[mode + " status"] = json.loads(result.output)
     inc, full = stores["diff"], stores["refuse"]
-    assert inc == full  # every row the same
+    assert inc == full == stores["ignore"]  # every row the same
     assert len(inc["deletes"]) > 10 and any(d[0].endswith("/3zz1like0") for d in inc["deletes"])
     assert {"Renamed 2"} <= {a[2] for a in inc["accounts"]}
     # The first round downloads whole repositories either way; later rounds cost far less as diffs.

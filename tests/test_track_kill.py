@@ -1,5 +1,6 @@
 """kill -9 at random moments of `tiewatch track run`: after a restart nothing is lost and nothing doubled,
-and the store and the alerts equal those of an uninterrupted run. (bench/track_soak.py kills it more often.)"""
+and the store and the alerts equal those of an uninterrupted run. (bench/track_soak.py kills it 50 times, with a
+repository revision half-way.)"""
 
 from __future__ import annotations
 

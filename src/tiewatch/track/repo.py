@@ -57,7 +57,10 @@ class Car:
 
     def decoded(self, cid: bytes) -> Any:
         data = self.blocks.get(cid)
-        return None if data is None else libipld.decode_dag_cbor(data)
+        try:
+            return None if data is None else libipld.decode_dag_cbor(data)
+        except Exception as e:  # libipld's own decode errors
+            raise TiewatchError(f"a block is not DAG-CBOR ({e})") from None
 
 
 def read_car(data: bytes, label: str) -> Car:
@@ -65,7 +68,10 @@ def read_car(data: bytes, label: str) -> Car:
     view = memoryview(data)
     try:
         size, pos = _varint(view, 0)
-        header = libipld.decode_dag_cbor(bytes(view[pos: pos + size]))
+        try:
+            header = libipld.decode_dag_cbor(bytes(view[pos: pos + size]))
+        except Exception as e:  # libipld's own decode errors
+            raise TiewatchError(f"the header is not DAG-CBOR ({e})") from None
         pos += size
         root = header["roots"][0]
         blocks: dict[bytes, bytes] = {}
@@ -114,11 +120,16 @@ def _walk(node_cid: bytes, fetch: Callable[[bytes], bytes | None], entries: dict
           nodes: dict[bytes, bytes], label: str, depth: int = 0) -> None:
     if depth > MAX_DEPTH:
         raise TiewatchError(f"{label}: Merkle Search Tree deeper than {MAX_DEPTH} levels; refused")
+    if not isinstance(node_cid, bytes):
+        raise TiewatchError(f"{label}: a tree link is not a CID")
     raw = fetch(node_cid)
     if raw is None:
         raise Incomplete(node_cid.hex())
     nodes[node_cid] = raw
-    node = libipld.decode_dag_cbor(raw)
+    try:
+        node = libipld.decode_dag_cbor(raw)
+    except Exception as e:  # libipld's own decode errors
+        raise TiewatchError(f"{label}: a tree node is not DAG-CBOR ({e})") from None
     if not isinstance(node, dict) or not isinstance(node.get("e"), list):
         raise TiewatchError(f"{label}: a tree node is not an MST node ({{l, e}})")
     if node.get("l") is not None:
