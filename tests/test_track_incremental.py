@@ -17,7 +17,7 @@ from test_track_client import client_for
 from tiewatch.cli import app
 from tiewatch.store import Store
 from tiewatch.track import work
-from tiewatch.track.watchlist import add
+from tiewatch.track.watchlist import add, remove
 
 TRACKED = ("app.bsky.feed.like", "app.bsky.feed.post", "app.bsky.graph.follow", "app.bsky.actor.profile")
 
@@ -143,3 +143,9 @@ def test_a_diff_the_kept_tree_cannot_complete_falls_back_to_the_whole_repository
         assert store.scalar("SELECT count(*) FROM repo_nodes WHERE root") == len(REAL_CARS)
     assert sum(h.startswith("full (diff incomplete") for h in hows) == lost
     assert len(_rows(db)["events"]) > len(before["events"])
+    with Store(db) as store:  # an account no longer watched takes its kept tree with it; its data stays
+        gone = store.scalar("SELECT min(did) FROM watchlist")
+        remove(store, [gone])
+        assert store.scalar("SELECT count(*) FROM repo_nodes WHERE did = ?", [gone]) == 0
+        assert store.scalar("SELECT count(DISTINCT did) FROM repo_nodes") == len(REAL_CARS) - 1
+        assert store.scalar("SELECT count(*) FROM events WHERE actor = ?", [gone]) > 0

@@ -50,10 +50,11 @@ def _settle(db: Path, alerts: Path, env: dict[str, str]) -> None:
 
 
 def stalled(seen: list[int]) -> int:
-    """How many kills in a row stored nothing new: each such kill makes the next life longer, so the kills still
-    land mid-work on a machine slow enough that a process does not get past its start-up within 4 s."""
+    """How many kills in a row stored nothing new (at most 2): each such kill makes the next life longer, so the
+    kills still land mid-work on a machine slow enough that a process does not get past its start-up within 4 s
+    (and lives stay bounded once everything is stored)."""
     n = 0
-    while n < len(seen) and seen[len(seen) - 1 - n] == (seen[len(seen) - 2 - n] if len(seen) - 2 - n >= 0 else 0):
+    while n < min(len(seen), 2) and seen[-1 - n] == (seen[-2 - n] if len(seen) >= n + 2 else 0):
         n += 1
     return n
 
