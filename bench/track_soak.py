@@ -2,7 +2,7 @@
 
 The planted story of the tracker tests (tests/track_scenario.py: backfilled repositories, the real Jetstream
 capture, 2,000 filler events, a silence, a resumption, an unfollow and an unlike arriving live), plus a new
-revision of A's repository half-way (a like gone, two posts added), which the tracker reads as a
+revision of A's repository half-way (what A did live, an old like gone, two posts added), which the tracker reads as a
 getRepo?since=REV diff: kills land in backfills (whole and incremental), in live batches, in detection and in
 alert deliveries. After the kills, two `--once` runs settle; the store and the alerts must equal those of the
 uninterrupted run (the same story, the same revision, no kill):
@@ -30,7 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from alert_sinks import HttpSink
-from bsky_double import BskyDouble
+from bsky_double import BskyDouble, car_records
 from test_track_kill import _alerts_toml, _cmd, _story, stalled
 from track_scenario import HANDLES, A, B, C, Story
 
@@ -40,10 +40,25 @@ REVISION = "7aaaaaaaaaaa2"
 
 
 def revise(double: BskyDouble) -> None:
-    """A's repository moves on: one old like of B's post is gone (an unlike no stream saw), two posts are new."""
-    posts = {f"app.bsky.feed.post/3kzz{i}": {"$type": "app.bsky.feed.post", "text": f"new {i}",
-                                            "createdAt": f"2026-01-0{i + 1}T10:00:00.000Z"} for i in range(2)}
-    double.revise(A, REVISION, drop=["app.bsky.feed.like/3kal0010"], put=posts)
+    """A's repository moves on: it holds what A did live (Jetstream's creates and deletes of A's records), and
+    besides one old like of B's post is gone (an unlike no stream saw) and two posts are new."""
+    records = car_records(double.repos[A])
+    put: dict[str, dict[str, Any]] = {}
+    drop = {"app.bsky.feed.like/3kal0010"}
+    for _, did, _, line in double.jetstream.events:
+        commit = json.loads(line).get("commit") or {}
+        if did != A or not commit:
+            continue
+        key = f"{commit['collection']}/{commit['rkey']}"
+        if commit["operation"] == "delete":
+            put.pop(key, None)
+            drop.add(key)
+        else:
+            put[key] = commit["record"]
+            drop.discard(key)
+    put |= {f"app.bsky.feed.post/3kzz{i}": {"$type": "app.bsky.feed.post", "text": f"new {i}",
+                                           "createdAt": f"2026-01-0{i + 1}T10:00:00.000Z"} for i in range(2)}
+    double.revise(A, REVISION, drop=sorted(k for k in drop if k in records), put=put)
 
 
 def once(db: Path, alerts: Path, env: dict[str, str]) -> None:
