@@ -76,7 +76,10 @@ def outcome(db: Path, http: HttpSink, log: Path) -> dict[str, Any]:
             "events": store.count("events"),
             "distinct_events": store.scalar("SELECT count(DISTINCT id) FROM events"),
             "event_rows": q("SELECT id, ts, actor, kind, target, post, text FROM events ORDER BY id").fetchall(),
-            "deletes": q("SELECT id, source FROM record_deletes ORDER BY id").fetchall(),
+            # A like deleted live and missing from the next revision is recorded by whichever comes first (the
+            # stream or the diff): which one depends on timing, not on kills; the deletion itself must be there.
+            "deletes": [r[0] for r in q("SELECT id FROM record_deletes ORDER BY id").fetchall()],
+            "delete_sources": q("SELECT id, source FROM record_deletes ORDER BY id").fetchall(),
             # an unlike known only between two backfills has that interval in its time: compare what it says
             "signals": sorted(q("SELECT kind, subjects, evidence FROM signals").fetchall()),
             "alerts": dict(q("SELECT status, count(*) FROM alerts GROUP BY 1").fetchall()),
@@ -154,6 +157,9 @@ def main() -> int:
           f"{len(killed['signals'])} signals, alerts {killed['alerts']}")
     print(f"A's last repository fetch: killed {dict(killed['fetches'])[A]!r}, "
           f"uninterrupted {dict(ref['fetches'])[A]!r}")
+    if killed["delete_sources"] != ref["delete_sources"]:
+        print(f"deletions recorded by another source (timing): killed {killed['delete_sources']}, "
+              f"uninterrupted {ref['delete_sources']}")
     print(f"alerts delivered again after a kill between delivery and its record (same Idempotency-Key): {repeats}")
     if problems:
         print("DIFFERENT: " + "; ".join(problems))

@@ -157,7 +157,7 @@ def tree_blocks(data: bytes) -> dict[bytes, bytes]:
     out = {root: raw[root]}
 
     def walk(cid: bytes | None) -> None:
-        if cid is None:
+        if cid is None or cid not in raw:  # a slice of a repository lacks blocks: serve what there is
             return
         out[cid] = raw[cid]
         n = decoded[cid]
