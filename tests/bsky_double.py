@@ -3,7 +3,9 @@
 * PLC directory: GET /{did} → the real DID documents of ../shared/data/bluesky/did_docs.json (their PDS
   endpoint pointed at this double's PDS) plus documents for the repositories served; did:web accounts get
   their document at /.well-known/did.json of the PDS double (did:web:127.0.0.1%3APORT).
-* PDS: com.atproto.sync.getLatestCommit and getRepo, serving the real repository CARs (and generated ones).
+* PDS: com.atproto.sync.getLatestCommit and getRepo, serving the real repository CARs (and generated ones,
+  built as real Merkle Search Trees); getRepo?since=REV answers with a diff as the reference PDS does
+  (or refuses it, or ignores it: `since`).
 * AppView: com.atproto.identity.resolveHandle, app.bsky.actor.getProfiles (25 actors at most, as the real
   one) and app.bsky.graph.getFollowers (paged, 100 at most per page, with cursors).
 * Jetstream: a WebSocket server replaying events in list order (the real capture's non-monotonic order),
@@ -19,6 +21,7 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -54,30 +57,143 @@ def _varint(n: int) -> bytes:
             return bytes(out)
 
 
-def build_car(did: str, records: dict[str, dict[str, Any]], rev: str) -> bytes:
-    blocks: list[tuple[bytes, bytes]] = []
+def _mst_layer(key: bytes) -> int:
+    """A key's MST layer: leading zero bits of sha-256(key), counted in pairs (fanout 4), as atproto's MST."""
+    n = 0
+    for byte in hashlib.sha256(key).digest():
+        if byte == 0:
+            n += 4
+            continue
+        n += (byte < 64) + (byte < 16) + (byte < 4)
+        break
+    return n
 
-    def put(obj: object) -> bytes:
-        data = cbor2.dumps(obj, canonical=True)
-        cid = _cid(data)
-        blocks.append((cid, data))
-        return cid
 
-    entries, prev = [], b""
-    for key in sorted(records):
-        kb = key.encode()
-        shared = 0
-        while shared < min(len(prev), len(kb)) and prev[shared] == kb[shared]:
-            shared += 1
-        entries.append({"p": shared, "k": kb[shared:], "v": _link(put(records[key])), "t": None})
-        prev = kb
-    root = put({"l": None, "e": entries})
-    commit = put({"did": did, "version": 3, "data": _link(root), "rev": rev, "prev": None, "sig": b"\x00" * 64})
-    header = cbor2.dumps({"roots": [_link(commit)], "version": 1}, canonical=True)
+def mst(entries: dict[str, bytes], put: Callable[[object], bytes]) -> bytes:
+    """A real Merkle Search Tree over key -> record CID (nodes encoded by `put`, which returns their CID)."""
+    items = sorted((k.encode(), v) for k, v in entries.items())
+    layers = {k: _mst_layer(k) for k, _ in items}
+
+    def node(part: list[tuple[bytes, bytes]], layer: int) -> bytes | None:
+        if not part:
+            return None
+        here = [i for i, (k, _) in enumerate(part) if layers[k] == layer]
+        left = node(part[: here[0]] if here else part, layer - 1)
+        out, prev = [], b""
+        for j, i in enumerate(here):
+            key, value = part[i]
+            shared = 0
+            while shared < min(len(prev), len(key)) and prev[shared] == key[shared]:
+                shared += 1
+            nxt = here[j + 1] if j + 1 < len(here) else len(part)
+            sub = node(part[i + 1: nxt], layer - 1)
+            out.append({"p": shared, "k": key[shared:], "v": _link(value), "t": None if sub is None else _link(sub)})
+            prev = key
+        return put({"l": None if left is None else _link(left), "e": out})
+
+    root = node(items, max(layers.values(), default=0))
+    return root if root is not None else put({"l": None, "e": []})
+
+
+def encode_car(root: bytes, blocks: list[tuple[bytes, bytes]]) -> bytes:
+    header = cbor2.dumps({"roots": [_link(root)], "version": 1}, canonical=True)
     out = bytearray(_varint(len(header)) + header)
     for cid, data in blocks:
         out += _varint(len(cid) + len(data)) + cid + data
     return bytes(out)
+
+
+def repo_car(did: str, records: dict[str, bytes], rev: str) -> tuple[bytes, dict[bytes, bytes]]:
+    """A whole repository export (commit, real MST, records) from key -> raw DAG-CBOR record; also its blocks."""
+    blocks: dict[bytes, bytes] = {}
+
+    def put_raw(data: bytes) -> bytes:
+        cid = _cid(data)
+        blocks[cid] = data
+        return cid
+
+    def put(obj: object) -> bytes:
+        return put_raw(cbor2.dumps(obj, canonical=True))
+
+    values = {k: put_raw(v) for k, v in records.items()}
+    root = mst(values, put)
+    commit = put({"did": did, "version": 3, "data": _link(root), "rev": rev, "prev": None, "sig": b"\x00" * 64})
+    ordered = [(commit, blocks[commit])] + [(c, d) for c, d in blocks.items() if c != commit]
+    return encode_car(commit, ordered), blocks
+
+
+def build_car(did: str, records: dict[str, dict[str, Any]], rev: str) -> bytes:
+    return repo_car(did, {k: cbor2.dumps(v, canonical=True) for k, v in records.items()}, rev)[0]
+
+
+def car_records(data: bytes) -> dict[str, bytes]:
+    """key -> raw record bytes of a whole export, read with libipld (independently of tiewatch's readers)."""
+    header, blocks = libipld.decode_car(data)
+    out: dict[str, bytes] = {}
+
+    def walk(cid: bytes | None) -> None:
+        if cid is None:
+            return
+        n = blocks[cid]
+        walk(n.get("l"))
+        prev = b""
+        for e in n["e"]:
+            key = prev[: e["p"]] + e["k"]
+            raw = libipld.encode_dag_cbor(blocks[e["v"]])
+            assert _cid(raw) == e["v"]  # re-encoding is exact, so a rebuilt tree names the same records
+            out[key.decode()] = raw
+            prev = key
+            walk(e.get("t"))
+
+    walk(blocks[header["roots"][0]]["data"])
+    return out
+
+
+def tree_blocks(data: bytes) -> dict[bytes, bytes]:
+    """CID -> raw bytes of the blocks a CAR's commit reaches (commit, tree nodes, records): what a PDS keeps."""
+    header, decoded = libipld.decode_car(data)
+    raw = car_blocks(data)
+    root = header["roots"][0]
+    out = {root: raw[root]}
+
+    def walk(cid: bytes | None) -> None:
+        if cid is None or cid not in raw:  # a slice of a repository lacks blocks: serve what there is
+            return
+        out[cid] = raw[cid]
+        n = decoded[cid]
+        walk(n.get("l"))
+        for e in n["e"]:
+            if e["v"] in raw:
+                out[e["v"]] = raw[e["v"]]
+            walk(e.get("t"))
+
+    walk(decoded[root]["data"])
+    return out
+
+
+def car_blocks(data: bytes) -> dict[bytes, bytes]:
+    """CID -> raw bytes of every block of a CAR."""
+    pos = 0
+
+    def varint() -> int:
+        nonlocal pos
+        value = shift = 0
+        while True:
+            byte = data[pos]
+            pos += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                return value
+
+    size = varint()
+    pos += size
+    out: dict[bytes, bytes] = {}
+    while pos < len(data):
+        length = varint()
+        out[data[pos: pos + 36]] = data[pos + 36: pos + length]  # CIDv1 dag-cbor/raw sha-256: 36 bytes
+        pos += length
+    return out
 
 
 def car_did_rev(data: bytes) -> tuple[str, str]:
@@ -109,6 +225,8 @@ class BskyDouble:
     def __init__(self) -> None:
         self.docs: dict[str, dict[str, Any]] = json.loads((BLUESKY / "did_docs.json").read_text())
         self.repos: dict[str, bytes] = {}
+        self.history: dict[str, list[tuple[str, bytes, dict[bytes, bytes]]]] = {}  # did -> [(rev, commit, blocks)]
+        self.since: str = "diff"  # how getRepo answers `since`: "diff" | "refuse" (HTTP 400) | "ignore" (whole repo)
         self.accounts: dict[str, Account] = {}
         self.faults: dict[str, list[Fault]] = {}
         self.requests: list[tuple[str, str, dict[str, str]]] = []  # (service, path?query, headers)
@@ -122,9 +240,12 @@ class BskyDouble:
 
     # -- set-up ---------------------------------------------------------------------------------------
     def add_repo(self, data: bytes, handle: str | None = None) -> str:
-        did, _ = car_did_rev(data)
+        """Serve `data` as the account's repository from now on (its previous revisions answer `since`)."""
+        did, rev = car_did_rev(data)
+        header, _ = libipld.decode_car(data)
         with self.lock:
             self.repos[did] = data
+            self.history.setdefault(did, []).append((rev, header["roots"][0], tree_blocks(data)))
             acc = self.accounts.get(did) or Account(did, handle or f"{did.split(':')[-1][:12]}.test")
             self.accounts[did] = acc
             if did not in self.docs:
@@ -132,6 +253,36 @@ class BskyDouble:
                                   "service": [{"id": "#atproto_pds", "type": "AtprotoPersonalDataServer",
                                                "serviceEndpoint": "https://pds.invalid"}]}
         return did
+
+    def revise(self, did: str, rev: str, drop: list[str] | None = None,
+               put: dict[str, dict[str, Any]] | None = None) -> bytes:
+        """The account's next revision: its current records less `drop`, plus `put` (new or changed), in a real
+        MST (the real repositories' trees are rebuilt bit for bit by the same code)."""
+        records = car_records(self.repos[did])
+        for key in drop or []:
+            del records[key]
+        records.update({k: cbor2.dumps(v, canonical=True) for k, v in (put or {}).items()})
+        data = repo_car(did, records, rev)[0]
+        self.add_repo(data)
+        return data
+
+    def diff(self, did: str, since: str) -> bytes:
+        """getRepo?since=REV as the reference PDS answers it: the latest commit and every block of the current tree
+        stamped with a revision after REV. The PDS stamps a block with the revision that wrote it and deletes the
+        blocks a commit removes, so a block that left the tree and came back carries its return's revision
+        (revisions are TIDs, compared as strings)."""
+        revisions = self.history[did]
+        _, root, blocks = revisions[-1]
+
+        def stamp(cid: bytes) -> str:
+            for i in range(len(revisions) - 1, -1, -1):
+                if cid not in revisions[i][2]:
+                    return revisions[i + 1][0]
+            return revisions[0][0]
+
+        fresh = [(c, d) for c, d in blocks.items() if stamp(c) > since]
+        fresh.sort(key=lambda cd: cd[0] != root)  # the commit first
+        return encode_car(root, fresh)
 
     def add_real_repos(self) -> list[str]:
         return [self.add_repo((BLUESKY / name).read_bytes()) for name in REAL_CARS]
@@ -186,6 +337,11 @@ class BskyDouble:
             if path == "/xrpc/com.atproto.sync.getLatestCommit":
                 return 200, {"cid": "bafy", "rev": car_did_rev(data)[1]}, {}
             if path == "/xrpc/com.atproto.sync.getRepo":
+                since = q.get("since", [None])[0]
+                if since is not None and self.since == "refuse":
+                    return 400, {"error": "InvalidRequest", "message": "since is not supported"}, {}
+                if since is not None and self.since == "diff":
+                    data = self.diff(did, since)
                 return 200, data, {"Content-Type": "application/vnd.ipld.car"}
         if service == "appview":
             if path == "/xrpc/com.atproto.identity.resolveHandle":

@@ -1,5 +1,6 @@
 """kill -9 at random moments of `tiewatch track run`: after a restart nothing is lost and nothing doubled,
-and the store and the alerts equal those of an uninterrupted run. (bench/track_soak.py kills it more often.)"""
+and the store and the alerts equal those of an uninterrupted run. (bench/track_soak.py kills it 50 times, with a
+repository revision half-way.)"""
 
 from __future__ import annotations
 
@@ -48,6 +49,16 @@ def _settle(db: Path, alerts: Path, env: dict[str, str]) -> None:
                        timeout=120)
 
 
+def stalled(seen: list[int]) -> int:
+    """How many kills in a row stored nothing new (at most 2): each such kill makes the next life longer, so the
+    kills still land mid-work on a machine slow enough that a process does not get past its start-up within 4 s
+    (and lives stay bounded once everything is stored)."""
+    n = 0
+    while n < min(len(seen), 2) and seen[-1 - n] == (seen[-2 - n] if len(seen) >= n + 2 else 0):
+        n += 1
+    return n
+
+
 def _outcome(db: Path, http: HttpSink, log: Path) -> dict[str, Any]:
     with Store(db) as store:
         return {
@@ -81,7 +92,7 @@ def test_kill_minus_nine_loses_nothing_and_doubles_nothing(tmp_path: Path) -> No
                 while kills < KILLS:
                     proc = subprocess.Popen(_cmd(db, alerts, "--every", "2s"), env=env, stdout=subprocess.DEVNULL,
                                             stderr=subprocess.PIPE)
-                    time.sleep(rng.uniform(1.5, 4.0))
+                    time.sleep(rng.uniform(1.5, 4.0) * (1 + stalled(seen)))
                     assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
                     os.kill(proc.pid, signal.SIGKILL)
                     proc.wait()

@@ -3,6 +3,7 @@ durations and rate-limit headers. Bad input is refused with a reason (TiewatchEr
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -73,3 +74,57 @@ def test_rate_limit_header_forms() -> None:
                                                       "RateLimit-Reset": str(int(time.time()) + 60)}))
     assert later is not None and 55 < later <= 60  # an epoch second (Bluesky)
     assert server_pause(httpx.Response(200, headers={"RateLimit-Remaining": "5", "RateLimit-Reset": "60"})) is None
+
+
+# -- repository CARs and since-diffs from a PDS (tiewatch.track.repo) ------------------------------------------
+dag_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) | st.text(max_size=12) | st.binary(max_size=40),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["e", "l", "p", "k", "v", "t", "x"]),
+                                                                inner, max_size=5),
+    max_leaves=16)
+
+
+def _car(root: bytes, blocks: list[bytes]) -> bytes:
+    import hashlib
+
+    import libipld
+
+    from tiewatch.track.repo import _encode_varint
+
+    def cid(b: bytes) -> bytes:
+        return b"\x01\x71\x12\x20" + hashlib.sha256(b).digest()
+
+    header = libipld.encode_dag_cbor({"roots": [cid(root)], "version": 1})
+    out = bytearray(_encode_varint(len(header)) + header)
+    for b in [root, *blocks]:
+        out += _encode_varint(36 + len(b)) + cid(b) + b
+    return bytes(out)
+
+
+@given(st.binary(max_size=300))
+@settings(max_examples=300)
+def test_arbitrary_bytes_from_a_pds_are_refused_with_a_reason(data: bytes) -> None:
+    from tiewatch.track.repo import Incomplete, read_car, read_tree
+
+    with contextlib.suppress(TiewatchError, Incomplete):
+        read_tree(read_car(data, "x"), "x")
+
+
+@given(dag_values, st.lists(dag_values, max_size=3))
+@settings(max_examples=300)
+def test_any_well_formed_blocks_are_a_tree_or_refused_with_a_reason(node: Any, others: list[Any]) -> None:
+    """Blocks that match their CIDs but hold anything at all (a PDS's word is not trusted beyond the hashes)."""
+    import hashlib
+
+    import libipld
+
+    from tiewatch.track.repo import Incomplete, read_car, read_tree
+
+    blocks = [libipld.encode_dag_cbor(v) for v in [node, *others]]
+    first = b"\x01\x71\x12\x20" + hashlib.sha256(blocks[0]).digest()
+    commit = libipld.encode_dag_cbor({"did": "did:plc:x", "rev": "3k", "data": first, "version": 3})
+    try:
+        tree = read_tree(read_car(_car(commit, blocks), "x"), "x", kept={})
+    except (TiewatchError, Incomplete):
+        return
+    assert all(isinstance(k, str) and isinstance(v, bytes) for k, v in tree.entries.items())

@@ -46,3 +46,21 @@ def test_dropped_connection_resumes_without_losing_out_of_order_events(tmp_path:
                        and (json.loads(ln).get("commit") or {}).get("operation") == "delete"
                        and json.loads(ln)["commit"]["collection"] in ("app.bsky.feed.like", "app.bsky.feed.post"))
         assert len(deletes) == expected
+
+
+def test_a_poison_message_replayed_after_a_rewind_is_one_dead_letter(tmp_path: Path) -> None:
+    """The tracker writes through the stream writer: rejects are keyed by their place in the stream (time_us),
+    so the overlap a reconnect replays quarantines a bad message once, like `tiewatch watch`."""
+    poison = json.dumps({"did": _dids()[0], "time_us": 1_716_000_000_000_500, "kind": "commit",
+                         "commit": {"operation": "create", "collection": "app.bsky.feed.like", "rkey": "",
+                                    "record": {}}})
+    with BskyDouble() as d:
+        d.jetstream.push(poison)
+        d.jetstream.push_real_capture()
+        d.jetstream.drop_after = [50]  # the poison went first: the reconnect replays it
+        db = tmp_path / "t.duckdb"
+        events, reconnects = _run(db, d, rewind_us=10**15)  # the reconnect replays everything
+        assert reconnects >= 1
+    with Store(db) as store:
+        assert store.scalar("SELECT count(*) FROM quarantine WHERE line = 1716000000000500") == 1
+        assert store.scalar("SELECT count(DISTINCT id) FROM events") == events > 140

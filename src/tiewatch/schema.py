@@ -96,7 +96,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("watchlist", (_c("entry", pk=True), _c("did"), _c("handle"), _c("pds"), _c("added", "TIMESTAMP"),
                         _c("resolved", "TIMESTAMP"), _c("rev"), _c("backfilled", "TIMESTAMP"),
                         _c("profiled", "TIMESTAMP"), _c("followers_listed", "TIMESTAMP"),
-                        _c("followers_capped", "BOOLEAN"), _c("error"))),
+                        _c("followers_capped", "BOOLEAN"), _c("error"), _c("repo_bytes", "BIGINT"),
+                        _c("last_fetch"))),
     Table("profiles", (_c("ts", "TIMESTAMP", null=False), _c("did", null=False), _c("handle"), _c("display_name"),
                        _c("description"), _c("avatar"), _c("status"), _c("source"))),
     Table("record_deletes", (_c("id", null=False), _c("ts", "TIMESTAMP", null=False), _c("ts_lo", "TIMESTAMP"),
@@ -106,8 +107,12 @@ TABLES: dict[str, Table] = {t.name: t for t in (
                      _c("attempts", "INTEGER"), _c("first_try", "TIMESTAMP"), _c("last_try", "TIMESTAMP"),
                      _c("next_try", "TIMESTAMP"), _c("error"), _c("payload")), key=("signal", "channel")),
     Table("track_log", (_c("ts", "TIMESTAMP", null=False), _c("account"), _c("what", null=False), _c("message"))),
+    # repo_nodes (schema 5): the Merkle Search Tree nodes of each watched repository as last backfilled, so a
+    # `getRepo?since=REV` diff (which omits unchanged subtrees) can be read as the whole new tree.
+    Table("repo_nodes", (_c("did", null=False), _c("cid", "BLOB", null=False), _c("node", "BLOB", null=False),
+                         _c("root", "BOOLEAN"))),
 )}
-TRACK_TABLES = ("watchlist", "profiles", "record_deletes", "alerts", "track_log")
+TRACK_TABLES = ("watchlist", "profiles", "record_deletes", "alerts", "track_log")  # schema 4; repo_nodes: 5
 
 # The tables that inputs feed, with their canonical fields in stored column order.
 CANONICAL_TABLES = ("events", "metrics", "news", "accounts")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -74,15 +74,17 @@ def stream_position(reject: Reject) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def write_batch(store: Store, key: str, lines: list[str], label: str) -> IngestResult:
-    """Ingest raw Jetstream lines and advance the cursor, all in one transaction."""
+def write_batch(store: Store, key: str, lines: list[str], label: str, also: Sequence[str] = ()) -> IngestResult:
+    """Ingest raw Jetstream lines and advance the cursor, all in one transaction. `also`: more statements over
+    the staged batch (no parameters) in that transaction, before the cursor moves (the tracker's deletions)."""
     table = pa.table({"_rec": pa.array(range(1, len(lines) + 1), pa.int64()), "_raw": lines})
     store.con.register("tw_stream_lines", table)
     try:
         parts = stage_lines(store.con, "tw_stream_lines", label)
         inp = InputFile(Path(label), "jetstream", None)
-        result = ingest_parts(store, inp, parts, after_load=[UNFOLLOW_TARGETS, CURSOR_SQL],
-                              after_params=[[], [key]], hash_file=False, reject_position=stream_position)
+        result = ingest_parts(store, inp, parts, after_load=[UNFOLLOW_TARGETS, *also, CURSOR_SQL],
+                              after_params=[[], *([] for _ in also), [key]], hash_file=False,
+                              reject_position=stream_position)
         result.set_aside = int(store.scalar(f"SELECT count(*) FROM {STAGED} WHERE {OTHER_APP_SQL}") or 0)
         return result
     finally:

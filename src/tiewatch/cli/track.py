@@ -90,11 +90,12 @@ def status_cmd(as_json: bool, db: Path | None) -> None:
     if as_json:
         print_json(rows)
         return
-    grid = table("account", "backfilled", "profiled", "followers", "cursor lag", "signals", "alerts sent",
-                  "failed", "held back")
+    grid = table("account", "backfilled", "last repository fetch (total bytes)", "profiled", "followers",
+                 "cursor lag", "signals", "alerts sent", "failed", "held back")
     for r in rows:
         lag = f"{r['cursor_lag_seconds']:.0f}s" if r["cursor_lag_seconds"] is not None else "-"
-        grid.add_row(r["handle"] or r["entry"], r["backfilled"] or "-", r["profiled"] or "-",
+        fetched = f"{r['last_fetch']} ({r['repo_bytes']:,})" if r["last_fetch"] else "-"
+        grid.add_row(r["handle"] or r["entry"], r["backfilled"] or "-", fetched, r["profiled"] or "-",
                       "-" if r["followers"] is None else f"{r['followers']:,}", lag, str(r["signals"]),
                       str(r["sent"]), str(r["failed"]), r["held"] or "")
     console().print(grid)

@@ -3,7 +3,7 @@
 from tiewatch.schema import EVENT_KINDS, TRACK_TABLES
 from tiewatch.schema import TABLES as DECLARED
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 __all__ = ["EVENT_KINDS", "MIGRATIONS", "SCHEMA_VERSION", "TABLES"]
 
@@ -16,4 +16,7 @@ MIGRATIONS: dict[int, list[str]] = {
     2: [f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS ingest BIGINT" for t in ("events", "metrics", "news")]
        + ["ALTER TABLE ingests ADD COLUMN IF NOT EXISTS id BIGINT"],
     3: [TABLES[t] for t in TRACK_TABLES],  # 4: the watch list, profile snapshots, deletions, alert deliveries
+    # 5: incremental backfill (getRepo?since=REV): the stored tree, and the bytes each repository cost
+    4: [TABLES["repo_nodes"], "ALTER TABLE watchlist ADD COLUMN IF NOT EXISTS repo_bytes BIGINT",
+        "ALTER TABLE watchlist ADD COLUMN IF NOT EXISTS last_fetch VARCHAR"],
 }

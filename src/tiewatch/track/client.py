@@ -191,8 +191,10 @@ class AtClient:
         rev = self.xrpc(pds, "com.atproto.sync.getLatestCommit", {"did": did}).get("rev")
         return rev if isinstance(rev, str) else None
 
-    def get_repo(self, pds: str, did: str) -> bytes:
-        return self.get(f"{pds}/xrpc/com.atproto.sync.getRepo", {"did": did}).content
+    def get_repo(self, pds: str, did: str, since: str | None = None) -> bytes:
+        """The repository as a CAR; with `since`, only the blocks written after that revision (a diff)."""
+        params = {"did": did} if since is None else {"did": did, "since": since}
+        return self.get(f"{pds}/xrpc/com.atproto.sync.getRepo", params).content
 
     # -- AppView -------------------------------------------------------------------------------------
     def get_profiles(self, actors: list[str]) -> list[dict[str, Any]]:

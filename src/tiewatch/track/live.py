@@ -16,15 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyarrow as pa
 from websockets.sync.client import ClientConnection
 
 from tiewatch.errors import TiewatchError
-from tiewatch.ingest.loader import IngestResult, ingest_parts
-from tiewatch.sources.files import InputFile
-from tiewatch.sources.jetstream import STAGED, UNFOLLOW_TARGETS, stage_lines
+from tiewatch.ingest.loader import IngestResult
+from tiewatch.sources.jetstream import STAGED
 from tiewatch.store import Store
-from tiewatch.stream import CURSOR_SQL, REWIND_US, stored_cursor, subscribe_url
+from tiewatch.stream import REWIND_US, stored_cursor, subscribe_url, write_batch
 from tiewatch.track.watchlist import open_waiting
 
 COLLECTIONS = ["app.bsky.feed.post", "app.bsky.feed.like", "app.bsky.feed.repost", "app.bsky.graph.follow",
@@ -55,17 +53,8 @@ def cursor_key(url: str) -> str:
 
 
 def write_live_batch(store: Store, key: str, lines: list[str], label: str) -> IngestResult:
-    """One batch: events, deletions and cursor in one transaction."""
-    table = pa.table({"_rec": pa.array(range(1, len(lines) + 1), pa.int64()), "_raw": lines})
-    store.con.register("tw_stream_lines", table)
-    try:
-        parts = stage_lines(store.con, "tw_stream_lines", label)
-        inp = InputFile(Path(label), "jetstream", None)
-        return ingest_parts(store, inp, parts, after_load=[UNFOLLOW_TARGETS, DELETES_SQL, CURSOR_SQL],
-                            after_params=[[], [], [key]], hash_file=False)
-    finally:
-        store.con.unregister("tw_stream_lines")
-        store.con.execute(f"DROP TABLE IF EXISTS {STAGED}")
+    """One batch: events, deletions and cursor in one transaction (the stream writer plus DELETES_SQL)."""
+    return write_batch(store, key, lines, label, also=[DELETES_SQL])
 
 
 class LiveFollower:

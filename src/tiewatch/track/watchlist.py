@@ -71,7 +71,8 @@ def add(store: Store, entries: list[str]) -> list[str]:
 
 
 def remove(store: Store, entries: list[str]) -> list[str]:
-    """Remove entries (by what was typed, the DID or the handle); returns those removed. Data stays."""
+    """Remove entries (by what was typed, the DID or the handle); returns those removed. Data stays; the kept
+    repository tree of an account no longer watched goes."""
     removed = []
     with store.transaction() as con:
         for e in entries:
@@ -79,6 +80,8 @@ def remove(store: Store, entries: list[str]) -> list[str]:
             rows = con.execute("DELETE FROM watchlist WHERE entry = ? OR did = ? OR handle = ? RETURNING entry",
                                [v, v, v]).fetchall()
             removed += [r[0] for r in rows]
+        # The kept repository trees (tracker state for incremental backfill, not data) go with the last entry.
+        con.execute("DELETE FROM repo_nodes WHERE did NOT IN (SELECT did FROM watchlist WHERE did IS NOT NULL)")
     if not removed:
         raise TiewatchError(f"not on the watch list: {', '.join(entries)}")
     return removed

@@ -21,6 +21,7 @@ from tiewatch.sources.car import car_parts
 from tiewatch.sources.files import InputFile
 from tiewatch.sources.snapshots import Snapshot, snapshot_statements
 from tiewatch.track.client import AtClient, CallFailed, handle_of, pds_of
+from tiewatch.track.repo import Incomplete, Tree, changed_keys, kept_tree, partial_car, read_car, read_tree
 from tiewatch.track.watchlist import briefly, utcnow
 
 PLATFORM = "bluesky"
@@ -35,6 +36,8 @@ class PeriodReport:
     unchanged: int = 0
     repo_events: int = 0
     repo_deletes: int = 0
+    repo_bytes: int = 0  # repository bytes downloaded (whole exports and since-diffs)
+    incremental: int = 0  # repositories read as a diff since their stored revision
     profiles: int = 0
     follower_lists: int = 0
     capped: list[str] = field(default_factory=list)
@@ -80,21 +83,60 @@ def resolve(db: Path | None, client: AtClient, report: PeriodReport, every_secon
         report.resolved += 1
 
 
-def _car_keys(data: bytes, label: str) -> list[str]:
-    import libipld
+@dataclass
+class Fetched:
+    data: bytes  # what the repository reader ingests: the whole export, or a CAR of the changed records
+    tree: Tree  # the whole new tree (its keys decide the deletions; its nodes are kept for the next diff)
+    how: str  # "full", "full (why the diff was not used)" or "since REV"
+    nbytes: int  # bytes downloaded, a refused or unusable diff included
 
-    from tiewatch.sources.car import _walk
 
-    header, blocks = libipld.decode_car(data)
-    commit = blocks[header["roots"][0]]
-    entries: list[tuple[str, bytes]] = []
-    _walk(blocks, commit["data"], entries, label)
-    return [k for k, _ in entries]
+def _kept(db: Path | None, did: str) -> tuple[bytes, dict[bytes, bytes]] | None:
+    rows = _rows(db, "SELECT cid, node, root FROM repo_nodes WHERE did = ?", [did])
+    root = next((bytes(c) for c, _, r in rows if r), None)
+    return None if root is None else (root, {bytes(c): bytes(n) for c, n, _ in rows})
+
+
+def fetch_repo(db: Path | None, client: AtClient, pds: str, did: str, rev: str | None) -> Fetched:
+    """Only what changed since the stored revision when the PDS answers `since` and the stored tree fills in
+    what the diff leaves out; otherwise the whole repository (first time, diff refused or incomplete)."""
+    label = f"{did} repository"
+    nbytes, why = 0, "first download" if rev is None else ""
+    kept = _kept(db, did) if rev is not None else None
+    if rev is not None and kept is None:
+        why = "no stored tree"
+    if rev is not None and kept is not None:
+        try:
+            data = client.get_repo(pds, did, since=rev)
+            nbytes += len(data)
+            car = read_car(data, f"{label} since {rev}")
+            new = read_tree(car, label, kept[1])
+            old = kept_tree(did, kept[0], kept[1], label)
+            keys = changed_keys(old, new, car)
+            return Fetched(partial_car(new, keys, car), new, f"since {rev}", nbytes)
+        except CallFailed as e:
+            if e.status is None or e.status == 429 or e.status >= 500:
+                raise  # the host is failing, not refusing the diff: try again next period
+            why = f"since refused: HTTP {e.status}"
+        except Incomplete as e:
+            why = f"diff incomplete: {e}"
+        except TiewatchError as e:
+            why = f"diff unreadable: {e}"
+    data = client.get_repo(pds, did)
+    nbytes += len(data)
+    car = read_car(data, label)
+    try:
+        tree = read_tree(car, label)
+    except Incomplete:
+        raise TiewatchError(f"{label}: a tree node is missing from the CAR (only part of a repository?); "
+                            "refused") from None
+    return Fetched(data, tree, "full" + (f" ({why})" if why else ""), nbytes)
 
 
 def backfill(db: Path | None, client: AtClient, report: PeriodReport, every_seconds: float = 86400.0) -> None:
     """Every resolved account's repository: in full the first time, then at most once every `every_seconds`
-    (Jetstream brings what happens in between) and only when its revision moved since the stored one.
+    (Jetstream brings what happens in between), only when its revision moved since the stored one, and then
+    only what changed since that revision (getRepo?since=REV; see track/repo.py).
 
     Records the stored data has but the new repository lacks were deleted in between: likes and posts among
     them become record_deletes known to lie between the two backfills (deletions Jetstream missed)."""
@@ -109,36 +151,46 @@ def backfill(db: Path | None, client: AtClient, report: PeriodReport, every_seco
                 with briefly(db) as store:
                     store.con.execute("UPDATE watchlist SET backfilled = ? WHERE did = ?", [utcnow(), did])
                 continue
-            data = client.get_repo(pds, did)
-            keys = _car_keys(data, f"{did} repository")
+            fetched = fetch_repo(db, client, pds, did, rev)
+            fetched.tree.rev = fetched.tree.rev or latest  # old (v2) repositories' commits carry no rev
         except CallFailed as e:
             report.errors.append(f"{did}: {e}")
             continue
-        except Exception as e:  # a PDS serving something that is not a CAR
-            report.errors.append(f"{did}: the repository is not a readable CAR ({type(e).__name__})")
+        except TiewatchError as e:  # a PDS serving something that is not a whole repository CAR
+            report.errors.append(f"{did}: {e}")
             continue
+        report.repo_bytes += fetched.nbytes
         try:
-            report.repo_events += _ingest_repo(db, did, latest, backfilled, data, keys, report)
-        except TiewatchError as e:  # a repository the CAR reader refuses (too large, a slice, ...)
+            report.repo_events += _ingest_repo(db, did, backfilled, fetched, report)
+        except TiewatchError as e:  # a repository the CAR reader refuses (too large, ...)
             report.errors.append(f"{did}: {e}")
             continue
         report.backfilled += 1
+        report.incremental += fetched.how.startswith("since")
 
 
-def _ingest_repo(db: Path | None, did: str, rev: str | None, previous: datetime | None, data: bytes,
-                 keys: list[str], report: PeriodReport) -> int:
+def _ingest_repo(db: Path | None, did: str, previous: datetime | None, fetched: Fetched,
+                 report: PeriodReport) -> int:
     now = utcnow()
+    tree = fetched.tree
     with tempfile.TemporaryDirectory(prefix="tiewatch-repo-") as tmp, briefly(db) as store:
         path = Path(tmp) / f"{did.replace(':', '_')}.car"
-        path.write_bytes(data)
+        path.write_bytes(fetched.data)
         registered: list[str] = []
-        keys_table = pa.table({"key": pa.array(keys, pa.string())})
-        store.con.register("tw_repo_keys", keys_table)
+        store.con.register("tw_repo_keys", pa.table({"key": pa.array(list(tree.entries), pa.string())}))
         registered.append("tw_repo_keys")
+        store.con.register("tw_repo_nodes", pa.table({"cid": pa.array(list(tree.nodes), pa.binary()),
+                                                      "node": pa.array(list(tree.nodes.values()), pa.binary())}))
+        registered.append("tw_repo_nodes")
         try:
             parts = car_parts(store.con, path, registered)
-            after = ["UPDATE watchlist SET rev = ?, backfilled = ? WHERE did = ?"]
-            params: list[list[object]] = [[rev, now, did]]
+            # The tree is kept with the rows read from it, so the next diff is read against exactly this tree.
+            after = ["UPDATE watchlist SET rev = ?, backfilled = ?, repo_bytes = coalesce(repo_bytes, 0) + ?, "
+                     "last_fetch = ? WHERE did = ?",
+                     "DELETE FROM repo_nodes WHERE did = ?",
+                     "INSERT INTO repo_nodes SELECT ?, cid, node, cid = ? FROM tw_repo_nodes"]
+            last = f"{fetched.how}: {fetched.nbytes:,} bytes"
+            params: list[list[object]] = [[tree.rev, now, fetched.nbytes, last, did], [did], [did, tree.root]]
             if previous is not None:
                 deletes = ", ".join(f"'{c}'" for c in TRACKED_DELETES)
                 after.append(f"""
@@ -241,7 +293,8 @@ def status(db: Path | None) -> list[dict[str, Any]]:
         cursor = store.scalar("SELECT max(TRY_CAST(cursor AS BIGINT)) FROM cursors WHERE starts_with(source, "
                               "'track:')")
         rows = store.con.execute("""
-            SELECT w.entry, w.did, w.handle, w.pds, w.rev, w.backfilled, w.profiled, w.followers_listed,
+            SELECT w.entry, w.did, w.handle, w.pds, w.rev, w.backfilled, w.last_fetch, w.repo_bytes,
+                   w.profiled, w.followers_listed,
                    w.followers_capped, w.error,
                    (SELECT count(*) FROM signals s WHERE list_contains(s.subjects, w.did)) AS signals,
                    (SELECT count(*) FROM alerts a JOIN signals s ON s.id = a.signal
