@@ -213,6 +213,7 @@ def test_watch_list_page_changes_the_list_with_the_token(browser: Any, seed_db: 
         assert "Added 3" in page.locator("p.result").inner_text()
         rows = page.locator("#watch-remove tbody tr")
         assert rows.count() == 3 and "ben.bsky.social" in page.locator("#watch-remove tbody").inner_text()
+        page.wait_for_load_state("load")  # measured with the stylesheet applied (a loaded machine is slow to)
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 1, overflow
         page.get_by_label("remove ben.bsky.social").check()
