@@ -127,3 +127,15 @@ def test_charts_show_times_in_the_chosen_zone(seed_store: Store) -> None:
     news = next(x for x in layers(pair.to_dict()) if mark(x) == "point" and "headline" in json.dumps(x))
     when = sorted(v["when"] for v in values(pair.to_dict(), news))
     assert when[-1] == "2024-05-19T09:30:00Z"  # the Cannes departure, 00:30 UTC, at 09:30 in Seoul
+
+
+def test_cli_charts_take_the_time_zone(detected_db: Path, tmp_path: Path) -> None:
+    """`account --chart --tz KST` and `pair --chart --tz` draw in the zone; an unknown zone is one clear line."""
+    cli = Cli(detected_db)
+    cli("account", "xeesoxee", "--chart", str(tmp_path / "a.svg"), "--tz", "KST")
+    svg = (tmp_path / "a.svg").read_text()
+    assert "times in Asia/Seoul, KST" in svg and "drop 2024-03-16" in svg
+    cli("pair", "songhyekyo", "xeesoxee", "--chart", str(tmp_path / "p.svg"), "--tz", "Asia/Seoul")
+    assert "month (times in Asia/Seoul, KST)" in (tmp_path / "p.svg").read_text()
+    bad = cli("account", "xeesoxee", "--chart", str(tmp_path / "b.svg"), "--tz", "Mars/Olympus", ok=False)
+    assert bad.exit_code != 0 and "not a time zone" in bad.output and "Traceback" not in bad.output

@@ -273,15 +273,16 @@ def ties(account: str, at: str | None, limit: int, as_json: bool, db: Path | Non
 @click.option("--bucket", type=click.Choice(["week", "month"]), default="month", show_default=True)
 @click.option("--chart", "chart_file", type=click.Path(path_type=Path), default=None,
               help="Also draw the relationship to FILE (.svg, .png or .html).")
+@click.option("--tz", default="UTC", show_default=True, help="Time zone of the chart's axis (e.g. Asia/Seoul, KST).")
 @json_option
 @db_option
 @user_errors
-def pair(a: str, b: str, bucket: str, chart_file: Path | None, as_json: bool, db: Path | None) -> None:
+def pair(a: str, b: str, bucket: str, chart_file: Path | None, tz: str, as_json: bool, db: Path | None) -> None:
     """Both directions of a relationship over time, with its signals and news."""
     with open_db(db, read_only=True) as tw:
         view = tw.pair(a, b, bucket=bucket)
         if chart_file:
-            tw.chart(view, chart_file)
+            tw.chart(view, chart_file, tz=tz)
     if as_json:
         print_json(view.as_json())
         return
@@ -308,15 +309,16 @@ def _pct(x: float | None) -> str:
 @click.argument("name")
 @click.option("--chart", "chart_file", type=click.Path(path_type=Path), default=None,
               help="Also draw followers with audience signals to FILE (.svg, .png or .html).")
+@click.option("--tz", default="UTC", show_default=True, help="Time zone of the chart's axis (e.g. Asia/Seoul, KST).")
 @json_option
 @db_option
 @user_errors
-def account(name: str, chart_file: Path | None, as_json: bool, db: Path | None) -> None:
+def account(name: str, chart_file: Path | None, tz: str, as_json: bool, db: Path | None) -> None:
     """An account: follower counts with audience signals, strongest ties now and a year earlier, signals."""
     with open_db(db, read_only=True) as tw:
         view = tw.account(name)
         if chart_file:
-            tw.chart(view, chart_file)
+            tw.chart(view, chart_file, tz=tz)
     if as_json:
         print_json(view.as_json())
         return
