@@ -103,25 +103,29 @@ def renewal_candidates(ctx: Context, cap: float, p_min_floor: float) -> pa.Table
 
 
 SPACING_COLUMNS = "platform, a, b, start_ts, start_id, next_ts, next_id, next_kind, g, pos, n_all"
+_K = ", ".join(f"k.{c.strip()}" for c in SPACING_COLUMNS.split(","))
+_C = ", ".join(f"c.{c.strip()}" for c in SPACING_COLUMNS.split(","))
 # The screen is the running interpolated (1 - 2 cap)-quantile: at most the ceil((pos - 1)(1 - 2 cap))-th
 # smallest earlier spacing, which a spacing with p <= cap always reaches (pos >= 2), so it drops no candidate;
-# exact (linear interpolation) on both engines. The longest earlier spacings are sorted in SQL and cut at 20.
+# exact (linear interpolation) on both engines. The candidates that pass are counted exactly against their
+# predecessors (k), then listed with the longest earlier spacings, sorted in SQL and cut at 20.
+# Derived tables, not common table expressions: Spark does not read a cached view (tw_spacings) through a
+# CTE, it would compute the spacings from the events again for every reference.
 CANDIDATES_SQL = f"""
-        WITH s AS (SELECT {SPACING_COLUMNS} FROM tw_spacings WHERE n_all >= $min_pos),
-        w AS (SELECT {SPACING_COLUMNS}, quantile_cont(g, $frac) OVER (PARTITION BY platform, a, b ORDER BY pos
-                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS qg FROM s),
-        c AS (SELECT {SPACING_COLUMNS} FROM w WHERE pos >= $min_pos AND g >= qg),
-        cnt AS (SELECT c.platform, c.a, c.b, c.pos, count(*) AS at_least FROM c JOIN s
-                  ON s.platform = c.platform AND s.a = c.a AND s.b = c.b AND s.pos <= c.pos AND s.g >= c.g
-                GROUP BY c.platform, c.a, c.b, c.pos HAVING count(*) <= $cap * c.pos),
-        k AS (SELECT c.*, cnt.at_least FROM c JOIN cnt
-                ON cnt.platform = c.platform AND cnt.a = c.a AND cnt.b = c.b AND cnt.pos = c.pos),
-        e AS (SELECT k.platform, k.a, k.b, k.pos, array_slice(list_sort(list(s.g), 'DESC'), 1, 20) AS earlier,
-                     median(s.g) AS typical
-              FROM k JOIN s ON s.platform = k.platform AND s.a = k.a AND s.b = k.b AND s.pos < k.pos
-              GROUP BY k.platform, k.a, k.b, k.pos)
-        SELECT k.*, e.earlier, e.typical FROM k JOIN e
-          ON e.platform = k.platform AND e.a = k.a AND e.b = k.b AND e.pos = k.pos
+        SELECT {_K}, k.at_least, array_slice(list_sort(list(s.g), 'DESC'), 1, 20) AS earlier,
+               median(s.g) AS typical
+        FROM (
+            SELECT {_C}, count(*) AS at_least
+            FROM (SELECT {SPACING_COLUMNS} FROM (
+                      SELECT {SPACING_COLUMNS}, quantile_cont(g, $frac) OVER (PARTITION BY platform, a, b ORDER BY pos
+                             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS qg
+                      FROM tw_spacings WHERE n_all >= $min_pos) w
+                  WHERE pos >= $min_pos AND g >= qg) c
+            JOIN tw_spacings s
+              ON s.platform = c.platform AND s.a = c.a AND s.b = c.b AND s.pos <= c.pos AND s.g >= c.g
+            GROUP BY {_C} HAVING count(*) <= $cap * c.pos) k
+        JOIN tw_spacings s ON s.platform = k.platform AND s.a = k.a AND s.b = k.b AND s.pos < k.pos
+        GROUP BY {_K}, k.at_least
         ORDER BY k.platform, k.a, k.b, k.pos"""
 
 
@@ -159,10 +163,10 @@ def long_gaps(ctx: Context, limit: int = 50) -> list[dict[str, Any]]:
     median of the pair's spacings. For data where the renewal test has no power (few contact days
     per pair) this is a reading list, not a set of discoveries; it carries no p-value."""
     rows = ctx.engine.arrow(f"""
-        WITH s AS (SELECT *, median(g) OVER (PARTITION BY platform, a, b) AS med FROM tw_spacings),
-        top AS (SELECT * FROM (SELECT *, rank() OVER (PARTITION BY platform, a, b ORDER BY g DESC) AS r FROM s)
-                WHERE r = 1 AND n_all >= 3)
-        SELECT platform, a, b, start_ts, next_ts, g, n_all, med, g / greatest(med, 1) AS ratio FROM top
+        SELECT platform, a, b, start_ts, next_ts, g, n_all, med, g / greatest(med, 1) AS ratio
+        FROM (SELECT *, rank() OVER (PARTITION BY platform, a, b ORDER BY g DESC) AS r
+              FROM (SELECT *, median(g) OVER (PARTITION BY platform, a, b) AS med FROM tw_spacings) s) top
+        WHERE r = 1 AND n_all >= 3
         ORDER BY ratio DESC, n_all DESC, platform, a, b LIMIT {int(limit)}""")
     out = []
     for r in rows.to_pylist():

@@ -1,63 +1,71 @@
-WITH s AS (
-  SELECT
-    platform,
-    a,
-    b,
-    start_ts,
-    start_id,
-    next_ts,
-    next_id,
-    next_kind,
-    g,
-    pos,
-    n_all
-  FROM tw_spacings
-  WHERE
-    n_all >= :min_pos
-), w AS (
-  SELECT
-    platform,
-    a,
-    b,
-    start_ts,
-    start_id,
-    next_ts,
-    next_id,
-    next_kind,
-    g,
-    pos,
-    n_all,
-    PERCENTILE(g, :frac) OVER (
-      PARTITION BY platform, a, b
-      ORDER BY pos NULLS LAST
-      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-    ) AS qg
-  FROM s
-), c AS (
-  SELECT
-    platform,
-    a,
-    b,
-    start_ts,
-    start_id,
-    next_ts,
-    next_id,
-    next_kind,
-    g,
-    pos,
-    n_all
-  FROM w
-  WHERE
-    pos >= :min_pos AND g >= qg
-), cnt AS (
+SELECT
+  k.platform,
+  k.a,
+  k.b,
+  k.start_ts,
+  k.start_id,
+  k.next_ts,
+  k.next_id,
+  k.next_kind,
+  k.g,
+  k.pos,
+  k.n_all,
+  k.at_least,
+  SLICE(SORT_ARRAY(COLLECT_LIST(s.g), FALSE), 1, 20) AS earlier,
+  PERCENTILE(s.g, 0.5) AS typical
+FROM (
   SELECT
     c.platform,
     c.a,
     c.b,
+    c.start_ts,
+    c.start_id,
+    c.next_ts,
+    c.next_id,
+    c.next_kind,
+    c.g,
     c.pos,
+    c.n_all,
     COUNT(*) AS at_least
-  FROM c
-  JOIN s
+  FROM (
+    SELECT
+      platform,
+      a,
+      b,
+      start_ts,
+      start_id,
+      next_ts,
+      next_id,
+      next_kind,
+      g,
+      pos,
+      n_all
+    FROM (
+      SELECT
+        platform,
+        a,
+        b,
+        start_ts,
+        start_id,
+        next_ts,
+        next_id,
+        next_kind,
+        g,
+        pos,
+        n_all,
+        PERCENTILE(g, :frac) OVER (
+          PARTITION BY platform, a, b
+          ORDER BY pos NULLS LAST
+          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        ) AS qg
+      FROM tw_spacings
+      WHERE
+        n_all >= :min_pos
+    ) AS w
+    WHERE
+      pos >= :min_pos AND g >= qg
+  ) AS c
+  JOIN tw_spacings AS s
     ON s.platform = c.platform
     AND s.a = c.a
     AND s.b = c.b
@@ -67,40 +75,32 @@ WITH s AS (
     c.platform,
     c.a,
     c.b,
-    c.pos
+    c.start_ts,
+    c.start_id,
+    c.next_ts,
+    c.next_id,
+    c.next_kind,
+    c.g,
+    c.pos,
+    c.n_all
   HAVING
     COUNT(*) <= :cap * c.pos
-), k AS (
-  SELECT
-    c.*,
-    cnt.at_least
-  FROM c
-  JOIN cnt
-    ON cnt.platform = c.platform AND cnt.a = c.a AND cnt.b = c.b AND cnt.pos = c.pos
-), e AS (
-  SELECT
-    k.platform,
-    k.a,
-    k.b,
-    k.pos,
-    SLICE(SORT_ARRAY(COLLECT_LIST(s.g), FALSE), 1, 20) AS earlier,
-    PERCENTILE(s.g, 0.5) AS typical
-  FROM k
-  JOIN s
-    ON s.platform = k.platform AND s.a = k.a AND s.b = k.b AND s.pos < k.pos
-  GROUP BY
-    k.platform,
-    k.a,
-    k.b,
-    k.pos
-)
-SELECT
-  k.*,
-  e.earlier,
-  e.typical
-FROM k
-JOIN e
-  ON e.platform = k.platform AND e.a = k.a AND e.b = k.b AND e.pos = k.pos
+) AS k
+JOIN tw_spacings AS s
+  ON s.platform = k.platform AND s.a = k.a AND s.b = k.b AND s.pos < k.pos
+GROUP BY
+  k.platform,
+  k.a,
+  k.b,
+  k.start_ts,
+  k.start_id,
+  k.next_ts,
+  k.next_id,
+  k.next_kind,
+  k.g,
+  k.pos,
+  k.n_all,
+  k.at_least
 ORDER BY
   k.platform NULLS LAST,
   k.a NULLS LAST,
