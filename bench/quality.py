@@ -240,7 +240,7 @@ def planted_gap_power(db: Path, actor: str, tests: dict[str, int], q: float = 0.
         ctx = Context(store=store, dialect=DUCKDB, window=Window(None, None), keep_p=q)
         det = SilenceDetector()
         end = store.scalar("SELECT max(ts) FROM events")
-        store.con.execute(f"CREATE OR REPLACE TEMP TABLE tw_gaps AS {det._posts_gaps_sql(ctx, end)}")
+        ctx.engine.materialize("tw_gaps", det._posts_gaps_sql(ctx), {"end": end})
         prior = det._prior(ctx)
         e, n, k = store.con.execute("SELECT e, n, k FROM tw_gaps WHERE a = ? ORDER BY k DESC LIMIT 1",
                                     [actor]).fetchall()[0]

@@ -62,7 +62,7 @@ def every_gap(db: Path) -> tuple[Store, Context, pa.Table]:
     ctx = Context(store=store, dialect=DUCKDB, window=Window(), keep_p=0.05)
     det = SilenceDetector()
     end = store.scalar("SELECT max(ts) FROM events")
-    store.con.execute(f"CREATE OR REPLACE TEMP TABLE tw_gaps AS {det._posts_gaps_sql(ctx, end)}")
+    ctx.engine.materialize("tw_gaps", det._posts_gaps_sql(ctx), {"end": end})
     tbl = store.arrow("SELECT platform, a, b, rank_at AS lo, k FROM tw_gaps WHERE k >= 1 ORDER BY platform, a, b, lo")
     return store, ctx, tbl
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import click
@@ -107,8 +108,8 @@ def _duration(text: str) -> float:
         value = float(text[:-1]) * units[text[-1]] if text[-1:] in units else float(text)
     except ValueError:
         raise TiewatchError(f"{text!r}: not a duration (like 90s, 15m, 2h)") from None
-    if value <= 0:
-        raise TiewatchError(f"{text!r}: a duration must be positive")
+    if not math.isfinite(value) or value <= 0:
+        raise TiewatchError(f"{text!r}: a duration must be a positive number of seconds, minutes, hours or days")
     return value
 
 

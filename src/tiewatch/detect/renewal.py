@@ -32,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 
 from tiewatch.detect.base import Context
+from tiewatch.detect.dialect import DUCKDB
 
 RENEWAL_KINDS = ("like", "comment", "reply", "repost", "mention", "message")
 
@@ -40,12 +41,13 @@ def _in(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
-def spacings_sql(ctx: Context) -> str:
+def spacings_sql(ctx: Context, events: str | None = None) -> str:
     """One row per spacing of every renewal pair: closed gaps and the open spacing, in A's active days, with
-    its position `pos` in the pair's history (1 = the gap after the first contact) and the pair's count."""
-    d = ctx.dialect
+    its position `pos` in the pair's history (1 = the gap after the first contact) and the pair's count.
+    The window's bounds are parameters (`ctx.window.params`) unless `events` says where the events are."""
+    d = DUCKDB  # written once in DuckDB's dialect; the engine compiles it
     return f"""
-        WITH ev AS {ctx.events_sql()},
+        WITH ev AS {events or ctx.events_bound()},
         with_posts AS (SELECT DISTINCT platform, actor FROM ev WHERE kind = 'post'),
         active AS (
             SELECT e.platform, e.actor AS a, e.target AS b, {d.day('e.ts')} AS day_,
@@ -72,11 +74,14 @@ def spacings_sql(ctx: Context) -> str:
         FROM pe p JOIN a_last al ON al.platform = p.platform AND al.actor = p.a"""
 
 
+HISTOGRAM_SQL = "SELECT pos, count(*) AS tests FROM tw_spacings GROUP BY pos ORDER BY pos"
+
+
 def renewal_histogram(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
-    """Build the spacing table once (temp table tw_spacings); return each test's smallest attainable
-    p-value (1/pos), compactly: the distinct values and how many tests have each."""
-    ctx.store.con.execute(f"CREATE OR REPLACE TEMP TABLE tw_spacings AS {spacings_sql(ctx)}")
-    hist = ctx.store.arrow("SELECT pos, count(*) AS tests FROM tw_spacings GROUP BY pos ORDER BY pos")
+    """Build the spacing table once (tw_spacings, materialised by the engine); return each test's smallest
+    attainable p-value (1/pos), compactly: the distinct values and how many tests have each."""
+    ctx.engine.materialize("tw_spacings", spacings_sql(ctx), ctx.window.params)
+    hist = ctx.engine.arrow(HISTOGRAM_SQL)
     pos = hist["pos"].to_numpy().astype(float)
     return 1.0 / np.maximum(pos, 1.0), hist["tests"].to_numpy().astype(np.int64)
 
@@ -90,24 +95,38 @@ def renewal_candidates(ctx: Context, cap: float, p_min_floor: float) -> pa.Table
     spacings that pass are counted exactly against their predecessors.
     """
     if p_min_floor <= 0 or cap <= 0:
-        return ctx.store.arrow("SELECT *, 0 AS at_least, [1] AS earlier, 1.0 AS typical FROM tw_spacings LIMIT 0")
+        return ctx.engine.arrow(f"SELECT {SPACING_COLUMNS}, 0 AS at_least, [1] AS earlier, 1.0 AS typical "
+                                "FROM tw_spacings LIMIT 0")
     min_pos = int(np.ceil(1.0 / min(p_min_floor, cap) - 1e-9))
     frac = max(0.0, 1.0 - min(0.5, 2.0 * cap))
-    return ctx.store.arrow(f"""
-        WITH s AS (SELECT * FROM tw_spacings WHERE n_all >= {min_pos}),
-        w AS (SELECT *, quantile_disc(g, {frac!r}) OVER (PARTITION BY platform, a, b ORDER BY pos
-                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS qg FROM s),
-        c AS (SELECT * EXCLUDE (qg) FROM w WHERE pos >= {min_pos} AND g >= qg),
-        cnt AS (SELECT c.platform, c.a, c.b, c.pos, count(*) AS at_least FROM c JOIN s
-                  ON s.platform = c.platform AND s.a = c.a AND s.b = c.b AND s.pos <= c.pos AND s.g >= c.g
-                GROUP BY c.platform, c.a, c.b, c.pos HAVING count(*) <= {cap!r} * c.pos),
-        k AS (SELECT c.*, cnt.at_least FROM c JOIN cnt USING (platform, a, b, pos)),
-        e AS (SELECT k.platform, k.a, k.b, k.pos, list(s.g ORDER BY s.g DESC)[1:20] AS earlier,
-                     median(s.g) AS typical
-              FROM k JOIN s ON s.platform = k.platform AND s.a = k.a AND s.b = k.b AND s.pos < k.pos
-              GROUP BY k.platform, k.a, k.b, k.pos)
-        SELECT k.*, e.earlier, e.typical FROM k JOIN e USING (platform, a, b, pos)
-        ORDER BY k.platform, k.a, k.b, k.pos""")
+    return ctx.engine.arrow(CANDIDATES_SQL, {"min_pos": min_pos, "frac": frac, "cap": cap})
+
+
+SPACING_COLUMNS = "platform, a, b, start_ts, start_id, next_ts, next_id, next_kind, g, pos, n_all"
+_K = ", ".join(f"k.{c.strip()}" for c in SPACING_COLUMNS.split(","))
+_C = ", ".join(f"c.{c.strip()}" for c in SPACING_COLUMNS.split(","))
+# The screen is the running interpolated (1 - 2 cap)-quantile: at most the ceil((pos - 1)(1 - 2 cap))-th
+# smallest earlier spacing, which a spacing with p <= cap always reaches (pos >= 2), so it drops no candidate;
+# exact (linear interpolation) on both engines. The candidates that pass are counted exactly against their
+# predecessors (k), then listed with the longest earlier spacings, sorted in SQL and cut at 20.
+# Derived tables, not common table expressions: Spark does not read a cached view (tw_spacings) through a
+# CTE, it would compute the spacings from the events again for every reference.
+CANDIDATES_SQL = f"""
+        SELECT {_K}, k.at_least, array_slice(list_sort(list(s.g), 'DESC'), 1, 20) AS earlier,
+               median(s.g) AS typical
+        FROM (
+            SELECT {_C}, count(*) AS at_least
+            FROM (SELECT {SPACING_COLUMNS} FROM (
+                      SELECT {SPACING_COLUMNS}, quantile_cont(g, $frac) OVER (PARTITION BY platform, a, b ORDER BY pos
+                             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS qg
+                      FROM tw_spacings WHERE n_all >= $min_pos) w
+                  WHERE pos >= $min_pos AND g >= qg) c
+            JOIN tw_spacings s
+              ON s.platform = c.platform AND s.a = c.a AND s.b = c.b AND s.pos <= c.pos AND s.g >= c.g
+            GROUP BY {_C} HAVING count(*) <= $cap * c.pos) k
+        JOIN tw_spacings s ON s.platform = k.platform AND s.a = k.a AND s.b = k.b AND s.pos < k.pos
+        GROUP BY {_K}, k.at_least
+        ORDER BY k.platform, k.a, k.b, k.pos"""
 
 
 def crossing_length(earlier: list[int], position: int, own: int, p_star: float) -> int:
@@ -131,7 +150,7 @@ def all_pvalues_sql(ctx: Context) -> str:
     `longer` counts strictly longer predecessors; (longer + U * (at_least - longer)) / pos is uniform under
     exchangeability (U uniform on 0..1)."""
     return f"""
-        WITH s AS ({spacings_sql(ctx)})
+        WITH s AS ({spacings_sql(ctx, ctx.events_sql())})
         SELECT x.platform, x.a, x.b, x.start_ts, x.g, x.pos, x.n_all,
                count(*) FILTER (WHERE y.g >= x.g) AS at_least, count(*) FILTER (WHERE y.g > x.g) AS longer,
                median(y.g) AS med
@@ -143,11 +162,11 @@ def long_gaps(ctx: Context, limit: int = 50) -> list[dict[str, Any]]:
     """The longest unusual gaps, NOT tested: each pair's longest spacing, ranked by its length over the
     median of the pair's spacings. For data where the renewal test has no power (few contact days
     per pair) this is a reading list, not a set of discoveries; it carries no p-value."""
-    rows = ctx.store.arrow(f"""
-        WITH s AS (SELECT *, median(g) OVER (PARTITION BY platform, a, b) AS med FROM tw_spacings),
-        top AS (SELECT * FROM (SELECT *, rank() OVER (PARTITION BY platform, a, b ORDER BY g DESC) AS r FROM s)
-                WHERE r = 1 AND n_all >= 3)
-        SELECT platform, a, b, start_ts, next_ts, g, n_all, med, g / greatest(med, 1) AS ratio FROM top
+    rows = ctx.engine.arrow(f"""
+        SELECT platform, a, b, start_ts, next_ts, g, n_all, med, g / greatest(med, 1) AS ratio
+        FROM (SELECT *, rank() OVER (PARTITION BY platform, a, b ORDER BY g DESC) AS r
+              FROM (SELECT *, median(g) OVER (PARTITION BY platform, a, b) AS med FROM tw_spacings) s) top
+        WHERE r = 1 AND n_all >= 3
         ORDER BY ratio DESC, n_all DESC, platform, a, b LIMIT {int(limit)}""")
     out = []
     for r in rows.to_pylist():

@@ -32,9 +32,17 @@ import numpy as np
 import pyarrow as pa
 
 from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
+from tiewatch.detect.dialect import DUCKDB
 from tiewatch.detect.engagement_prior import GridPrior, fit_grid_prior
 from tiewatch.detect.fdr import tarone_floor
-from tiewatch.detect.renewal import crossing_length, renewal_candidates, renewal_histogram
+from tiewatch.detect.renewal import (
+    CANDIDATES_SQL,
+    HISTOGRAM_SQL,
+    crossing_length,
+    renewal_candidates,
+    renewal_histogram,
+    spacings_sql,
+)
 
 POST_ENGAGEMENTS = ("like", "comment", "reply", "repost")
 REACTION_DAYS = 3.0  # posts younger than this at the end of the data are not counted as missed yet
@@ -56,13 +64,36 @@ class SilenceDetector(Detector):
     families = ("silence",)
     name = "silence"
 
+    def queries(self, ctx: Context) -> dict[str, str]:
+        """In the order `run` and `finalize` send them; tw_* are materialised for the queries after them."""
+        return {"end": self._end_sql(ctx), "tw_gaps": self._posts_gaps_sql(ctx), "prior": PRIOR_SQL,
+                "histories": HISTORIES_SQL, "tw_spacings": spacings_sql(ctx), "renewal_tests": HISTOGRAM_SQL,
+                "renewal_candidates": CANDIDATES_SQL, "posts_candidates": POSTS_CANDIDATES_SQL,
+                "active_misses": self._active_misses_sql(ctx), "post_times": POST_TIMES_SQL}
+
+    def snapshot_tables(self) -> dict[str, pa.Table]:
+        """Empty tables of the shapes `run` and `finalize` register from the driver (for the SQL snapshots)."""
+        return {"tw_hist": pa.table({c: pa.array([], pa.float64()) for c in ("e1", "n1", "kmax", "p_min", "pmean",
+                                                                              "w")}),
+                "tw_cand": pa.table({"platform": pa.array([], pa.string()), "a": pa.array([], pa.string()),
+                                     "b": pa.array([], pa.string()), "lo": pa.array([], pa.int64()),
+                                     "k": pa.array([], pa.int64()), "cid": pa.array([], pa.int64())}),
+                "tw_rank_q": pa.table({"i": pa.array([], pa.int64()), "platform": pa.array([], pa.string()),
+                                       "b": pa.array([], pa.string()), "r": pa.array([], pa.int64())})}
+
+    def snapshot_params(self) -> dict[str, Any]:
+        """Example values of the parameters its queries use besides the window's (for the SQL snapshots)."""
+        return {"end": datetime(2025, 1, 1), "keep_p": 0.05, "min_pos": 20, "frac": 0.9, "cap": 0.05}
+
+    def _end_sql(self, ctx: Context) -> str:
+        return f"SELECT max(ts) FROM {ctx.events_bound()}"
+
     def run(self, ctx: Context) -> DetectorOutput:
-        con = ctx.store.con
-        end = ctx.store.scalar(f"SELECT max(ts) FROM {ctx.events_sql()}")
+        end = ctx.engine.scalar(self._end_sql(ctx), ctx.window.params)
         if end is None:
             return DetectorOutput([], {FAMILY: 0})
         self.end: datetime = end
-        con.execute(f"CREATE OR REPLACE TEMP TABLE tw_gaps AS {self._posts_gaps_sql(ctx, end)}")
+        ctx.engine.materialize("tw_gaps", self._posts_gaps_sql(ctx), {**ctx.window.params, "end": end})
         prior = self._prior(ctx)
         self.prior = prior
         # Every test's smallest attainable p-value, then Tarone's filter: tests that can never pass leave m.
@@ -87,7 +118,8 @@ class SilenceDetector(Detector):
         keep = np.nonzero(p / w <= cap)[0]
         signals = self._posts_candidates(ctx, tbl, keep, p, post, hid, w, cap)
         renewal = self._renewal_signals(ctx, renewal_p.filter(pa.array(rp <= cap)), end)
-        con.execute("DROP TABLE IF EXISTS tw_spacings")
+        ctx.engine.drop("tw_spacings")
+        ctx.engine.drop("tw_gaps")
         return DetectorOutput(signals + renewal, {FAMILY: n_tests}, {FAMILY: self.untestable})
 
     def _posts_pmin(self, ctx: Context, prior: GridPrior) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -100,11 +132,7 @@ class SilenceDetector(Detector):
         histories that can pass (p_min at most the level) are kept, with their posterior means, for the
         screen of `_posts_pvalues`, so no posterior is computed twice.
         """
-        h = ctx.store.arrow(f"""
-            SELECT CASE WHEN e >= {MIN_ENGAGED} AND kmax >= 1 THEN e - 1 END AS e1,
-                   CASE WHEN e >= {MIN_ENGAGED} AND kmax >= 1 THEN n - 1 END AS n1,
-                   CASE WHEN e >= {MIN_ENGAGED} AND kmax >= 1 THEN kmax END AS kmax, count(*) AS tests
-            FROM tw_gaps GROUP BY ALL""")
+        h = ctx.engine.arrow(HISTORIES_SQL)
         counts = h["tests"].to_numpy().astype(np.int64)
         testable = h["e1"].is_valid().to_numpy(zero_copy_only=False)
         p_min, rho = np.ones(h.num_rows), np.zeros(h.num_rows)
@@ -150,7 +178,7 @@ class SilenceDetector(Detector):
                                    int(k_active[j])) for row, j in zip(rows, final, strict=True)]
 
     # -- posts model --------------------------------------------------------------------------------
-    def _posts_gaps_sql(self, ctx: Context, end: datetime) -> str:
+    def _posts_gaps_sql(self, ctx: Context) -> str:
         """One row per post of B that A engaged with: the run of B's posts A then passed over.
 
         B's posts are ranked by publication (a window over posts only, which are few, which also counts the
@@ -158,11 +186,12 @@ class SilenceDetector(Detector):
         join against that small table; one window per pair, ordered by rank, gives the next engaged post.
         Misses = the difference of ranks − 1; repeated engagements on one post are adjacent in that order and
         collapse to the last one. The events are read where they are needed (a shared intermediate would be
-        a copy of every event), and nothing is joined after the window.
+        a copy of every event), and nothing is joined after the window. Parameters: the window's and $end
+        (the last event's time).
         """
-        d = ctx.dialect
-        end_sql = f"TIMESTAMP '{end.isoformat(sep=' ')}'"
-        events = ctx.events_sql()
+        d = DUCKDB  # written once in DuckDB's dialect; the engine compiles it
+        end_sql = "$end"
+        events = ctx.events_bound()
         return f"""
         WITH posts AS (
             SELECT platform, actor AS author, post AS post_id, min(ts) AS ts FROM {events}
@@ -194,9 +223,7 @@ class SilenceDetector(Detector):
 
     def _prior(self, ctx: Context) -> GridPrior:
         """The engagement-rate prior, fitted to every pair's counts after its first engagement."""
-        pairs = ctx.store.arrow("""
-            SELECT e - 1 AS e1, n - 1 AS n1, count(*) AS pairs FROM tw_gaps
-            WHERE next_ts IS NULL GROUP BY e - 1, n - 1""")  # a pair's last row holds its totals
+        pairs = ctx.engine.arrow(PRIOR_SQL)
         return fit_grid_prior(pairs["e1"].to_numpy().astype(float), pairs["n1"].to_numpy().astype(float),
                               pairs["pairs"].to_numpy().astype(float))
 
@@ -211,15 +238,12 @@ class SilenceDetector(Detector):
         hist = self._histories
         hist = hist.filter(pa.array(hist["p_min"].to_numpy() <= floor))
         pmean = hist["pmean"].to_numpy()
-        ctx.store.con.register("tw_hist", hist.append_column(
+        ctx.engine.register("tw_hist", hist.append_column(
             "w", pa.array(-np.log1p(-np.minimum(pmean, 0.999)) / rho_bar)))
         try:
-            tbl: pa.Table = ctx.store.arrow(f"""
-                SELECT g.*, h.e1, h.n1, h.w FROM tw_gaps g
-                JOIN tw_hist h ON h.e1 = g.e - 1 AND h.n1 = g.n - 1 AND h.kmax = g.kmax
-                WHERE g.k >= 1 AND power(1.0 - h.pmean, g.k) <= {ctx.keep_p} * h.w""")
+            tbl: pa.Table = ctx.engine.arrow(POSTS_CANDIDATES_SQL, {"keep_p": ctx.keep_p})
         finally:
-            ctx.store.con.unregister("tw_hist")
+            ctx.engine.drop("tw_hist")
         e1, n1 = tbl["e1"].to_numpy().astype(np.int64), tbl["n1"].to_numpy().astype(np.int64)
         used, hid = np.unique(e1 * (int(n1.max()) + 1 if len(n1) else 1) + n1, return_index=True,
                               return_inverse=True)[1:]
@@ -246,12 +270,18 @@ class SilenceDetector(Detector):
         counts at the runs' ends come from one window over B's posting days and those ends, so the cost
         grows with B's posting days and the gaps' runs, never with the posts inside a gap.
         """
-        d = ctx.dialect
-        day_no = f"CAST(floor(({d.epoch('ts')}) / 86400.0) AS BIGINT)"
-        events = ctx.events_sql()  # read twice, inline: a shared CTE would be a copy of every event
-        ctx.store.con.register("tw_cand", tbl.append_column("cid", pa.array(range(tbl.num_rows), pa.int64())))
+        ctx.engine.register("tw_cand", tbl.append_column("cid", pa.array(range(tbl.num_rows), pa.int64())))
         try:
-            counts = ctx.store.arrow(f"""
+            counts = ctx.engine.arrow(self._active_misses_sql(ctx), ctx.window.params)
+        finally:
+            ctx.engine.drop("tw_cand")
+        return [int(x) for x in counts["k_active"].to_pylist()]
+
+    def _active_misses_sql(self, ctx: Context) -> str:
+        """The query of `_count_active_misses` over the registered candidates tw_cand (window parameters)."""
+        day_no = f"CAST(floor(({DUCKDB.epoch('ts')}) / 86400.0) AS BIGINT)"
+        events = ctx.events_bound()  # read twice, inline: a shared CTE would be a copy of every event
+        return f"""
                 WITH c AS (SELECT cid, platform, a, b, lo, k FROM tw_cand),
                 posts_r AS (  -- B's posts in publication order, as the gaps were ranked
                     SELECT platform, actor AS b, {day_no} AS pday,
@@ -278,7 +308,7 @@ class SilenceDetector(Detector):
                     SELECT platform, actor, min(aday) - 2 AS r0, max(aday) AS r1 FROM a_runs0
                     GROUP BY platform, actor, run),
                 pieces AS (  -- the covered days of A inside each gap's span (a gap meets few of A's runs)
-                    SELECT row_number() OVER () AS pid, s.cid, s.platform, s.b, s.lo, s.k,
+                    SELECT row_number() OVER (ORDER BY s.cid, r.r0) AS pid, s.cid, s.platform, s.b, s.lo, s.k,
                            greatest(r.r0, s.d0) AS p0, least(r.r1, s.d1) AS p1
                     FROM span s JOIN a_runs r ON r.platform = s.platform AND r.actor = s.a
                          AND r.r1 >= s.d0 AND r.r0 <= s.d1),
@@ -300,10 +330,7 @@ class SilenceDetector(Detector):
                     SELECT p.cid, greatest(least(p.lo + p.k, e.upto_p1) - greatest(p.lo, e.before_p0), 0) AS n
                     FROM pieces p JOIN ends e ON e.pid = p.pid)
                 SELECT c.cid, coalesce(sum(seen.n), 0) AS k_active FROM c LEFT JOIN seen ON seen.cid = c.cid
-                GROUP BY c.cid ORDER BY c.cid""")
-        finally:
-            ctx.store.con.unregister("tw_cand")
-        return [int(x) for x in counts["k_active"].to_pylist()]
+                GROUP BY c.cid ORDER BY c.cid"""
 
     def _posts_signal(self, row: dict[str, Any], p: float, prior: GridPrior, post: np.ndarray,
                       weight: float, misses: int) -> Signal:
@@ -427,18 +454,13 @@ class SilenceDetector(Detector):
             return []
         q = pa.table({"i": list(range(len(wanted))), "platform": [w[0] for w in wanted],
                       "b": [w[1] for w in wanted], "r": pa.array([w[2] for w in wanted], pa.int64())})
-        ctx.store.con.register("tw_rank_q", q)
+        ctx.engine.register("tw_rank_q", q)
         try:
-            rows = ctx.store.con.execute("""
-                WITH p AS (SELECT platform, actor, post, min(ts) AS ts FROM events
-                           WHERE kind = 'post' AND actor IN (SELECT b FROM tw_rank_q) GROUP BY platform, actor, post),
-                r AS (SELECT platform, actor, ts,
-                             row_number() OVER (PARTITION BY platform, actor ORDER BY ts, post) AS r FROM p)
-                SELECT q.i, r.ts FROM tw_rank_q q JOIN r ON r.platform = q.platform AND r.actor = q.b AND r.r = q.r
-                """).fetchall()
+            rows = ctx.engine.arrow(POST_TIMES_SQL)
         finally:
-            ctx.store.con.unregister("tw_rank_q")
-        found: dict[int, datetime] = {int(i): ts for i, ts in rows}
+            ctx.engine.drop("tw_rank_q")
+        found: dict[int, datetime] = {int(i): ts for i, ts in zip(rows["i"].to_pylist(), rows["ts"].to_pylist(),
+                                                                  strict=True)}
         return [found.get(i) for i in range(len(wanted))]
 
     def _resumption(self, s: Signal) -> Signal:
@@ -450,6 +472,29 @@ class SilenceDetector(Detector):
         return Signal(kind="resumption", ts=when, start=s.start, end=when, subjects=[a, b], score=s.score,
                       p_value=s.p_value, evidence=[s.detail["resumed_by"], *s.evidence],
                       detail=detail, platform=s.platform, family=None, q_value=s.q_value, parent=s)
+
+
+# The posts model's queries over the materialised gaps (tw_gaps) and the driver's tables (tw_hist, tw_rank_q).
+PRIOR_SQL = """
+            SELECT e - 1 AS e1, n - 1 AS n1, count(*) AS pairs FROM tw_gaps
+            WHERE next_ts IS NULL GROUP BY e - 1, n - 1 ORDER BY e1, n1"""  # a pair's last row holds its totals;
+# ordered, so the prior's sums add up in the same order on every run and engine (bit for bit)
+HISTORIES_SQL = f"""
+            SELECT CASE WHEN e >= {MIN_ENGAGED} AND kmax >= 1 THEN e - 1 END AS e1,
+                   CASE WHEN e >= {MIN_ENGAGED} AND kmax >= 1 THEN n - 1 END AS n1,
+                   CASE WHEN e >= {MIN_ENGAGED} AND kmax >= 1 THEN kmax END AS kmax, count(*) AS tests
+            FROM tw_gaps GROUP BY 1, 2, 3 ORDER BY 1 NULLS FIRST, 2 NULLS FIRST, 3 NULLS FIRST"""
+POSTS_CANDIDATES_SQL = """
+                SELECT g.*, h.e1, h.n1, h.w FROM tw_gaps g
+                JOIN tw_hist h ON h.e1 = g.e - 1 AND h.n1 = g.n - 1 AND h.kmax = g.kmax
+                WHERE g.k >= 1 AND power(1.0 - h.pmean, g.k) <= $keep_p * h.w"""
+POST_TIMES_SQL = """
+                WITH p AS (SELECT platform, actor, post, min(ts) AS ts FROM events
+                           WHERE kind = 'post' AND actor IN (SELECT b FROM tw_rank_q) GROUP BY platform, actor, post),
+                r AS (SELECT platform, actor, ts,
+                             row_number() OVER (PARTITION BY platform, actor ORDER BY ts, post) AS r FROM p)
+                SELECT q.i, r.ts FROM tw_rank_q q JOIN r ON r.platform = q.platform AND r.actor = q.b AND r.r = q.r
+                """
 
 
 def _chunked(fn: Callable[[np.ndarray], np.ndarray], rows: np.ndarray) -> np.ndarray:
