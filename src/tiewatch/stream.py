@@ -40,6 +40,22 @@ CURSOR_SQL = f"""INSERT OR REPLACE INTO cursors
                     AS VARCHAR), now()::TIMESTAMP FROM {STAGED}
     HAVING max(TRY_CAST(time_us AS BIGINT)) IS NOT NULL"""
 
+class WriteGap:
+    """When a fast stream's next batch may be written: after each write the file is left free at least as long
+    as the write took (MIN_GAP at least), and the batches arriving meanwhile are written together, up to
+    MAX_PENDING_BATCHES of them (a write costs about the same for 500 lines as for 10,000)."""
+
+    def __init__(self, batch_size: int) -> None:
+        self.batch_size, self.until = batch_size, 0.0
+
+    def waiting(self, pending: int) -> bool:
+        return time.monotonic() < self.until and pending < MAX_PENDING_BATCHES * self.batch_size
+
+    def wrote(self, began: float) -> None:
+        now = time.monotonic()
+        self.until = now + max(MIN_GAP, now - began)
+
+
 
 @dataclass
 class WatchStats:
@@ -109,12 +125,12 @@ def watch_jetstream(store: Store, url: str = DEFAULT_URL, *, collections: list[s
     last_flush = time.monotonic()
     last_message = time.monotonic()
 
-    gap_until = 0.0  # after each write the file is left to other processes at least this long
+    gap = WriteGap(batch_size)  # after each write the file is left to other processes at least this long
 
     def flush(final: bool = False) -> None:
-        nonlocal pending, last_flush, gap_until
+        nonlocal pending, last_flush
         if pending:
-            if not final and time.monotonic() < gap_until and len(pending) < MAX_PENDING_BATCHES * batch_size:
+            if not final and gap.waiting(len(pending)):
                 return  # the next write waits: readers polling for the lock get their turn (no starvation)
             began = time.monotonic()
             try:
@@ -129,7 +145,7 @@ def watch_jetstream(store: Store, url: str = DEFAULT_URL, *, collections: list[s
                 return
             stats.batches += 1
             pending = []
-            gap_until = time.monotonic() + max(MIN_GAP, time.monotonic() - began)
+            gap.wrote(began)
             if on_batch:
                 on_batch(stats)
         last_flush = time.monotonic()

@@ -22,7 +22,7 @@ from tiewatch.errors import TiewatchError
 from tiewatch.ingest.loader import IngestResult
 from tiewatch.sources.jetstream import STAGED
 from tiewatch.store import Store
-from tiewatch.stream import MAX_PENDING_BATCHES, MIN_GAP, REWIND_US, stored_cursor, subscribe_url, write_batch
+from tiewatch.stream import REWIND_US, WriteGap, stored_cursor, subscribe_url, write_batch
 from tiewatch.track.watchlist import open_waiting
 
 COLLECTIONS = ["app.bsky.feed.post", "app.bsky.feed.like", "app.bsky.feed.repost", "app.bsky.graph.follow",
@@ -131,20 +131,20 @@ class LiveFollower:
             return stats
         pending: list[str] = []
         last_flush = last_message = time.monotonic()
-        gap_until = 0.0  # a fast stream's batches are coalesced while the last write's own time passes
+        gap = WriteGap(self.batch_size)  # a fast stream's batches are written together, as `tiewatch watch` does
 
         def flush(final: bool = False) -> None:
-            nonlocal pending, last_flush, gap_until
+            nonlocal pending, last_flush
             if pending:
-                if not final and time.monotonic() < gap_until and len(pending) < MAX_PENDING_BATCHES * self.batch_size:
-                    return  # as `tiewatch watch` does: a write costs about the same for 500 lines as for 10,000
+                if not final and gap.waiting(len(pending)):
+                    return
                 began = time.monotonic()
                 store = self._store()
                 stats.result.add(write_live_batch(store, self.key, pending, self.url))
                 self.last_cursor = stored_cursor(store, self.key) or 0
                 stats.batches += 1
                 pending = []
-                gap_until = time.monotonic() + max(MIN_GAP, time.monotonic() - began)
+                gap.wrote(began)
             last_flush = time.monotonic()
 
         def over(now: float) -> bool:
