@@ -40,6 +40,7 @@ CURSOR_SQL = f"""INSERT OR REPLACE INTO cursors
                     AS VARCHAR), now()::TIMESTAMP FROM {STAGED}
     HAVING max(TRY_CAST(time_us AS BIGINT)) IS NOT NULL"""
 
+
 class WriteGap:
     """When a fast stream's next batch may be written: after each write the file is left free at least as long
     as the write took (MIN_GAP at least), and the batches arriving meanwhile are written together, up to
@@ -54,7 +55,6 @@ class WriteGap:
     def wrote(self, began: float) -> None:
         now = time.monotonic()
         self.until = now + max(MIN_GAP, now - began)
-
 
 
 @dataclass
