@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -235,3 +236,25 @@ def test_watch_list_api_needs_the_token_and_reports_tracker_status(seed_db: Path
         assert gone.status_code == 200 and gone.json()["removed"] == ["anna.bsky.social"]
         missing = c.delete("/api/watchlist/anna.bsky.social", headers=AUTH)
         assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+
+
+def test_a_write_that_meets_the_trackers_write_is_tried_again_not_refused(seed_db: Path, tmp_path: Path) -> None:
+    """In `serve --track` the tracker writes beside the API; DuckDB rolls back the second writer on the same rows.
+    The API tries again after a pause, so a watch-list change made at that moment still succeeds."""
+    db = tmp_path / "w.duckdb"
+    shutil.copy(seed_db, db)
+    app = create_app(db, token=TOKEN)
+    with TestClient(app) as c:
+        assert c.post("/api/watchlist", json={"accounts": ["anna.bsky.social"]}, headers=AUTH).status_code == 200
+        tracker = app.state.server.owner.cursor()  # another writer on the same database, as the tracker is
+        try:
+            tracker.store.con.execute("BEGIN TRANSACTION")
+            tracker.store.con.execute("DELETE FROM watchlist WHERE entry = 'anna.bsky.social'")
+            released = threading.Timer(0.3, lambda: tracker.store.con.execute("ROLLBACK"))
+            released.start()
+            gone = c.delete("/api/watchlist/anna.bsky.social", headers=AUTH)
+            released.join()
+        finally:
+            tracker.close()
+        assert gone.status_code == 200, gone.text
+        assert gone.json() == {"removed": ["anna.bsky.social"], "watchlist": []}

@@ -24,11 +24,12 @@ import queue
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import duckdb
 from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile
@@ -52,6 +53,10 @@ from tiewatch.web.tracking import Tracker
 
 PROBLEM = "application/problem+json"
 WRITE_WAIT_S = 600.0  # a write waits this long for the one before it, then answers 503 busy
+# A write that met another writer on the same rows (the tracker of `serve --track`) was rolled back whole; it is
+# tried again after these pauses (seconds) before the answer is 503 busy.
+CONFLICT_PAUSES_S = (0.05, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
+W = TypeVar("W")
 
 
 Size = Annotated[int, Query(alias="_size", ge=1, le=1000, description="Rows per page")]
@@ -164,6 +169,20 @@ class Server:
         finally:
             tw.close()
             self.write_lock.release()
+
+    def writing(self, job: Callable[[Tiewatch], W]) -> W:
+        """Run a write; when it meets another writer on the same rows (DuckDB rolls the loser back whole), try
+        it again after a pause, so a watch-list change or an upload does not fail because a tracker period was
+        writing at that moment. Every write here is all or nothing and idempotent, so a retry is safe."""
+        for pause in (*CONFLICT_PAUSES_S, None):
+            try:
+                with self.write() as tw:
+                    return job(tw)
+            except duckdb.TransactionException:
+                if pause is None:
+                    raise
+                time.sleep(pause)
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     def check_token(self, given: str | None) -> None:
         if self.token is None:
@@ -391,16 +410,14 @@ def create_app(db: Path, *, tz: str = "UTC", token: str | None = None, host: str
     def api_watch(change: WatchChange) -> Response:
         """Add handles or DIDs to the watch list (one malformed entry refuses them all); answers those that were
         new and the list."""
-        with server.write() as tw:
-            added = tw.watch(change.accounts)
-            return json_response({"added": added, "watchlist": tw.watchlist()})
+        added, listed = server.writing(lambda tw: (tw.watch(change.accounts), tw.watchlist()))
+        return json_response({"added": added, "watchlist": listed})
 
     @app.delete("/api/watchlist/{entry}", tags=["watch list"], responses=WRITE_PROBLEMS, dependencies=[Write])
     def api_unwatch(entry: str) -> Response:
         """Remove an entry (as typed, its DID or its handle); the data gathered so far stays."""
-        with server.write() as tw:
-            removed = tw.unwatch([entry])
-            return json_response({"removed": removed, "watchlist": tw.watchlist()})
+        removed, listed = server.writing(lambda tw: (tw.unwatch([entry]), tw.watchlist()))
+        return json_response({"removed": removed, "watchlist": listed})
 
     @app.get("/api/track/status", tags=["watch list"], responses=PROBLEMS, dependencies=[Read])
     def api_track_status() -> Response:
@@ -422,8 +439,8 @@ def create_app(db: Path, *, tz: str = "UTC", token: str | None = None, host: str
         folder, paths = _save_uploads(files)
 
         def job(progress: ProgressCallback) -> Any:
-            with server.write() as tw:
-                return tw.ingest(list(paths), table=table, fmt=format, strict=strict, progress=progress)
+            return server.writing(lambda tw: tw.ingest(list(paths), table=table, fmt=format, strict=strict,
+                                                       progress=progress))
 
         def cleanup() -> None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -443,8 +460,7 @@ def create_app(db: Path, *, tz: str = "UTC", token: str | None = None, host: str
         lo, hi = parse_user_time(since, "since"), parse_user_time(until, "until")
 
         def job(progress: ProgressCallback) -> Any:
-            with server.write() as tw:
-                return tw.detect(since=lo, until=hi, fdr=fdr, progress=progress)
+            return server.writing(lambda tw: tw.detect(since=lo, until=hi, fdr=fdr, progress=progress))
 
         if stream:
             return stream_job(job)
@@ -547,10 +563,13 @@ def create_app(db: Path, *, tz: str = "UTC", token: str | None = None, host: str
                 raise InvalidInput(f"table {table!r}: choose events, metrics, news or accounts")
             folder, paths = _save_uploads(files)
             try:
-                with server.write() as tw:
-                    summary = tw.ingest(list(paths), table=table or None)
+                def load(tw: Tiewatch) -> Any:
+                    loaded = tw.ingest(list(paths), table=table or None)
                     if detect:
                         tw.detect()
+                    return loaded
+
+                summary = server.writing(load)
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
         except TiewatchError as e:
@@ -573,14 +592,12 @@ def create_app(db: Path, *, tz: str = "UTC", token: str | None = None, host: str
         try:
             server.check_token(token)
             if action == "add":
-                with server.write() as tw:
-                    added = tw.watch([a for a in accounts.replace(",", " ").split() if a])
+                added = server.writing(lambda tw: tw.watch([a for a in accounts.replace(",", " ").split() if a]))
                 result = f"Added {len(added)}: {', '.join(added)}" if added else "Already on the watch list."
             elif action == "remove":
                 if not entry:
                     raise InvalidInput("tick the accounts to remove")
-                with server.write() as tw:
-                    removed = tw.unwatch(entry)
+                removed = server.writing(lambda tw: tw.unwatch(entry))
                 result = f"Removed {len(removed)}: {', '.join(removed)} (their data stays)."
             else:
                 raise InvalidInput("choose add or remove")
@@ -610,8 +627,7 @@ def create_app(db: Path, *, tz: str = "UTC", token: str | None = None, host: str
                 raise InvalidInput(f"false-discovery rate {fdr!r}: a number between 0 and 1") from None
             if not 0 < level <= 1:
                 raise InvalidInput(f"false-discovery rate {fdr!r}: a number between 0 and 1")
-            with server.write() as tw:
-                result = tw.detect(fdr=level)
+            result = server.writing(lambda tw: tw.detect(fdr=level))
         except TiewatchError as e:
             return page("status.html", status_of(e), **status_ctx(error=str(e)))
         return page("status.html", **status_ctx(result=result.as_json()))
