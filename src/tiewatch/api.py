@@ -467,9 +467,9 @@ class Tiewatch:
     def track_status(self) -> list[dict[str, Any]]:
         """What `tiewatch track status --json` shows, per watched account: last backfill and snapshots, stream
         cursor lag, signals, alerts sent and failed, limits that held work back."""
-        from tiewatch.track.work import status
+        from tiewatch.track.work import store_status
 
-        return status(self.path)
+        return store_status(self.store)
 
     def stats(self) -> dict[str, Any]:
         """What the store holds: events by kind and platform, and the size of every other table."""
