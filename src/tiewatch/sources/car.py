@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from tiewatch.errors import TiewatchError
 from tiewatch.sources.base import Part, Reading, ReadOptions
 from tiewatch.sources.files import InputFile
@@ -73,7 +71,7 @@ def _quoted(record: dict[str, Any]) -> str | None:
     return uri if isinstance(uri, str) and uri.startswith("at://") and "/app.bsky.feed.post/" in uri else None
 
 
-def car_parts(con: duckdb.DuckDBPyConnection | None, path: Path, registered: list[str]) -> list[Part]:
+def car_parts(path: Path) -> list[Part]:
     import libipld
 
     label = str(path)
@@ -121,14 +119,13 @@ def car_parts(con: duckdb.DuckDBPyConnection | None, path: Path, registered: lis
             target = reply.split("/")[2] if reply else (quoted.split("/")[2] if quoted else None)
         rows.append({"_rec": i, "id": uri, "ts": record.get("createdAt"), "platform": PLATFORM, "actor": did,
                      "kind": kind, "target": target, "post": post, "text": record.get("text")})
-    parts = [rows_part(con, "events", rows, EVENT_COLUMNS, label, registered)]
-    parts.append(rows_part(con, "accounts", [{"platform": PLATFORM, "account": did, "name": name}],
-                           ACCOUNT_COLUMNS, label, registered))
+    parts = [rows_part("events", rows, EVENT_COLUMNS, label)]
+    parts.append(rows_part("accounts", [{"platform": PLATFORM, "account": did, "name": name}], ACCOUNT_COLUMNS, label))
     return parts
 
 
 class CarSource:
-    """Bluesky repository exports (.car). `car_parts(None, ...)`: the rows travel with the parts, no store."""
+    """Bluesky repository exports (.car): the rows travel with the parts (Arrow tables), no store."""
 
     name = "car"
     formats = ("car",)
@@ -142,7 +139,7 @@ class CarSource:
             problem = damaged_block(path.read_bytes())
             if problem:
                 raise TiewatchError(f"{path}: damaged CAR file ({problem}); nothing stored")
-        return Reading(InputFile(path, self.name, None), car_parts(None, path, []))
+        return Reading(InputFile(path, self.name, None), car_parts(path))
 
 
 # -- the CAR v1 container: a varint-framed header, then varint-framed sections of (CID, block bytes) ---------

@@ -17,9 +17,10 @@ import pyarrow as pa
 
 from tiewatch.errors import TiewatchError
 from tiewatch.ingest.loader import ingest_parts
+from tiewatch.ingest.snapshots import snapshot_statements
 from tiewatch.sources.car import car_parts
 from tiewatch.sources.files import InputFile
-from tiewatch.sources.snapshots import Snapshot, snapshot_statements
+from tiewatch.sources.snapshots import Snapshot
 from tiewatch.store import Store
 from tiewatch.track.client import AtClient, CallFailed, handle_of, pds_of
 from tiewatch.track.repo import Incomplete, Tree, changed_keys, kept_tree, partial_car, read_car, read_tree
@@ -184,7 +185,7 @@ def _ingest_repo(db: Path | None, did: str, previous: datetime | None, fetched: 
                                                       "node": pa.array(list(tree.nodes.values()), pa.binary())}))
         registered.append("tw_repo_nodes")
         try:
-            parts = car_parts(store.con, path, registered)
+            parts = car_parts(path)
             # The tree is kept with the rows read from it, so the next diff is read against exactly this tree.
             after = ["UPDATE watchlist SET rev = ?, backfilled = ?, repo_bytes = coalesce(repo_bytes, 0) + ?, "
                      "last_fetch = ? WHERE did = ?",
