@@ -154,6 +154,7 @@ class DamagedCar(Exception):
 def decode_varint(data: bytes, at: int) -> tuple[int, int]:
     """The unsigned LEB128 varint at `at`, and where the bytes after it start."""
     value = shift = 0
+    start = at
     while at < len(data) and shift < 64:
         byte = data[at]
         value |= (byte & 0x7F) << shift
@@ -162,7 +163,7 @@ def decode_varint(data: bytes, at: int) -> tuple[int, int]:
             return value, at
         shift += 7
     raise DamagedCar(f"a length runs past the end at byte {at:,}" if at >= len(data)
-                     else f"a length at byte {at:,} is longer than 64 bits")
+                     else f"a length at byte {start:,} is longer than 64 bits")
 
 
 def encode_varint(n: int) -> bytes:
@@ -190,7 +191,7 @@ def car_header(data: bytes) -> tuple[bytes, int]:
     return data[at: at + size], at + size
 
 
-def _digest(data: bytes, at: int, end: int, offset: int) -> tuple[int, bytes]:
+def _digest(data: bytes, at: int, offset: int) -> tuple[int, bytes]:
     """Where a section's CID ends and the sha-256 digest it names. Repositories use CIDv1 with dag-cbor or
     raw and sha2-256, nothing else (CIDv0, a bare sha-256 multihash, is read too): any other hash would leave a
     block unchecked, and a flipped hash-code byte would hide a damaged block from this check."""
@@ -203,8 +204,6 @@ def _digest(data: bytes, at: int, end: int, offset: int) -> tuple[int, bytes]:
     if (version, code, length) != (1, SHA2_256, 32) or codec not in (DAG_CBOR, RAW):
         raise DamagedCar(f"the block at byte {offset:,} has a content id other than a repository's "
                          "(CIDv1, dag-cbor or raw, sha2-256)")
-    if p + length > end:
-        raise DamagedCar(f"the block at byte {offset:,} is shorter than its content id")
     return p + length, data[p: p + length]
 
 
@@ -220,7 +219,9 @@ def car_blocks(data: bytes, start: int) -> Iterator[Block]:
         end = at + size
         if end > len(data):
             raise DamagedCar(f"the block at byte {offset:,} runs past the end (a truncated file)")
-        cid_end, digest = _digest(data, at, end, offset)
+        cid_end, digest = _digest(data, at, offset)
+        if cid_end > end:
+            raise DamagedCar(f"the block at byte {offset:,} is shorter than its content id")
         block = data[cid_end: end]
         if hashlib.sha256(block).digest() != digest:
             raise DamagedCar(f"the block at byte {offset:,} does not match its content id")
