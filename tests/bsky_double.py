@@ -33,6 +33,8 @@ import libipld
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import Server, ServerConnection, serve
 
+from tiewatch.sources.car import encode_varint
+
 BLUESKY = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bluesky"
 REAL_CARS = ["jetstream_corpus_repo.car", "indigo_fakermaker.repo.car", "indigo_paul_staging.repo.car",
              "indigo_greenground.repo.car"]
@@ -45,16 +47,6 @@ def _cid(data: bytes) -> bytes:
 
 def _link(cid: bytes) -> cbor2.CBORTag:
     return cbor2.CBORTag(42, b"\x00" + cid)
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 def _mst_layer(key: bytes) -> int:
@@ -97,9 +89,9 @@ def mst(entries: dict[str, bytes], put: Callable[[object], bytes]) -> bytes:
 
 def encode_car(root: bytes, blocks: list[tuple[bytes, bytes]]) -> bytes:
     header = cbor2.dumps({"roots": [_link(root)], "version": 1}, canonical=True)
-    out = bytearray(_varint(len(header)) + header)
+    out = bytearray(encode_varint(len(header)) + header)
     for cid, data in blocks:
-        out += _varint(len(cid) + len(data)) + cid + data
+        out += encode_varint(len(cid) + len(data)) + cid + data
     return bytes(out)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from bsky_double import BLUESKY, BskyDouble, build_car
 from test_track_client import client_for
 
+from tiewatch.api import Tiewatch
 from tiewatch.detect.run import detect
 from tiewatch.signals import list_signals
 from tiewatch.store import Store
@@ -57,6 +58,15 @@ def test_revision_unchanged_costs_one_call_and_a_shorter_repo_yields_deletions(d
         detect(store, sentences=render_signals)
         unlikes = list_signals(store, kind="unlike")
         assert len(unlikes) == 1 and " between " in unlikes[0]["summary"]  # known only between two backfills
+    # The API's track status reads through its own connection: a read-only handle (a notebook, a server) works,
+    # and says what `tiewatch track status` says.
+    with Tiewatch(db, read_only=True) as tw:
+        assert tw.stats()["events"]  # the connection is open before status is asked
+        rows = tw.track_status()
+    assert [(r["did"], r["handle"], r["rev"]) for r in rows] == [
+        (A, "anna.test", "3kaaaaaaaaaa2"), (B, "ben.test", "3kbbbbbbbbbb1")]
+    assert [{**r, "cursor_lag_seconds": None} for r in rows] == [
+        {**r, "cursor_lag_seconds": None} for r in work.status(db)]
 
 
 def test_a_repository_the_reader_refuses_is_reported_and_the_others_proceed(db: Path) -> None:

@@ -89,15 +89,15 @@ def _car(root: bytes, blocks: list[bytes]) -> bytes:
 
     import libipld
 
-    from tiewatch.track.repo import _encode_varint
+    from tiewatch.sources.car import encode_varint
 
     def cid(b: bytes) -> bytes:
         return b"\x01\x71\x12\x20" + hashlib.sha256(b).digest()
 
     header = libipld.encode_dag_cbor({"roots": [cid(root)], "version": 1})
-    out = bytearray(_encode_varint(len(header)) + header)
+    out = bytearray(encode_varint(len(header)) + header)
     for b in [root, *blocks]:
-        out += _encode_varint(36 + len(b)) + cid(b) + b
+        out += encode_varint(36 + len(b)) + cid(b) + b
     return bytes(out)
 
 

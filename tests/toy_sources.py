@@ -52,8 +52,7 @@ class ToySource:
         return [r for r in found if r is not None]
 
     def read(self, path: Path, options: ReadOptions) -> Reading:
-        return Reading(InputFile(path, self.name, None), [rows_part(None, "events", self.rows(path), COLUMNS,
-                                                                        str(path))])
+        return Reading(InputFile(path, self.name, None), [rows_part("events", self.rows(path), COLUMNS, str(path))])
 
 
 class ShyToy(ToySource):

@@ -302,11 +302,14 @@ class Tiewatch:
 
         return account_view(self.store, name)
 
-    def brief(self, a: str, b: str | None = None, *, since: datetime | None = None) -> Any:
-        """An article-style brief (`views.brief.Brief`: .markdown(), .html()); every sentence cites evidence."""
-        from tiewatch.views.brief import build_brief
+    def brief(self, a: str, b: str | None = None, *, since: datetime | None = None, tz: str = "UTC") -> Any:
+        """The brief as an article (`views.article.Article`: .markdown(), .html(), .as_json()): a lede, a
+        chronology, every sentence footnoted to the stored records it rests on; dates and sentences in the
+        time zone `tz` (an IANA name such as Asia/Seoul, or KST). The CLI, the web page and the export read it."""
+        from tiewatch.views.article import build_article
+        from tiewatch.views.pages import zone
 
-        return build_brief(self.store, a, b, since)
+        return build_article(self.store, a, b, since, tz=zone(tz))
 
     def followers(self, account: str, *, since: datetime | None = None, until: datetime | None = None) -> Any:
         """New and lost followers, unfollows, not following back and mutuals from stored snapshots, each change
@@ -343,12 +346,8 @@ class Tiewatch:
         return rows
 
     def article(self, a: str, b: str | None = None, *, since: datetime | None = None, tz: str = "UTC") -> Any:
-        """The brief as an article (`views.article.Article`): lede, chronology, numbered footnotes; dates in the
-        time zone `tz` (an IANA name such as Asia/Seoul, or KST)."""
-        from tiewatch.views.article import build_article
-        from tiewatch.views.pages import zone
-
-        return build_article(self.store, a, b, since, tz=zone(tz))
+        """The same as `brief` (its earlier name)."""
+        return self.brief(a, b, since=since, tz=tz)
 
     def report(self, out_dir: str | Path, *, account: str | None = None, since: datetime | None = None,
                limit: int | None = 200, tz: str = "UTC", progress: ProgressCallback | None = None) -> Path:
@@ -467,9 +466,9 @@ class Tiewatch:
     def track_status(self) -> list[dict[str, Any]]:
         """What `tiewatch track status --json` shows, per watched account: last backfill and snapshots, stream
         cursor lag, signals, alerts sent and failed, limits that held work back."""
-        from tiewatch.track.work import status
+        from tiewatch.track.work import store_status
 
-        return status(self.path)
+        return store_status(self.store)
 
     def stats(self) -> dict[str, Any]:
         """What the store holds: events by kind and platform, and the size of every other table."""

@@ -14,7 +14,7 @@ from tiewatch.outfiles import output_dir
 from tiewatch.scenario import Cast, generate
 from tiewatch.signals import list_signals
 from tiewatch.store import Store
-from tiewatch.views.brief import Brief, build_brief
+from tiewatch.views.article import Article, build_article
 from tiewatch.views.report import write_report
 from tiewatch.views.sentences import render_signals
 
@@ -25,7 +25,7 @@ class DemoResult:
     report: Path  # the exported pages' index.html
     detect: DetectReport
     headlines: list[dict[str, object]]
-    brief: Brief
+    brief: Article
 
 
 def run_demo(out_dir: Path, seed: int = 1) -> DemoResult:
@@ -44,6 +44,6 @@ def run_demo(out_dir: Path, seed: int = 1) -> DemoResult:
                 raise RuntimeError(f"demo ingest failed: {report.errors}")
             result = detect(store, sentences=render_signals)
             headlines = [s for s in list_signals(store) if s["kind"] not in ("follow", "unfollow")]
-            brief = build_brief(store, cast.star[0], cast.friend[0])
+            brief = build_article(store, cast.star[0], cast.friend[0])
             html_path = write_report(store, out_dir)
     return DemoResult(db, html_path, result, headlines, brief)

@@ -344,15 +344,19 @@ def account(name: str, chart_file: Path | None, tz: str, as_json: bool, db: Path
 @time_option("--since", "Only signals and news from this time on.")
 @click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True)
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Write to FILE instead of stdout.")
+@click.option("--tz", default="UTC", show_default=True, help="Time zone of the brief's dates (e.g. Asia/Seoul, KST).")
 @db_option
 @user_errors
-def brief(a: str, b: str | None, since: str | None, fmt: str, out: Path | None, db: Path | None) -> None:
-    """An article-style brief from stored facts; every sentence cites its evidence."""
+def brief(a: str, b: str | None, since: str | None, fmt: str, out: Path | None, tz: str, db: Path | None) -> None:
+    """An article-style brief from stored facts; every sentence cites its evidence.
+
+    The brief the web page and the report show: a lede, a chronology of signals and news, numbered footnotes
+    naming the stored records."""
     from tiewatch.outfiles import write_text
     from tiewatch.timefmt import parse_user_time
 
     with open_db(db, read_only=True) as tw:
-        doc = tw.brief(a, b, since=parse_user_time(since, "--since"))
+        doc = tw.brief(a, b, since=parse_user_time(since, "--since"), tz=tz)
     body = doc.markdown() if fmt == "md" else doc.html()
     if out:
         write_text(out, body)

@@ -156,7 +156,7 @@ def load_reading(store: Store, reading: Reading, mapping: FieldMapping | None = 
     follower snapshots diffed against the stored ones, its own statements; warnings are passed on."""
     from tiewatch.ingest.canonical import choose_table
     from tiewatch.ingest.loader import ingest_parts
-    from tiewatch.sources.snapshots import snapshot_statements
+    from tiewatch.ingest.snapshots import snapshot_statements
 
     for part in reading.parts:
         if part.table == CHOOSE_TABLE:

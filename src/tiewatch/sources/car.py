@@ -11,10 +11,10 @@ displayName names the account.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import duckdb
 
 from tiewatch.errors import TiewatchError
 from tiewatch.sources.base import Part, Reading, ReadOptions
@@ -71,7 +71,7 @@ def _quoted(record: dict[str, Any]) -> str | None:
     return uri if isinstance(uri, str) and uri.startswith("at://") and "/app.bsky.feed.post/" in uri else None
 
 
-def car_parts(con: duckdb.DuckDBPyConnection | None, path: Path, registered: list[str]) -> list[Part]:
+def car_parts(path: Path) -> list[Part]:
     import libipld
 
     label = str(path)
@@ -119,14 +119,13 @@ def car_parts(con: duckdb.DuckDBPyConnection | None, path: Path, registered: lis
             target = reply.split("/")[2] if reply else (quoted.split("/")[2] if quoted else None)
         rows.append({"_rec": i, "id": uri, "ts": record.get("createdAt"), "platform": PLATFORM, "actor": did,
                      "kind": kind, "target": target, "post": post, "text": record.get("text")})
-    parts = [rows_part(con, "events", rows, EVENT_COLUMNS, label, registered)]
-    parts.append(rows_part(con, "accounts", [{"platform": PLATFORM, "account": did, "name": name}],
-                           ACCOUNT_COLUMNS, label, registered))
+    parts = [rows_part("events", rows, EVENT_COLUMNS, label)]
+    parts.append(rows_part("accounts", [{"platform": PLATFORM, "account": did, "name": name}], ACCOUNT_COLUMNS, label))
     return parts
 
 
 class CarSource:
-    """Bluesky repository exports (.car). `car_parts(None, ...)`: the rows travel with the parts, no store."""
+    """Bluesky repository exports (.car): the rows travel with the parts (Arrow tables), no store."""
 
     name = "car"
     formats = ("car",)
@@ -137,14 +136,25 @@ class CarSource:
 
     def read(self, path: Path, options: ReadOptions) -> Reading:
         if path.stat().st_size <= MAX_CAR_BYTES:  # (car_parts refuses larger files)
-            problem = damaged_block(path.read_bytes(), str(path))
+            problem = damaged_block(path.read_bytes())
             if problem:
-                raise TiewatchError(f"{path}: {problem}; nothing stored")
-        return Reading(InputFile(path, self.name, None), car_parts(None, path, []))
+                raise TiewatchError(f"{path}: damaged CAR file ({problem}); nothing stored")
+        return Reading(InputFile(path, self.name, None), car_parts(path))
 
 
-def _varint(data: bytes, at: int, label: str) -> tuple[int, int]:
+# -- the CAR v1 container: a varint-framed header, then varint-framed sections of (CID, block bytes) ---------
+SHA2_256 = 0x12
+DAG_CBOR, RAW = 0x71, 0x55  # atproto's codecs: records and tree nodes, blobs
+
+
+class DamagedCar(Exception):
+    """Why a CAR's bytes are not sound: the reason names the byte offset (callers add the file)."""
+
+
+def decode_varint(data: bytes, at: int) -> tuple[int, int]:
+    """The unsigned LEB128 varint at `at`, and where the bytes after it start."""
     value = shift = 0
+    start = at
     while at < len(data) and shift < 64:
         byte = data[at]
         value |= (byte & 0x7F) << shift
@@ -152,34 +162,79 @@ def _varint(data: bytes, at: int, label: str) -> tuple[int, int]:
         if not byte & 0x80:
             return value, at
         shift += 7
-    raise TiewatchError(f"{label}: damaged CAR file (a length runs past the end at byte {at})")
+    raise DamagedCar(f"a length runs past the end at byte {at:,}" if at >= len(data)
+                     else f"a length at byte {start:,} is longer than 64 bits")
 
 
-SHA2_256 = 0x12
+def encode_varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
 
 
-def damaged_block(data: bytes, label: str) -> str | None:
-    """Why a CAR v1 file is damaged (a section cut short, or a block whose bytes do not hash to its CID), else
-    None. Content addressing makes every flipped byte in a block visible: without this check a damaged record
-    would be stored as if the repository had said it."""
+@dataclass(frozen=True)
+class Block:
+    offset: int  # where its section starts in the file
+    cid: bytes
+    data: bytes
+
+
+def car_header(data: bytes) -> tuple[bytes, int]:
+    """The header's bytes (DAG-CBOR {roots, version}; not decoded here) and where the sections start."""
+    size, at = decode_varint(data, 0)
+    if at + size > len(data):
+        raise DamagedCar("the header runs past the end")
+    return data[at: at + size], at + size
+
+
+def _digest(data: bytes, at: int, offset: int) -> tuple[int, bytes]:
+    """Where a section's CID ends and the sha-256 digest it names. Repositories use CIDv1 with dag-cbor or
+    raw and sha2-256, nothing else (CIDv0, a bare sha-256 multihash, is read too): any other hash would leave a
+    block unchecked, and a flipped hash-code byte would hide a damaged block from this check."""
+    if data[at: at + 2] == b"\x12\x20":  # CIDv0
+        return at + 34, data[at + 2: at + 34]
+    version, p = decode_varint(data, at)
+    codec, p = decode_varint(data, p)
+    code, p = decode_varint(data, p)
+    length, p = decode_varint(data, p)
+    if (version, code, length) != (1, SHA2_256, 32) or codec not in (DAG_CBOR, RAW):
+        raise DamagedCar(f"the block at byte {offset:,} has a content id other than a repository's "
+                         "(CIDv1, dag-cbor or raw, sha2-256)")
+    return p + length, data[p: p + length]
+
+
+def car_blocks(data: bytes, start: int) -> Iterator[Block]:
+    """Every section from `start` (after the header), each block checked against its CID: content addressing
+    makes every flipped byte in a block visible. Raises DamagedCar at the first section that is not sound."""
     import hashlib
 
-    size, at = _varint(data, 0, label)
-    at += size  # the header (roots, version): libipld reads it
+    at = start
     while at < len(data):
-        start = at
-        size, at = _varint(data, at, label)
+        offset = at
+        size, at = decode_varint(data, at)
         end = at + size
         if end > len(data):
-            return f"truncated CAR file (the block at byte {start:,} runs past the end)"
-        version, p = _varint(data, at, label)
+            raise DamagedCar(f"the block at byte {offset:,} runs past the end (a truncated file)")
+        cid_end, digest = _digest(data, at, offset)
+        if cid_end > end:
+            raise DamagedCar(f"the block at byte {offset:,} is shorter than its content id")
+        block = data[cid_end: end]
+        if hashlib.sha256(block).digest() != digest:
+            raise DamagedCar(f"the block at byte {offset:,} does not match its content id")
+        yield Block(offset, data[at: cid_end], block)
         at = end
-        if version != 1:
-            continue  # CIDv0 (a bare multihash): rare in repositories; libipld checks its shape
-        _codec, p = _varint(data, p, label)
-        hash_code, p = _varint(data, p, label)
-        length, p = _varint(data, p, label)
-        digest, block = data[p: p + length], data[p + length: end]
-        if hash_code == SHA2_256 and hashlib.sha256(block).digest() != digest:
-            return f"damaged CAR file (the block at byte {start:,} does not match its content id)"
+
+
+def damaged_block(data: bytes) -> str | None:
+    """Why a CAR v1 file is damaged (a section cut short, a block whose bytes do not hash to its CID), else
+    None: without this check a damaged record would be stored as if the repository had said it."""
+    try:
+        for _ in car_blocks(data, car_header(data)[1]):
+            pass
+    except DamagedCar as e:
+        return str(e)
     return None

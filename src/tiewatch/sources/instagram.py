@@ -313,8 +313,8 @@ def instagram_parts(archive: Archive,
 
     for name, rows in events_by_entry.items():
         if rows:
-            parts.append(rows_part(None, "events", rows, EVENT_COLUMNS, archive.label(name)))
-    parts.append(rows_part(None, "accounts", [{"platform": PLATFORM, "account": owner, "name": None}],
+            parts.append(rows_part("events", rows, EVENT_COLUMNS, archive.label(name)))
+    parts.append(rows_part("accounts", [{"platform": PLATFORM, "account": owner, "name": None}],
                            ACCOUNT_COLUMNS, str(archive.path)))
     return parts, snapshots, notes.warnings
 

@@ -89,7 +89,7 @@ def instaloader_parts(archive: Archive) -> list[Part]:
         stem = base.split(".json")[0]
         owner_of[stem] = (shortcode, owner)
     if posts:
-        parts.append(rows_part(None, "events", posts, EVENT_COLUMNS, str(archive.path)))
+        parts.append(rows_part("events", posts, EVENT_COLUMNS, str(archive.path)))
     for name in archive.names():
         match = COMMENTS_FILE.match(PurePosixPath(name).name)
         if not match:
@@ -114,9 +114,9 @@ def instaloader_parts(archive: Archive) -> list[Part]:
                     rows.append({"_rec": i, "id": f"ig:c:{a.get('id')}", "ts": _iso(a["created_at"]),
                                  "platform": PLATFORM, "actor": a["owner"].get("username"), "kind": "reply",
                                  "target": author, "post": post_code, "text": a.get("text")})
-        parts.append(rows_part(None, "events", rows, EVENT_COLUMNS, archive.label(name)))
+        parts.append(rows_part("events", rows, EVENT_COLUMNS, archive.label(name)))
     if accounts:
-        parts.append(rows_part(None, "accounts", list(accounts.values()), ACCOUNT_COLUMNS, str(archive.path)))
+        parts.append(rows_part("accounts", list(accounts.values()), ACCOUNT_COLUMNS, str(archive.path)))
     return parts
 
 

@@ -67,8 +67,8 @@ REGISTRY: list[SourceEntry] = [
     SourceEntry(
         "car", ("car",), "tiewatch.sources.car:CarSource", "Bluesky repository export (CAR)",
         "the commit's MST walked to posts, replies, likes, reposts, follows, blocks (ids as Jetstream's, so the "
-        "two never double up); profile displayName; every block checked against its content id (a damaged file "
-        "is refused)",
+        "two never double up); profile displayName; every block checked against its content id (sha2-256 CIDs "
+        "only, as repositories have them; a damaged file is refused)",
         ("tests/fixtures/bluesky_car/repo.car", "shared:data/bluesky/jetstream_corpus_repo.car",
          "shared:data/bluesky/indigo_fakermaker.repo.car", "shared:data/bluesky/indigo_paul_staging.repo.car")),
     SourceEntry(

@@ -190,7 +190,7 @@ def x_archive_parts(archive: Archive,
                 accounts.setdefault(str(m["id_str"]), {"platform": PLATFORM, "account": str(m["id_str"]),
                                                        "name": m.get("screen_name"), "kind": None})
         notes.check(archive.label(tweets_name), len(items), sum(1 for r in rows if r.get("_fault")), tweet_layout)
-        parts.append(rows_part(None, "events", rows, EVENT_COLUMNS, archive.label(tweets_name)))
+        parts.append(rows_part("events", rows, EVENT_COLUMNS, archive.label(tweets_name)))
 
     like_layout = '{"like": {"tweetId", "fullText"}}'
     for like_name in _data_files(archive, "like"):
@@ -205,7 +205,7 @@ def x_archive_parts(archive: Archive,
                          "actor": owner_id, "kind": "like", "post": str(lk["tweetId"]), "text": lk.get("fullText"),
                          "time_unknown": "1"})
         notes.check(archive.label(like_name), len(items), sum(1 for r in rows if r.get("_fault")), like_layout)
-        parts.append(rows_part(None, "events", rows, EVENT_COLUMNS, archive.label(like_name)))
+        parts.append(rows_part("events", rows, EVENT_COLUMNS, archive.label(like_name)))
 
     for stem, key, outbound in (("follower", "follower", False), ("following", "following", True)):
         names = _data_files(archive, stem)
@@ -229,7 +229,7 @@ def x_archive_parts(archive: Archive,
             faults = sum(1 for r in rows if r.get("_fault"))
             notes.check(archive.label(name), len(items), faults, f'{{"{key}": {{"accountId", "userLink"}}}}')
             complete = complete and faults == 0
-            parts.append(rows_part(None, "events", rows, EVENT_COLUMNS, archive.label(name)))
+            parts.append(rows_part("events", rows, EVENT_COLUMNS, archive.label(name)))
         direction = "following" if outbound else "followers"
         if not complete:
             notes.note(f"no {direction} snapshot taken from {archive.path}: some of its {key} records are "
@@ -241,7 +241,7 @@ def x_archive_parts(archive: Archive,
         else:
             snapshots.append(Snapshot(PLATFORM, owner_id, direction, frozenset(members), taken))
 
-    parts.append(rows_part(None, "accounts", list(accounts.values()), ACCOUNT_COLUMNS, account_name))
+    parts.append(rows_part("accounts", list(accounts.values()), ACCOUNT_COLUMNS, account_name))
     return parts, snapshots, notes.warnings
 
 

@@ -18,36 +18,13 @@ from typing import Any
 import libipld
 
 from tiewatch.errors import TiewatchError
+from tiewatch.sources.car import DamagedCar, car_blocks, car_header, encode_varint
 
-SHA256 = 0x12
 MAX_DEPTH = 64
 
 
 class Incomplete(Exception):
     """The diff plus the kept tree do not make the whole new tree (the caller downloads in full)."""
-
-
-def _varint(data: bytes | memoryview, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        if pos >= len(data) or shift > 63:
-            raise TiewatchError("truncated varint")
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-
-
-def _encode_varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 @dataclass
@@ -65,41 +42,17 @@ class Car:
 
 def read_car(data: bytes, label: str) -> Car:
     """The blocks of a CAR v1, each checked against its CID (a diff is trusted no more than a whole export)."""
-    view = memoryview(data)
     try:
-        size, pos = _varint(view, 0)
+        head, start = car_header(data)
         try:
-            header = libipld.decode_dag_cbor(bytes(view[pos: pos + size]))
+            header = libipld.decode_dag_cbor(head)
         except Exception as e:  # libipld's own decode errors
-            raise TiewatchError(f"the header is not DAG-CBOR ({e})") from None
-        pos += size
-        root = header["roots"][0]
-        blocks: dict[bytes, bytes] = {}
-        while pos < len(view):
-            length, pos = _varint(view, pos)
-            end = pos + length
-            if end > len(view):
-                raise TiewatchError("truncated block")
-            start = pos
-            if view[pos] == 0x12 and view[pos + 1] == 0x20:  # CIDv0: a bare sha-256 multihash
-                cid_end = pos + 34
-                code, digest = SHA256, bytes(view[pos + 2: cid_end])
-            else:
-                _, p = _varint(view, pos)  # version
-                _, p = _varint(view, p)  # codec
-                code, p = _varint(view, p)
-                dlen, p = _varint(view, p)
-                cid_end = p + dlen
-                digest = bytes(view[p: cid_end])
-            block = bytes(view[cid_end:end])
-            if code == SHA256 and hashlib.sha256(block).digest() != digest:
-                raise TiewatchError("a block does not match its CID")
-            blocks[bytes(view[start:cid_end])] = block
-            pos = end
-    except TiewatchError as e:
+            raise DamagedCar(f"the header is not DAG-CBOR ({e})") from None
+        blocks = {b.cid: b.data for b in car_blocks(data, start)}
+    except DamagedCar as e:
         raise TiewatchError(f"{label}: not a readable CAR ({e})") from None
-    except (KeyError, IndexError, TypeError, ValueError) as e:
-        raise TiewatchError(f"{label}: not a readable CAR ({type(e).__name__})") from None
+    roots = header.get("roots") if isinstance(header, dict) else None
+    root = roots[0] if isinstance(roots, list) and roots else None
     if not isinstance(root, bytes) or root not in blocks:
         raise TiewatchError(f"{label}: the CAR lacks its root (commit) block")
     return Car(root, blocks)
@@ -207,7 +160,7 @@ def partial_car(tree: Tree, keys: list[str], car: Car) -> bytes:
     new_commit = libipld.encode_dag_cbor({**commit, "data": node_cid})
     commit_cid = b"\x01\x71\x12\x20" + hashlib.sha256(new_commit).digest()
     header = libipld.encode_dag_cbor({"roots": [commit_cid], "version": 1})
-    out = bytearray(_encode_varint(len(header)) + header)
+    out = bytearray(encode_varint(len(header)) + header)
     for cid, data in [(commit_cid, new_commit), (node_cid, node), *blocks]:
-        out += _encode_varint(len(cid) + len(data)) + cid + data
+        out += encode_varint(len(cid) + len(data)) + cid + data
     return bytes(out)

@@ -17,9 +17,11 @@ import pyarrow as pa
 
 from tiewatch.errors import TiewatchError
 from tiewatch.ingest.loader import ingest_parts
+from tiewatch.ingest.snapshots import snapshot_statements
 from tiewatch.sources.car import car_parts
 from tiewatch.sources.files import InputFile
-from tiewatch.sources.snapshots import Snapshot, snapshot_statements
+from tiewatch.sources.snapshots import Snapshot
+from tiewatch.store import Store
 from tiewatch.track.client import AtClient, CallFailed, handle_of, pds_of
 from tiewatch.track.repo import Incomplete, Tree, changed_keys, kept_tree, partial_car, read_car, read_tree
 from tiewatch.track.watchlist import briefly, utcnow
@@ -183,7 +185,7 @@ def _ingest_repo(db: Path | None, did: str, previous: datetime | None, fetched: 
                                                       "node": pa.array(list(tree.nodes.values()), pa.binary())}))
         registered.append("tw_repo_nodes")
         try:
-            parts = car_parts(store.con, path, registered)
+            parts = car_parts(path)
             # The tree is kept with the rows read from it, so the next diff is read against exactly this tree.
             after = ["UPDATE watchlist SET rev = ?, backfilled = ?, repo_bytes = coalesce(repo_bytes, 0) + ?, "
                      "last_fetch = ? WHERE did = ?",
@@ -287,28 +289,33 @@ def snapshot_followers(db: Path | None, client: AtClient, report: PeriodReport, 
 
 def status(db: Path | None) -> list[dict[str, Any]]:
     """Per account: last backfill, last snapshots, cursor lag, signals, alerts sent and failed, limits."""
+    with briefly(db) as store:
+        return store_status(store)
+
+
+def store_status(store: Store) -> list[dict[str, Any]]:
+    """`status` on an open store (its own connection: a read-only one works too)."""
     from tiewatch.timefmt import iso
 
-    with briefly(db) as store:
-        cursor = store.scalar("SELECT max(TRY_CAST(cursor AS BIGINT)) FROM cursors WHERE starts_with(source, "
-                              "'track:')")
-        rows = store.con.execute("""
-            SELECT w.entry, w.did, w.handle, w.pds, w.rev, w.backfilled, w.last_fetch, w.repo_bytes,
-                   w.profiled, w.followers_listed,
-                   w.followers_capped, w.error,
-                   (SELECT count(*) FROM signals s WHERE list_contains(s.subjects, w.did)) AS signals,
-                   (SELECT count(*) FROM alerts a JOIN signals s ON s.id = a.signal
-                    WHERE list_contains(s.subjects, w.did) AND a.status = 'sent') AS sent,
-                   (SELECT count(*) FROM alerts a JOIN signals s ON s.id = a.signal
-                    WHERE list_contains(s.subjects, w.did) AND a.status = 'failed') AS failed,
-                   (SELECT max(ts) FROM events e WHERE e.platform = 'bluesky' AND e.actor = w.did) AS last_event,
-                   (SELECT followers FROM metrics m WHERE m.platform = 'bluesky' AND m.account = w.did
-                    ORDER BY ts DESC LIMIT 1) AS followers,
-                   (SELECT string_agg(DISTINCT what || ': ' || message, '; ') FROM track_log l
-                    WHERE (l.account = w.did OR l.account IS NULL) AND l.ts > now()::TIMESTAMP - INTERVAL 1 DAY)
-                        AS held
-            FROM watchlist w ORDER BY w.entry""").fetchall()
-        cols = [c[0] for c in store.con.description or []]
+    cursor = store.scalar("SELECT max(TRY_CAST(cursor AS BIGINT)) FROM cursors WHERE starts_with(source, "
+                          "'track:')")
+    rows = store.con.execute("""
+        SELECT w.entry, w.did, w.handle, w.pds, w.rev, w.backfilled, w.last_fetch, w.repo_bytes,
+               w.profiled, w.followers_listed,
+               w.followers_capped, w.error,
+               (SELECT count(*) FROM signals s WHERE list_contains(s.subjects, w.did)) AS signals,
+               (SELECT count(*) FROM alerts a JOIN signals s ON s.id = a.signal
+                WHERE list_contains(s.subjects, w.did) AND a.status = 'sent') AS sent,
+               (SELECT count(*) FROM alerts a JOIN signals s ON s.id = a.signal
+                WHERE list_contains(s.subjects, w.did) AND a.status = 'failed') AS failed,
+               (SELECT max(ts) FROM events e WHERE e.platform = 'bluesky' AND e.actor = w.did) AS last_event,
+               (SELECT followers FROM metrics m WHERE m.platform = 'bluesky' AND m.account = w.did
+                ORDER BY ts DESC LIMIT 1) AS followers,
+               (SELECT string_agg(DISTINCT what || ': ' || message, '; ') FROM track_log l
+                WHERE (l.account = w.did OR l.account IS NULL) AND l.ts > now()::TIMESTAMP - INTERVAL 1 DAY)
+                    AS held
+        FROM watchlist w ORDER BY w.entry""").fetchall()
+    cols = [c[0] for c in store.con.description or []]
     now = utcnow()
     out = []
     for r in rows:

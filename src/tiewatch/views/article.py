@@ -1,7 +1,8 @@
 """A brief as an article: a lede with the most newsworthy finding, a chronology that ties signals and news
 together, every sentence footnoted to the stored records it rests on. Markdown and HTML (printable) out.
 
-Text comes from deterministic templates over stored facts; nothing is invented.
+Text comes from deterministic templates over stored facts; nothing is invented. The one brief: `tiewatch brief`,
+the web page and its downloads, the static export and the demo all read it.
 """
 
 from __future__ import annotations
