@@ -1,0 +1,251 @@
+"""Account burst: many accounts reach one account within the same hour, far more than its own recent rate.
+
+In the spirit of MIDAS-R (Bhatia et al., AAAI 2020: a streaming test of a node's count in the current tick
+against its own past), with an exact conditional test instead of a chi-square score. It complements the
+pair burst (detect/burst.py), which sees A singling out B over days; this one sees a crowd arriving at B at
+once (a pile-on, a broadcast, a flood of first contacts).
+
+What is counted: for receiver B and hour t, X_t = the number of distinct senders whose messages or mentions
+reach B in that hour (a conversation of fifty messages from one friend is one sender). Likes, comments,
+replies and reposts are not counted: they answer B's own posts, so every post makes the next hour a surge
+(on the seed scenario, counting them gives ~12,600 "bursts"); a post that draws unusual engagement needs a
+per-post model, not this one.
+
+Model (stated, and checked on real-data nulls in bench/quality.py): X_t ~ Poisson(pi_B * N_t), where N_t is
+the platform's distinct sender-receiver contacts in hour t (all receivers, B included: daily rhythm and
+platform-wide surges are exposure, not bursts) and pi_B is B's share, constant over the reference: the
+hours [t - 28 days, t) since B's first arrival in the window. Conditional on S = X_t + X_ref (X_ref: B's
+senders in the reference hours), X_t ~ Binomial(S, q), q = N_t / (N_t + N_ref), whatever pi_B is (the
+exact conditional test of two Poisson rates). Only hours with an arrival are tests, so the p-value is
+conditioned on X_t >= 1 too:
+
+    p = P(X >= x | S, X >= 1) = P(Bin(S, q) >= x) / (1 - (1 - q)^S).
+
+Including B's own senders in N_t makes q larger when B surges, so p is conservative against exposure that
+excludes B (and never degenerate when B is the only receiver of an hour). Given S and q, the smallest
+attainable p-value is p_min = q^S / (1 - (1 - q)^S); Tarone's filter (fdr.py) keeps only the tests whose
+p_min (rounded down to a tenth of a decade, so tests group into few bins) could pass, and an hour with no
+reference (B's first hour: q = 1) is never a test that can pass.
+
+Cost: one aggregate of events per (receiver, hour), one per (platform, hour), windows over those (sums over a
+range of hours), two equality joins with the platform's hours; candidates are screened in SQL by Ash's lower
+bound P(Bin(S, q) >= x) >= exp(-S D(x/S || q)) / sqrt(8 x (1 - x/S)), so only hours that might pass reach
+Python, where scipy gives the exact tail. Nothing grows with a product of two large sides.
+
+The FDR budget: `burst_account` is its own family (equal share of the run's level, as every family).
+Significant hours of one receiver that follow each other are one signal (an episode). ts = the arrival of
+the sender with which the first hour's count became significant (given that hour's platform volume),
+start / end = the first / last counted event of the episode; evidence = those events (at most 500 ids).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from scipy.stats import binom
+
+from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
+from tiewatch.detect.fdr import tarone_floor
+
+FAMILY = "burst_account"
+KINDS = ("message", "mention")  # interactions that seek B out rather than answer B's posts
+UNIT_SECONDS = 3600  # an hour
+REFERENCE_DAYS = 28
+EVIDENCE_CAP = 500
+SENDERS_KEPT = 20  # sender ids kept in detail, in order of arrival
+BIN = 10  # Tarone bins per decade of p_min
+
+
+def tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = UNIT_SECONDS,
+              reference_days: float = REFERENCE_DAYS, kinds: tuple[str, ...] = KINDS) -> str:
+    """CTEs up to `t`: one row per (platform, receiver b, unit u) with an arrival: x, the reference's xr,
+    the platform's n and nr, S, q, log10 of p_min and its Tarone bin, and the log of a lower bound of p.
+    `count`: 'senders' (distinct senders per unit, the detector's statistic) or 'events' (every interaction,
+    as MIDAS counts; overdispersed by conversations, so not calibrated: for benchmarks only)."""
+    unit_us = unit_seconds * 1_000_000
+    w = int(round(reference_days * 86400 / unit_seconds))
+    x = "count(DISTINCT actor)" if count == "senders" else "count(*)"
+    kind_list = ", ".join(f"'{k}'" for k in kinds)
+    ln10 = math.log(10.0)
+    return f"""WITH ev AS (SELECT id, ts, platform, actor, target, kind FROM events
+                    WHERE ts IS NOT NULL AND {ctx.window.bound()} AND kind IN ({kind_list})
+                          AND target IS NOT NULL AND actor <> target),
+        eu AS (SELECT id, ts, platform, actor, target, CAST(floor(epoch_us(ts) / {unit_us}.0) AS BIGINT) AS u
+               FROM ev),
+        bu AS (SELECT platform, target AS b, u, {x} AS x FROM eu GROUP BY platform, target, u),
+        pu AS (SELECT platform, u, CAST(sum(x) AS BIGINT) AS n FROM bu GROUP BY platform, u),
+        pw AS (SELECT platform, u, n,
+                      CAST(sum(n) OVER (PARTITION BY platform ORDER BY u
+                                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS c,
+                      CAST(coalesce(sum(n) OVER (PARTITION BY platform ORDER BY u
+                                                 RANGE BETWEEN {w} PRECEDING AND 1 PRECEDING), 0) AS BIGINT) AS nw
+               FROM pu),
+        br AS (SELECT platform, b, u, x, min(u) OVER (PARTITION BY platform, b) AS f,
+                      CAST(coalesce(sum(x) OVER (PARTITION BY platform, b ORDER BY u
+                                                 RANGE BETWEEN {w} PRECEDING AND 1 PRECEDING), 0) AS BIGINT) AS xr
+               FROM bu),
+        j AS (SELECT br.platform, br.b, br.u, br.x, br.xr, br.f, pw.n,
+                     CASE WHEN br.f > br.u - {w} THEN pw.c - pw.n - (pf.c - pf.n) ELSE pw.nw END AS nr,
+                     CASE WHEN br.f > br.u - {w} THEN br.u - br.f ELSE {w} END AS ref_units
+              FROM br JOIN pw ON pw.platform = br.platform AND pw.u = br.u
+              JOIN pw pf ON pf.platform = br.platform AND pf.u = br.f),
+        k AS (SELECT *, x + xr AS s, CAST(n AS DOUBLE) / (n + nr) AS q FROM j),
+        l AS (SELECT *,
+                     CASE WHEN nr <= 0 THEN 0.0
+                          ELSE (s * ln(q) - ln(1.0 - exp(s * ln(1.0 - q)))) / {ln10!r} END AS log10_pmin,
+                     CASE WHEN nr <= 0 THEN 0.0
+                          WHEN x = s THEN s * ln(q)
+                          WHEN x > s * q THEN -s * ((CAST(x AS DOUBLE) / s) * ln((CAST(x AS DOUBLE) / s) / q)
+                                                    + (1.0 - CAST(x AS DOUBLE) / s)
+                                                      * ln((1.0 - CAST(x AS DOUBLE) / s) / (1.0 - q)))
+                                              - 0.5 * ln(8.0 * x * (1.0 - CAST(x AS DOUBLE) / s))
+                          ELSE 0.0 END AS ln_p_lower
+              FROM k),
+        t AS (SELECT *, CAST(least(floor(log10_pmin * {BIN}.0), 0.0) AS DOUBLE) / {BIN}.0 AS pmin_bin FROM l)"""
+
+
+class AccountBurstDetector(Detector):
+    kinds = ("burst_account",)
+    families = ("burst_account",)
+    name = "burst_account"
+    description = "many accounts message or mention B within one hour, far more than B's own recent rate"
+
+    def queries(self, ctx: Context) -> dict[str, str]:
+        return {"tests": self._sql(ctx)}
+
+    def _sql(self, ctx: Context) -> str:
+        keep = math.log(ctx.keep_p)
+        keep10 = math.log10(ctx.keep_p)
+        return f"""{tests_sql(ctx)},
+        cand AS (SELECT * FROM t WHERE ln_p_lower <= {keep!r} AND pmin_bin <= {keep10!r}),
+        firsts AS (SELECT e.platform, e.target AS b, e.u, e.actor, min(e.ts) AS first_ts
+                   FROM eu e JOIN cand c ON c.platform = e.platform AND c.b = e.target AND c.u = e.u
+                   GROUP BY e.platform, e.target, e.u, e.actor),
+        arrivals AS (SELECT platform, b, u, list(first_ts) AS arrival_ts, list(actor) AS arrival_actor
+                     FROM firsts GROUP BY platform, b, u),
+        evid AS (SELECT e.platform, e.target AS b, e.u, list(e.id) AS ids, count(*) AS events,
+                        min(e.ts) AS start_ts, max(e.ts) AS end_ts
+                 FROM eu e JOIN cand c ON c.platform = e.platform AND c.b = e.target AND c.u = e.u
+                 GROUP BY e.platform, e.target, e.u)
+        SELECT 0 AS is_test, c.platform, c.b, c.u, c.x, c.xr, c.n, c.nr, c.ref_units, c.pmin_bin,
+               a.arrival_ts, a.arrival_actor, v.ids, v.events, v.start_ts, v.end_ts, CAST(1 AS BIGINT) AS tests
+        FROM cand c JOIN arrivals a ON a.platform = c.platform AND a.b = c.b AND a.u = c.u
+        JOIN evid v ON v.platform = c.platform AND v.b = c.b AND v.u = c.u
+        UNION ALL
+        SELECT 1 AS is_test, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, pmin_bin,
+               NULL, NULL, NULL, NULL, NULL, NULL, count(*) AS tests
+        FROM t GROUP BY pmin_bin"""
+
+    def run(self, ctx: Context) -> DetectorOutput:
+        tbl = ctx.engine.arrow(self._sql(ctx), ctx.window.params)
+        is_test = tbl["is_test"].to_numpy(zero_copy_only=False).astype(bool)
+        bins = tbl["pmin_bin"].to_numpy(zero_copy_only=False).astype(float)
+        counts = tbl["tests"].to_numpy(zero_copy_only=False).astype(np.int64)
+        pmin, n = np.power(10.0, bins[is_test]), counts[is_test]
+        n_all = int(n.sum())
+        if n_all == 0:
+            return DetectorOutput([], {FAMILY: 0})
+        floor = tarone_floor(pmin, n, ctx.keep_p / _live_families(ctx))
+        n_tests = int(n[pmin <= floor].sum())
+        out = []
+        for r, test in zip(tbl.to_pylist(), is_test, strict=True):
+            if test or 10.0 ** float(r["pmin_bin"]) > floor:
+                continue
+            p = p_value(r["x"], r["xr"], r["n"], r["nr"])
+            if p <= ctx.keep_p:
+                out.append(self._signal(r, p))
+        return DetectorOutput(out, {FAMILY: n_tests}, {FAMILY: n_all - n_tests})
+
+    def _signal(self, r: dict[str, Any], p: float) -> Signal:
+        platform, b = str(r["platform"]), str(r["b"])
+        x, xr, n, nr = int(r["x"]), int(r["xr"]), int(r["n"]), int(r["nr"])
+        expected = xr * n / nr if nr > 0 else 0.0
+        arrivals = sorted(zip(r["arrival_ts"], (str(a) for a in r["arrival_actor"]), strict=True))
+        ids = sorted(str(i) for i in r["ids"])
+        hour = datetime(1970, 1, 1) + timedelta(seconds=int(r["u"]) * UNIT_SECONDS)
+        detail = {"senders": x, "events": int(r["events"]), "hour_start": hour.isoformat(),
+                  "senders_before": xr, "reference_days": round(int(r["ref_units"]) * UNIT_SECONDS / 86400, 2),
+                  "expected": round(expected, 3), "ratio": round(x / expected, 2) if expected > 0 else None,
+                  "platform_contacts": n, "platform_contacts_before": nr,
+                  "first_senders": [a for _, a in arrivals[:SENDERS_KEPT]],
+                  "arrivals": [t.isoformat() for t, _ in arrivals],
+                  "episode_hours": 1, "evidence_truncated": len(ids) > EVIDENCE_CAP}
+        return Signal(kind="burst_account", ts=r["end_ts"], start=r["start_ts"], end=r["end_ts"], subjects=[b],
+                      score=-math.log10(max(p, 1e-300)), p_value=p, evidence=ids[:EVIDENCE_CAP], detail=detail,
+                      platform=platform, family=FAMILY)
+
+    def finalize(self, ctx: Context, kept: list[Signal], p_star: float) -> list[Signal]:
+        """Date each hour by the arrival that made it significant; merge a receiver's consecutive hours."""
+        for s in kept:
+            _date(s, p_star)
+        by_account: dict[tuple[str, str], list[Signal]] = {}
+        for s in kept:
+            by_account.setdefault((s.platform or "", s.subjects[0]), []).append(s)
+        out: list[Signal] = []
+        for hours in by_account.values():
+            hours.sort(key=lambda s: str(s.detail["hour_start"]))
+            episode = [hours[0]]
+            for s in hours[1:]:
+                gap = datetime.fromisoformat(str(s.detail["hour_start"])) - \
+                    datetime.fromisoformat(str(episode[-1].detail["hour_start"]))
+                if gap <= timedelta(seconds=UNIT_SECONDS):
+                    episode.append(s)
+                else:
+                    out.append(_merge(episode))
+                    episode = [s]
+            out.append(_merge(episode))
+        for s in out:
+            s.detail.pop("arrivals", None)
+        return out
+
+
+def p_value(x: int, xr: int, n: int, nr: int) -> float:
+    """P(X >= x | S = x + xr, X >= 1) for X ~ Binomial(S, n / (n + nr)); 1 when there is no reference."""
+    x, xr, n, nr = int(x), int(xr), int(n), int(nr)
+    if nr <= 0 or x < 1:
+        return 1.0
+    s, q = x + xr, n / (n + nr)
+    tail = float(binom.sf(x - 1, s, q))
+    at_least_one = -math.expm1(s * math.log1p(-q))
+    return min(tail / at_least_one, 1.0) if at_least_one > 0 else 1.0
+
+
+def _date(s: Signal, p_star: float) -> None:
+    """ts = the arrival of the k-th sender, k the smallest count at which the hour's test passes at p_star."""
+    d = s.detail
+    arrivals = [datetime.fromisoformat(str(t)) for t in d["arrivals"]]
+    xr, n, nr = int(d["senders_before"]), int(d["platform_contacts"]), int(d["platform_contacts_before"])
+    k = next((k for k in range(1, len(arrivals) + 1) if p_value(k, xr, n, nr) <= p_star), len(arrivals))
+    s.ts = arrivals[k - 1] if arrivals else s.ts
+    d["significant_at_sender"] = k
+    d["delay_minutes"] = round((s.ts - s.start).total_seconds() / 60, 2) if s.ts and s.start else 0.0
+
+
+def _merge(episode: list[Signal]) -> Signal:
+    first = episode[0]
+    if len(episode) == 1:
+        return first
+    best = min(episode, key=lambda s: s.p_value if s.p_value is not None else 1.0)
+    ids = sorted({i for s in episode for i in s.evidence})
+    detail = dict(first.detail)
+    detail.update({"episode_hours": len(episode), "episode_senders": sum(int(s.detail["senders"]) for s in episode),
+                   "episode_events": sum(int(s.detail["events"]) for s in episode),
+                   "episode_end": episode[-1].detail["hour_start"], "p_best_hour": best.p_value,
+                   "evidence_truncated": len(ids) > EVIDENCE_CAP or any(s.detail["evidence_truncated"]
+                                                                        for s in episode)})
+    return Signal(kind=first.kind, ts=first.ts, start=first.start, end=max(s.end for s in episode if s.end),
+                  subjects=first.subjects, score=best.score, p_value=best.p_value, evidence=ids[:EVIDENCE_CAP],
+                  detail=detail, platform=first.platform, family=first.family,
+                  q_value=min(s.q_value for s in episode if s.q_value is not None))
+
+
+def _live_families(ctx: Context) -> int:
+    """Families sharing the run's level: this one, those already run with tests, and those still to run."""
+    from tiewatch.detect.registry import REGISTRY
+
+    names = [e.name for e in REGISTRY]
+    later = {f for e in REGISTRY[names.index(FAMILY) + 1:] for f in e.families} if FAMILY in names else set()
+    return 1 + sum(1 for f, n in ctx.other_tests.items() if n > 0 and f != FAMILY) + len(later)
