@@ -66,7 +66,7 @@ def tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = UNIT_
     `count`: 'senders' (distinct senders per unit, the detector's statistic) or 'events' (every interaction,
     as MIDAS counts; overdispersed by conversations, so not calibrated: for benchmarks only)."""
     unit_us = unit_seconds * 1_000_000
-    w = int(round(reference_days * 86400 / unit_seconds))
+    w = round(reference_days * 86400 / unit_seconds)
     x = "count(DISTINCT actor)" if count == "senders" else "count(*)"
     kind_list = ", ".join(f"'{k}'" for k in kinds)
     ln10 = math.log(10.0)

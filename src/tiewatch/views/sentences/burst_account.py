@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tiewatch.detect.naming import Names
-from tiewatch.views.sentences.common import Sentence, SignalLike, clock, day, label, zone_name, when
+from tiewatch.views.sentences.common import Sentence, SignalLike, clock, day, label, when, zone_name
 
 
 def burst_account(s: SignalLike, names: Names) -> str:
