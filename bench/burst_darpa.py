@@ -28,7 +28,7 @@ from scipy.stats import binom, rankdata
 
 from tiewatch.detect.base import Context, Window
 from tiewatch.detect.burst import all_tests_sql
-from tiewatch.detect.burst_account import tests_sql
+from tiewatch.detect.burst_account import all_tests_sql as account_tests_sql
 from tiewatch.detect.dialect import DUCKDB
 from tiewatch.store import Store
 
@@ -67,7 +67,8 @@ def main() -> None:
                                    ("variant: distinct sources per minute", "senders", 60),
                                    ("variant: every connection counted, per minute", "events", 60)):
             t0 = time.perf_counter()
-            con.execute(f"CREATE OR REPLACE TEMP TABLE acct AS {tests_sql(ctx, count=count, unit_seconds=unit)} "
+            sql = account_tests_sql(ctx, count=count, unit_seconds=unit)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE acct AS {sql} "
                         "SELECT platform, b, u, x, xr, n, nr FROM t")
             t = con.execute("SELECT b, u, x, xr, n, nr FROM acct").fetchnumpy()
             account = _log10_p(*(t[c].astype(float) for c in ("x", "xr", "n", "nr")))

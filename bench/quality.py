@@ -510,13 +510,13 @@ def _account_run(db: Path, seed: int) -> tuple[dict[str, int], dict[str, np.ndar
     uniform under the model), the naive alarms, and the signals (receiver, start, end)."""
     from scipy.stats import binom
 
-    from tiewatch.detect.burst_account import AccountBurstDetector, tests_sql
+    from tiewatch.detect.burst_account import AccountBurstDetector, all_tests_sql
     from tiewatch.detect.run import detect as run_detect
 
     with Store(db) as store:
         rep = run_detect(store, only=[AccountBurstDetector()])
         ctx = Context(store=store, dialect=DUCKDB, window=Window(), keep_p=0.05)
-        tbl = store.arrow(f"{tests_sql(ctx)} SELECT x, xr, n, nr FROM t")
+        tbl = store.arrow(f"{all_tests_sql(ctx)} SELECT x, xr, n, nr FROM t")
         sig = store.con.execute('SELECT subjects[1], start, "end" FROM signals '
                                 "WHERE kind = 'burst_account'").fetchall()
     x, xr, n, nr = (tbl[c].to_numpy().astype(float) for c in ("x", "xr", "n", "nr"))

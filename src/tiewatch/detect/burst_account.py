@@ -59,7 +59,7 @@ SENDERS_KEPT = 20  # sender ids kept in detail, in order of arrival
 BIN = 10  # Tarone bins per decade of p_min
 
 
-def tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = UNIT_SECONDS,
+def all_tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = UNIT_SECONDS,
               reference_days: float = REFERENCE_DAYS, kinds: tuple[str, ...] = KINDS) -> str:
     """CTEs up to `t`: one row per (platform, receiver b, unit u) with an arrival: x, the reference's xr,
     the platform's n and nr, S, q, log10 of p_min and its Tarone bin, and the log of a lower bound of p.
@@ -119,7 +119,7 @@ class AccountBurstDetector(Detector):
     def _sql(self, ctx: Context) -> str:
         keep = math.log(ctx.keep_p)
         keep10 = math.log10(ctx.keep_p)
-        return f"""{tests_sql(ctx)},
+        return f"""{all_tests_sql(ctx)},
         cand AS (SELECT * FROM t WHERE ln_p_lower <= {keep!r} AND pmin_bin <= {keep10!r}),
         firsts AS (SELECT e.platform, e.target AS b, e.u, e.actor, min(e.ts) AS first_ts
                    FROM eu e JOIN cand c ON c.platform = e.platform AND c.b = e.target AND c.u = e.u
