@@ -24,7 +24,8 @@ conditioned on X_t >= 1 too:
 Including B's own senders in N_t makes q larger when B surges, so p is conservative against exposure that
 excludes B (and never degenerate when B is the only receiver of an hour). Given S and q, the smallest
 attainable p-value is p_min = q^S / (1 - (1 - q)^S); Tarone's filter (fdr.py) keeps only the tests whose
-p_min (rounded down to a tenth of a decade, so tests group into few bins) could pass, and an hour with no
+p_min (rounded down to a tenth of a decade, and below 1e-100 all in one bin, so tests group into at most
+1,000 bins) could pass, and an hour with no
 reference (B's first hour: q = 1) is never a test that can pass.
 
 Cost: one aggregate of events per (receiver, hour), one per (platform, hour), windows over those (sums over a
@@ -45,6 +46,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from scipy.stats import binom
 
 from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
@@ -57,6 +59,8 @@ REFERENCE_DAYS = 28
 EVIDENCE_CAP = 500
 SENDERS_KEPT = 20  # sender ids kept in detail, in order of arrival
 BIN = 10  # Tarone bins per decade of p_min
+PMIN_FLOOR = -100  # log10: smaller p_min share one bin (Tarone's floor, level / tests, is far above 1e-100)
+KEPT = "tw_burst_account_kept"  # the kept hours, registered for their evidence query
 
 
 def all_tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = UNIT_SECONDS,
@@ -75,7 +79,7 @@ def all_tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = U
                           AND target IS NOT NULL AND actor <> target),
         eu AS (SELECT id, ts, platform, actor, target, CAST(floor(epoch_us(ts) / {unit_us}.0) AS BIGINT) AS u
                FROM ev),
-        bu AS (SELECT platform, target AS b, u, {x} AS x FROM eu GROUP BY platform, target, u),
+        bu AS (SELECT platform, target AS b, u, {x} AS x, count(*) AS events FROM eu GROUP BY platform, target, u),
         pu AS (SELECT platform, u, CAST(sum(x) AS BIGINT) AS n FROM bu GROUP BY platform, u),
         pw AS (SELECT platform, u, n,
                       CAST(sum(n) OVER (PARTITION BY platform ORDER BY u
@@ -83,11 +87,11 @@ def all_tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = U
                       CAST(coalesce(sum(n) OVER (PARTITION BY platform ORDER BY u
                                                  RANGE BETWEEN {w} PRECEDING AND 1 PRECEDING), 0) AS BIGINT) AS nw
                FROM pu),
-        br AS (SELECT platform, b, u, x, min(u) OVER (PARTITION BY platform, b) AS f,
+        br AS (SELECT platform, b, u, x, events, min(u) OVER (PARTITION BY platform, b) AS f,
                       CAST(coalesce(sum(x) OVER (PARTITION BY platform, b ORDER BY u
                                                  RANGE BETWEEN {w} PRECEDING AND 1 PRECEDING), 0) AS BIGINT) AS xr
                FROM bu),
-        j AS (SELECT br.platform, br.b, br.u, br.x, br.xr, br.f, pw.n,
+        j AS (SELECT br.platform, br.b, br.u, br.x, br.xr, br.f, br.events, pw.n,
                      CASE WHEN br.f > br.u - {w} THEN pw.c - pw.n - (pf.c - pf.n) ELSE pw.nw END AS nr,
                      CASE WHEN br.f > br.u - {w} THEN br.u - br.f ELSE {w} END AS ref_units
               FROM br JOIN pw ON pw.platform = br.platform AND pw.u = br.u
@@ -104,7 +108,8 @@ def all_tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = U
                                               - 0.5 * ln(8.0 * x * (1.0 - CAST(x AS DOUBLE) / s))
                           ELSE 0.0 END AS ln_p_lower
               FROM k),
-        t AS (SELECT *, CAST(least(floor(log10_pmin * {BIN}.0), 0.0) AS DOUBLE) / {BIN}.0 AS pmin_bin FROM l)"""
+        t AS (SELECT *, CAST(greatest(least(floor(log10_pmin * {BIN}.0), 0.0), {PMIN_FLOOR * BIN}.0) AS DOUBLE)
+                     / {BIN}.0 AS pmin_bin FROM l)"""
 
 
 class AccountBurstDetector(Detector):
@@ -114,30 +119,40 @@ class AccountBurstDetector(Detector):
     description = "many accounts message or mention B within one hour, far more than B's own recent rate"
 
     def queries(self, ctx: Context) -> dict[str, str]:
-        return {"tests": self._sql(ctx)}
+        return {"tests": self._sql(ctx), "evidence": self._evidence_sql(ctx)}
+
+    def snapshot_tables(self) -> dict[str, pa.Table]:
+        """The empty shape of the table `finalize` registers (for the SQL snapshots)."""
+        return {KEPT: pa.table({"platform": pa.array([], pa.string()), "b": pa.array([], pa.string()),
+                                "u": pa.array([], pa.int64())})}
 
     def _sql(self, ctx: Context) -> str:
         keep = math.log(ctx.keep_p)
         keep10 = math.log10(ctx.keep_p)
-        return f"""{all_tests_sql(ctx)},
-        cand AS (SELECT * FROM t WHERE ln_p_lower <= {keep!r} AND pmin_bin <= {keep10!r}),
-        firsts AS (SELECT e.platform, e.target AS b, e.u, e.actor, min(e.ts) AS first_ts
-                   FROM eu e JOIN cand c ON c.platform = e.platform AND c.b = e.target AND c.u = e.u
-                   GROUP BY e.platform, e.target, e.u, e.actor),
+        return f"""{all_tests_sql(ctx)}
+        SELECT 0 AS is_test, platform, b, u, x, xr, n, nr, events, ref_units, pmin_bin, CAST(1 AS BIGINT) AS tests
+        FROM t WHERE ln_p_lower <= {keep!r} AND pmin_bin <= {keep10!r}
+        UNION ALL
+        SELECT 1 AS is_test, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, pmin_bin, count(*) AS tests
+        FROM t GROUP BY pmin_bin"""
+
+    def _evidence_sql(self, ctx: Context) -> str:
+        """The counted events of the kept hours (registered as KEPT): ids, and each sender's first arrival."""
+        kinds = ", ".join(f"'{k}'" for k in KINDS)
+        return f"""WITH eu AS (SELECT e.id, e.ts, e.platform, e.actor, e.target AS b,
+                               CAST(floor(epoch_us(e.ts) / {UNIT_SECONDS * 1_000_000}.0) AS BIGINT) AS u
+                        FROM events e JOIN (SELECT DISTINCT platform, b FROM {KEPT}) kb
+                             ON kb.platform = e.platform AND kb.b = e.target
+                        WHERE e.ts IS NOT NULL AND {ctx.window.bound("e.ts")} AND e.kind IN ({kinds})
+                              AND e.actor <> e.target),
+        ek AS (SELECT eu.* FROM eu JOIN {KEPT} k ON k.platform = eu.platform AND k.b = eu.b AND k.u = eu.u),
+        firsts AS (SELECT platform, b, u, actor, min(ts) AS first_ts FROM ek GROUP BY platform, b, u, actor),
         arrivals AS (SELECT platform, b, u, list(first_ts) AS arrival_ts, list(actor) AS arrival_actor
                      FROM firsts GROUP BY platform, b, u),
-        evid AS (SELECT e.platform, e.target AS b, e.u, list(e.id) AS ids, count(*) AS events,
-                        min(e.ts) AS start_ts, max(e.ts) AS end_ts
-                 FROM eu e JOIN cand c ON c.platform = e.platform AND c.b = e.target AND c.u = e.u
-                 GROUP BY e.platform, e.target, e.u)
-        SELECT 0 AS is_test, c.platform, c.b, c.u, c.x, c.xr, c.n, c.nr, c.ref_units, c.pmin_bin,
-               a.arrival_ts, a.arrival_actor, v.ids, v.events, v.start_ts, v.end_ts, CAST(1 AS BIGINT) AS tests
-        FROM cand c JOIN arrivals a ON a.platform = c.platform AND a.b = c.b AND a.u = c.u
-        JOIN evid v ON v.platform = c.platform AND v.b = c.b AND v.u = c.u
-        UNION ALL
-        SELECT 1 AS is_test, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, pmin_bin,
-               NULL, NULL, NULL, NULL, NULL, NULL, count(*) AS tests
-        FROM t GROUP BY pmin_bin"""
+        evid AS (SELECT platform, b, u, list(id) AS ids, min(ts) AS start_ts, max(ts) AS end_ts
+                 FROM ek GROUP BY platform, b, u)
+        SELECT v.platform, v.b, v.u, v.ids, v.start_ts, v.end_ts, a.arrival_ts, a.arrival_actor
+        FROM evid v JOIN arrivals a ON a.platform = v.platform AND a.b = v.b AND a.u = v.u"""
 
     def run(self, ctx: Context) -> DetectorOutput:
         tbl = ctx.engine.arrow(self._sql(ctx), ctx.window.params)
@@ -150,56 +165,67 @@ class AccountBurstDetector(Detector):
             return DetectorOutput([], {FAMILY: 0})
         floor = tarone_floor(pmin, n, ctx.keep_p / _live_families(ctx))
         n_tests = int(n[pmin <= floor].sum())
-        out = []
-        for r, test in zip(tbl.to_pylist(), is_test, strict=True):
-            if test or 10.0 ** float(r["pmin_bin"]) > floor:
-                continue
-            p = p_value(r["x"], r["xr"], r["n"], r["nr"])
-            if p <= ctx.keep_p:
-                out.append(self._signal(r, p))
+        cand = tbl.filter(pa.array(~is_test & (np.power(10.0, bins) <= floor)))
+        cols = {c: cand[c].to_numpy(zero_copy_only=False) for c in ("x", "xr", "n", "nr", "events", "ref_units", "u")}
+        p = p_values(*(cols[c].astype(float) for c in ("x", "xr", "n", "nr")))
+        keep = np.nonzero(p <= ctx.keep_p)[0]
+        platforms, receivers = cand["platform"].to_pylist(), cand["b"].to_pylist()
+        out = [self._signal(str(platforms[i]), str(receivers[i]), {c: int(v[i]) for c, v in cols.items()},
+                            float(p[i])) for i in keep]
         return DetectorOutput(out, {FAMILY: n_tests}, {FAMILY: n_all - n_tests})
 
-    def _signal(self, r: dict[str, Any], p: float) -> Signal:
-        platform, b = str(r["platform"]), str(r["b"])
-        x, xr, n, nr = int(r["x"]), int(r["xr"]), int(r["n"]), int(r["nr"])
+    def _signal(self, platform: str, b: str, r: dict[str, int], p: float) -> Signal:
+        x, xr, n, nr = r["x"], r["xr"], r["n"], r["nr"]
         expected = xr * n / nr if nr > 0 else 0.0
-        arrivals = sorted(zip(r["arrival_ts"], (str(a) for a in r["arrival_actor"]), strict=True))
-        ids = sorted(str(i) for i in r["ids"])
-        hour = datetime(1970, 1, 1) + timedelta(seconds=int(r["u"]) * UNIT_SECONDS)
-        detail = {"senders": x, "events": int(r["events"]), "hour_start": hour.isoformat(),
-                  "senders_before": xr, "reference_days": round(int(r["ref_units"]) * UNIT_SECONDS / 86400, 2),
+        hour = datetime(1970, 1, 1) + timedelta(seconds=r["u"] * UNIT_SECONDS)
+        detail = {"senders": x, "events": r["events"], "hour_start": hour.isoformat(),
+                  "senders_before": xr, "reference_days": round(r["ref_units"] * UNIT_SECONDS / 86400, 2),
                   "expected": round(expected, 3), "ratio": round(x / expected, 2) if expected > 0 else None,
-                  "platform_contacts": n, "platform_contacts_before": nr,
-                  "first_senders": [a for _, a in arrivals[:SENDERS_KEPT]],
-                  "arrivals": [t.isoformat() for t, _ in arrivals],
-                  "episode_hours": 1, "evidence_truncated": len(ids) > EVIDENCE_CAP}
-        return Signal(kind="burst_account", ts=r["end_ts"], start=r["start_ts"], end=r["end_ts"], subjects=[b],
-                      score=-math.log10(max(p, 1e-300)), p_value=p, evidence=ids[:EVIDENCE_CAP], detail=detail,
+                  "platform_contacts": n, "platform_contacts_before": nr, "unit": r["u"], "episode_hours": 1}
+        return Signal(kind="burst_account", ts=None, start=None, end=None, subjects=[b],
+                      score=-math.log10(max(p, 1e-300)), p_value=p, evidence=[], detail=detail,
                       platform=platform, family=FAMILY)
 
     def finalize(self, ctx: Context, kept: list[Signal], p_star: float) -> list[Signal]:
-        """Date each hour by the arrival that made it significant; merge a receiver's consecutive hours."""
+        """The kept hours' messages as evidence, each dated by the arrival that made it significant; a
+        receiver's consecutive hours merged into one signal."""
+        if not kept:
+            return []
+        ctx.engine.register(KEPT, pa.table({"platform": [s.platform or "" for s in kept],
+                                             "b": [s.subjects[0] for s in kept],
+                                             "u": pa.array([int(s.detail["unit"]) for s in kept], pa.int64())}))
+        try:
+            rows = ctx.engine.arrow(self._evidence_sql(ctx), ctx.window.params).to_pylist()
+        finally:
+            ctx.engine.drop(KEPT)
+        found = {(str(r["platform"]), str(r["b"]), int(r["u"])): r for r in rows}
         for s in kept:
-            _date(s, p_star)
+            _attach(s, found[(s.platform or "", s.subjects[0], int(s.detail["unit"]))], p_star)
         by_account: dict[tuple[str, str], list[Signal]] = {}
         for s in kept:
             by_account.setdefault((s.platform or "", s.subjects[0]), []).append(s)
         out: list[Signal] = []
         for hours in by_account.values():
-            hours.sort(key=lambda s: str(s.detail["hour_start"]))
+            hours.sort(key=lambda s: int(s.detail["unit"]))
             episode = [hours[0]]
             for s in hours[1:]:
-                gap = datetime.fromisoformat(str(s.detail["hour_start"])) - \
-                    datetime.fromisoformat(str(episode[-1].detail["hour_start"]))
-                if gap <= timedelta(seconds=UNIT_SECONDS):
+                if int(s.detail["unit"]) - int(episode[-1].detail["unit"]) <= 1:
                     episode.append(s)
                 else:
                     out.append(_merge(episode))
                     episode = [s]
             out.append(_merge(episode))
-        for s in out:
-            s.detail.pop("arrivals", None)
         return out
+
+
+def p_values(x: np.ndarray, xr: np.ndarray, n: np.ndarray, nr: np.ndarray) -> np.ndarray:
+    """Vectorised `p_value`, in logs so that no tail underflows to zero before it is compared."""
+    ok = (nr > 0) & (x >= 1)
+    s, q = x + xr, np.where(ok, n / np.maximum(n + nr, 1.0), 0.5)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_p = binom.logsf(x - 1, s, q) - np.log(-np.expm1(s * np.log1p(-q)))
+    out: np.ndarray = np.where(ok, np.exp(np.minimum(log_p, 0.0)), 1.0)
+    return out
 
 
 def p_value(x: int, xr: int, n: int, nr: int) -> float:
@@ -213,15 +239,19 @@ def p_value(x: int, xr: int, n: int, nr: int) -> float:
     return min(tail / at_least_one, 1.0) if at_least_one > 0 else 1.0
 
 
-def _date(s: Signal, p_star: float) -> None:
-    """ts = the arrival of the k-th sender, k the smallest count at which the hour's test passes at p_star."""
+def _attach(s: Signal, r: dict[str, Any], p_star: float) -> None:
+    """Evidence and times of one kept hour; ts = the arrival of the k-th sender, k the smallest count at which
+    the hour's test passes at p_star (given that hour's platform volume)."""
+    arrivals = sorted(zip(r["arrival_ts"], (str(a) for a in r["arrival_actor"]), strict=True))
+    ids = sorted(str(i) for i in r["ids"])
     d = s.detail
-    arrivals = [datetime.fromisoformat(str(t)) for t in d["arrivals"]]
     xr, n, nr = int(d["senders_before"]), int(d["platform_contacts"]), int(d["platform_contacts_before"])
     k = next((k for k in range(1, len(arrivals) + 1) if p_value(k, xr, n, nr) <= p_star), len(arrivals))
-    s.ts = arrivals[k - 1] if arrivals else s.ts
-    d["significant_at_sender"] = k
-    d["delay_minutes"] = round((s.ts - s.start).total_seconds() / 60, 2) if s.ts and s.start else 0.0
+    s.start, s.end, s.ts = r["start_ts"], r["end_ts"], arrivals[k - 1][0]
+    s.evidence = ids[:EVIDENCE_CAP]
+    d.update({"first_senders": [a for _, a in arrivals[:SENDERS_KEPT]], "significant_at_sender": k,
+              "delay_minutes": round((s.ts - s.start).total_seconds() / 60, 2),
+              "evidence_truncated": len(ids) > EVIDENCE_CAP})
 
 
 def _merge(episode: list[Signal]) -> Signal:

@@ -28,7 +28,8 @@ WITH ev AS (
     platform,
     target AS b,
     u,
-    COUNT(DISTINCT actor) AS x
+    COUNT(DISTINCT actor) AS x,
+    COUNT(*) AS events
   FROM eu
   GROUP BY
     platform,
@@ -68,6 +69,7 @@ WITH ev AS (
     b,
     u,
     x,
+    events,
     MIN(u) OVER (PARTITION BY platform, b) AS f,
     CAST(COALESCE(
       SUM(x) OVER (
@@ -86,6 +88,7 @@ WITH ev AS (
     br.x,
     br.xr,
     br.f,
+    br.events,
     pw.n,
     CASE WHEN br.f > br.u - 672 THEN pw.c - pw.n - (
       pf.c - pf.n
@@ -141,81 +144,25 @@ WITH ev AS (
 ), t AS (
   SELECT
     *,
-    CAST(LEAST(FLOOR(log10_pmin * 10.0), 0.0) AS DOUBLE) / 10.0 AS pmin_bin
+    CAST(GREATEST(LEAST(FLOOR(log10_pmin * 10.0), 0.0), -1000.0) AS DOUBLE) / 10.0 AS pmin_bin
   FROM l
-), cand AS (
-  SELECT
-    *
-  FROM t
-  WHERE
-    ln_p_lower <= -2.995732273553991 AND pmin_bin <= -1.3010299956639813
-), firsts AS (
-  SELECT
-    e.platform,
-    e.target AS b,
-    e.u,
-    e.actor,
-    MIN(e.ts) AS first_ts
-  FROM eu AS e
-  JOIN cand AS c
-    ON c.platform = e.platform AND c.b = e.target AND c.u = e.u
-  GROUP BY
-    e.platform,
-    e.target,
-    e.u,
-    e.actor
-), arrivals AS (
-  SELECT
-    platform,
-    b,
-    u,
-    COLLECT_LIST(first_ts) AS arrival_ts,
-    COLLECT_LIST(actor) AS arrival_actor
-  FROM firsts
-  GROUP BY
-    platform,
-    b,
-    u
-), evid AS (
-  SELECT
-    e.platform,
-    e.target AS b,
-    e.u,
-    COLLECT_LIST(e.id) AS ids,
-    COUNT(*) AS events,
-    MIN(e.ts) AS start_ts,
-    MAX(e.ts) AS end_ts
-  FROM eu AS e
-  JOIN cand AS c
-    ON c.platform = e.platform AND c.b = e.target AND c.u = e.u
-  GROUP BY
-    e.platform,
-    e.target,
-    e.u
 )
 SELECT
   0 AS is_test,
-  c.platform,
-  c.b,
-  c.u,
-  c.x,
-  c.xr,
-  c.n,
-  c.nr,
-  c.ref_units,
-  c.pmin_bin,
-  a.arrival_ts,
-  a.arrival_actor,
-  v.ids,
-  v.events,
-  v.start_ts,
-  v.end_ts,
+  platform,
+  b,
+  u,
+  x,
+  xr,
+  n,
+  nr,
+  events,
+  ref_units,
+  pmin_bin,
   CAST(1 AS BIGINT) AS tests
-FROM cand AS c
-JOIN arrivals AS a
-  ON a.platform = c.platform AND a.b = c.b AND a.u = c.u
-JOIN evid AS v
-  ON v.platform = c.platform AND v.b = c.b AND v.u = c.u
+FROM t
+WHERE
+  ln_p_lower <= -2.995732273553991 AND pmin_bin <= -1.3010299956639813
 UNION ALL
 SELECT
   1 AS is_test,
@@ -227,13 +174,8 @@ SELECT
   NULL,
   NULL,
   NULL,
+  NULL,
   pmin_bin,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
   COUNT(*) AS tests
 FROM t
 GROUP BY
