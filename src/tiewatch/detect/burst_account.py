@@ -25,13 +25,14 @@ Including B's own senders in N_t makes q larger when B surges, so p is conservat
 excludes B (and never degenerate when B is the only receiver of an hour). Given S and q, the smallest
 attainable p-value is p_min = q^S / (1 - (1 - q)^S); Tarone's filter (fdr.py) keeps only the tests whose
 p_min (rounded down to a tenth of a decade, and below 1e-100 all in one bin, so tests group into at most
-1,000 bins) could pass, and an hour with no
-reference (B's first hour: q = 1) is never a test that can pass.
+1,000 bins) could pass; an hour with no reference (B's first hour: q = 1) is never a test that can pass.
 
 Cost: one aggregate of events per (receiver, hour), one per (platform, hour), windows over those (sums over a
 range of hours), two equality joins with the platform's hours; candidates are screened in SQL by Ash's lower
 bound P(Bin(S, q) >= x) >= exp(-S D(x/S || q)) / sqrt(8 x (1 - x/S)), so only hours that might pass reach
-Python, where scipy gives the exact tail. Nothing grows with a product of two large sides.
+Python, where scipy gives the exact tail (vectorised). Evidence is read in `finalize`, for the hours that
+passed only (registered as a small table, joined on receiver and hour). Nothing grows with a product of two
+large sides.
 
 The FDR budget: `burst_account` is its own family (equal share of the run's level, as every family).
 Significant hours of one receiver that follow each other are one signal (an episode). ts = the arrival of
