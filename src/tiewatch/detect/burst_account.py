@@ -183,7 +183,9 @@ class AccountBurstDetector(Detector):
                   "senders_before": xr, "reference_days": round(r["ref_units"] * UNIT_SECONDS / 86400, 2),
                   "expected": round(expected, 3), "ratio": round(x / expected, 2) if expected > 0 else None,
                   "platform_contacts": n, "platform_contacts_before": nr, "unit": r["u"], "episode_hours": 1}
-        return Signal(kind="burst_account", ts=None, start=None, end=None, subjects=[b],
+        # Times are the hour's until `finalize` reads the kept hours' events (then: their first and last).
+        return Signal(kind="burst_account", ts=hour, start=hour, end=hour + timedelta(seconds=UNIT_SECONDS),
+                      subjects=[b],
                       score=-math.log10(max(p, 1e-300)), p_value=p, evidence=[], detail=detail,
                       platform=platform, family=FAMILY)
 
