@@ -13,6 +13,9 @@ Sections (each prints a markdown table; --write puts them all in docs/quality.md
 4. Audience change points (see bench/quality_audience.py when present).
 5. Bursts on real CollegeMsg under the two permutation nulls (false bursts, P(p <= alpha), KS of the
    randomised p-values), planted bursts (recall, precision, median delay) and the real data as it is.
+6. Account bursts (a crowd reaching one account within an hour) on real CollegeMsg under three nulls (false
+   signals, P(p <= alpha), KS of the randomised p-values, a naive ratio rule), planted crowds (recall,
+   precision, median delay) and the real data as it is.
 
 Everything is seeded; rerunning gives the same table. Run it with `nice`: it ingests CollegeMsg ~12 times.
 """
@@ -25,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -501,11 +504,115 @@ def section_burst(work: Path) -> str:
     return "\n".join(out)
 
 
+def _account_run(db: Path, seed: int) -> tuple[dict[str, int], dict[str, np.ndarray],
+                                                list[tuple[str, datetime, datetime]]]:
+    """Account-burst detector alone on `db`: its report, every test's p-value (exact, and randomised so it is
+    uniform under the model), the naive alarms, and the signals (receiver, start, end)."""
+    from scipy.stats import binom
+
+    from tiewatch.detect.burst_account import AccountBurstDetector, all_tests_sql
+    from tiewatch.detect.run import detect as run_detect
+
+    with Store(db) as store:
+        rep = run_detect(store, only=[AccountBurstDetector()])
+        ctx = Context(store=store, dialect=DUCKDB, window=Window(), keep_p=0.05)
+        tbl = store.arrow(f"{all_tests_sql(ctx)} SELECT x, xr, n, nr FROM t")
+        sig = store.con.execute('SELECT subjects[1], start, "end" FROM signals '
+                                "WHERE kind = 'burst_account'").fetchall()
+    x, xr, n, nr = (tbl[c].to_numpy().astype(float) for c in ("x", "xr", "n", "nr"))
+    ok = nr > 0
+    s, q = x + xr, np.where(ok, n / np.maximum(n + nr, 1), 0.5)
+    at_least_one = np.where(ok, -np.expm1(s * np.log1p(-q)), 1.0)
+    above, at = binom.sf(x, s, q), binom.pmf(x, s, q)
+    p = np.where(ok, np.minimum((above + at) / at_least_one, 1.0), 1.0)
+    u = np.random.default_rng(seed).random(len(x))
+    p_rand = np.where(ok, (above + u * at) / at_least_one, u)
+    expected = np.where(ok, xr * n / np.maximum(nr, 1), 0.0)
+    naive = (x >= 3) & (x > 5 * expected) & ok
+    counts = {"signals": rep.counts.get("burst_account", 0), "tests": len(x),
+              "testable": rep.tests.get("burst_account", 0), "naive": int(naive.sum())}
+    return counts, {"p": p, "p_rand": p_rand, "naive": naive}, [(str(b), a, e) for b, a, e in sig]
+
+
+def section_burst_account(work: Path) -> str:
+    from tiewatch.plant import plant_crowds
+
+    rows = []
+    labels = {"days": "each pair's contact days moved to the sender's active days",
+              "arrivals": "each pair's contact days moved to days the receiver got anything",
+              "gaps": "each pair's gaps permuted (first messages kept in place)"}
+    real = work / "areal.duckdb"
+    ingest_messages(real, COLLEGEMSG)
+    c_real, _, sig_real = _account_run(real, 0)
+    real.unlink()
+    real_receivers = {b for b, _, _ in sig_real}
+    for kind in ("days", "arrivals", "gaps"):
+        false, tests, testable, ks, naive, echo = [], [], [], [], [], []
+        frac: dict[float, list[float]] = {a: [] for a in ALPHAS}
+        for run in range(RUNS):
+            path = write_null(work / f"anull_{kind}_{run}.txt", COLLEGEMSG, kind, seed=run + 1)
+            db = work / f"anull_{kind}_{run}.duckdb"
+            ingest_messages(db, path)
+            c, t, sig = _account_run(db, run)
+            false.append(c["signals"])
+            echo.append(sum(1 for b, _, _ in sig if b in real_receivers))
+            tests.append(c["tests"])
+            testable.append(c["testable"])
+            naive.append(c["naive"])
+            ks.append(ks_uniform(t["p_rand"]))
+            for a in ALPHAS:
+                frac[a].append(float(np.mean(t["p"] <= a)))
+            db.unlink()
+            path.unlink()
+        rows.append(f"| {labels[kind]} | {np.mean(false):.1f} (max {max(false)}) | {np.mean(echo):.1f} | "
+                    f"{1000 * np.mean(false) / np.mean(tests):.2f} | {np.mean(tests):,.0f} | "
+                    f"{np.mean(testable):,.0f} | " + " | ".join(f"{np.mean(frac[a]):.2g}" for a in ALPHAS)
+                    + f" | {np.mean(ks):.3f} | {np.mean(naive):.0f} |")
+    head = ("| null (real CollegeMsg, 5 runs each) | false account bursts / run | of which at a receiver with a "
+            "real-data burst | per 1,000 tests | tests "
+            "(receiver-hours) | testable (Tarone) | " + " | ".join(f"P(p ≤ {a:g})" for a in ALPHAS)
+            + " | KS D (randomised p) | naive alarms / run (≥ 3 senders, > 5× expected) |\n"
+            + "|---" * (8 + len(ALPHAS)) + "|")
+    out = [head, *rows, ""]
+    hit, alarms, planted_n, delays = 0, 0, 0, []
+    for run in range(3):
+        null = write_null(work / f"aplant_null_{run}.txt", COLLEGEMSG, "days", seed=200 + run)
+        planted = plant_crowds(work / f"aplant_{run}.txt", null, accounts=10, seed=run + 1)
+        db = work / f"aplant_{run}.duckdb"
+        ingest_messages(db, work / f"aplant_{run}.txt")
+        _, _, sig = _account_run(db, run)
+        first = {b: datetime.utcfromtimestamp(t) for b, t in planted}
+        planted_n += len(planted)
+        alarms += len(sig)
+        seen = set()
+        for b, start, end in sig:
+            if b in first and b not in seen and start <= first[b] + timedelta(hours=1) and end >= first[b]:
+                seen.add(b)
+        hit += len(seen)
+        with Store(db) as store:  # when each found crowd became significant (minutes after its first message)
+            for b, ts in store.con.execute("SELECT subjects[1], ts FROM signals WHERE kind = 'burst_account'")\
+                    .fetchall():
+                if b in seen:
+                    delays.append((ts - first[b]).total_seconds() / 60)
+        db.unlink()
+    out.append("| planted (10 receivers per run, 3 runs, in the days null of CollegeMsg: 8 new accounts message one "
+               "receiver 2 minutes apart, a day after one of its own arrivals) | recall | precision | alarms | "
+               "median delay (minutes after the crowd's first message) |\n|---|---|---|---|---|")
+    out.append(f"| tiewatch burst_account (FDR 5%) | {hit / planted_n:.2f} | {hit / max(alarms, 1):.2f} | {alarms} | "
+               f"{np.median(delays) if delays else float('nan'):.1f} |")
+    out.append("")
+    out.append(f"Real CollegeMsg (no planting): {c_real['signals']} account bursts at FDR 5% among "
+               f"{c_real['tests']:,} receiver-hours ({c_real['testable']:,} testable); the naive rule raises "
+               f"{c_real['naive']:,}.")
+    return "\n".join(out)
+
+
 TITLES = {"nulls": "Renewal silences: real CollegeMsg under permutation nulls",
           "planted": "Renewal silences: planted in real CollegeMsg",
           "posts": "Posts-model silences: power and false alarms",
           "audience": "Audience change points",
-          "burst": "Bursts: real CollegeMsg under permutation nulls, and planted"}
+          "burst": "Bursts: real CollegeMsg under permutation nulls, and planted",
+          "burst_account": "Account bursts: real CollegeMsg under permutation nulls, and planted crowds"}
 HEADER = """# Signal quality, measured
 
 Generated by `nice .venv/bin/python bench/quality.py --write --tcpd DIR` (DIR: a checkout of the TCPD
@@ -549,10 +656,26 @@ FOOTER = """## Reading these figures
   few days. On MIDAS's DARPA benchmark (`python bench/burst_darpa.py darpa_original.csv`, the file from
   Stream-AD/MIDAS) the burst score's ROC AUC per connection is 0.67, against MIDAS-R's published ~0.95: the
   attacks are floods within minutes, and a test on days of contact cannot see a surge inside one day.
+- Account bursts: the p-value is the exact conditional test of the hour's distinct senders against the
+  receiver's own 28 days, with the platform's volume as exposure (Binomial given the total, conditioned on at
+  least one sender); KS is over the randomised p-values, P(p ≤ α) over the exact ones. The nulls differ in
+  what they keep: moving each pair's contact days to the sender's active days keeps every sender's activity
+  (the realistic null); moving them to days the receiver got anything keeps each receiver's day-level
+  rhythm, which the Poisson model ignores, so its tail is heavier (P(p ≤ 1e-4) above 1e-4) and a false
+  burst or two per run appears, some of them echoes of a real crowd (a crowd's senders keep their time of
+  day and land on the receiver's few days); permuting each pair's gaps keeps its first message where it
+  was, so real crowds of first contacts survive it (most of its alarms are at receivers with a real-data
+  burst, same hours): it is not a null for this test, and is shown to say so. The naive rule (≥ 3 senders
+  and more than 5× the expected count) is what a threshold without a test raises. On MIDAS's DARPA
+  benchmark (`python bench/burst_darpa.py darpa_original.csv`) the account test as run (distinct sources
+  per hour) has ROC AUC 0.47: DARPA's attacks are floods from few sources (a median of 6 sources but
+  124,000 connections in an attack's destination-hour); counting every connection instead gives 0.86 per
+  hour and 0.92 per minute (MIDAS-R: ~0.95), but on message data that count is overdispersed by
+  conversations (thousands of false alarms per null run), so the detector does not use it.
 """
 SECTIONS: dict[str, Callable[[Path], str]] = {"nulls": section_nulls, "planted": section_planted,
                                               "posts": section_posts, "audience": section_audience,
-                                              "burst": section_burst}
+                                              "burst": section_burst, "burst_account": section_burst_account}
 
 
 def _sections(text: str) -> dict[str, str]:

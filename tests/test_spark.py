@@ -160,6 +160,8 @@ def test_each_detector_finds_the_same_on_spark_on_collegemsg(name: str, college_
     duck, spark = _run(name, college_pair, Window(datetime(2004, 5, 1), datetime(2004, 9, 1)))
     assert duck.tests == spark.tests
     _assert_same_signals(duck.signals, spark.signals, college_pair)
+    if name == "burst_account":
+        assert duck.signals, "CollegeMsg has crowds of first contacts: the comparison is not between empty sets"
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,9 @@ pair, so every silence found in them is false:
   last message to the sender's last message of all, are shuffled; the pair's first message stays put.
 * **active days permuted**: each pair's days of contact are moved to a random subset of the sender's active
   days (same number of days; each message keeps its time of day).
+* **arrival days permuted** (`arrivals`, for surges toward an account; not in NULLS): each pair's days of
+  contact are moved to a random subset of the days on which the receiver got anything from anyone, so
+  crowds that reached one account on one day are scattered over its ordinary days.
 
 Set-based DuckDB SQL over a table of (src, dst, time in epoch seconds), seeded for reproducibility.
 """
@@ -53,7 +56,21 @@ def null_sql(kind: str, source: str = "msgs") -> str:
         SELECT dm.a, dm.b, dm.t - dm.day * 86400 + c.day * 86400 AS t
         FROM dm JOIN pdays p ON p.a = dm.a AND p.b = dm.b AND p.day = dm.day
         JOIN chosen c ON c.a = p.a AND c.b = p.b AND c.r = p.r"""
-    raise ValueError(f"unknown null {kind!r}: one of {', '.join(NULLS)}")
+    if kind == "arrivals":
+        return f"""
+        WITH dm AS (SELECT a, b, t, t // 86400 AS day FROM {source}),
+        bdays AS (SELECT DISTINCT b, day FROM dm),
+        pdays AS (SELECT a, b, day, row_number() OVER (PARTITION BY a, b ORDER BY day) AS r
+                  FROM (SELECT DISTINCT a, b, day FROM dm)),
+        pk AS (SELECT a, b, count(*) AS k FROM pdays GROUP BY a, b),
+        cu AS (SELECT pk.a, pk.b, pk.k, bd.day, random() AS u FROM pk JOIN bdays bd ON bd.b = pk.b),
+        cand AS (SELECT *, row_number() OVER (PARTITION BY a, b ORDER BY u) AS rr FROM cu),
+        chosen AS (SELECT a, b, day, row_number() OVER (PARTITION BY a, b ORDER BY day) AS r FROM cand
+                   WHERE rr <= k)
+        SELECT dm.a, dm.b, dm.t - dm.day * 86400 + c.day * 86400 AS t
+        FROM dm JOIN pdays p ON p.a = dm.a AND p.b = dm.b AND p.day = dm.day
+        JOIN chosen c ON c.a = p.a AND c.b = p.b AND c.r = p.r"""
+    raise ValueError(f"unknown null {kind!r}: one of {', '.join(NULLS)}, arrivals")
 
 
 def write_null(path: Path, source: Path, kind: str, seed: int) -> Path:

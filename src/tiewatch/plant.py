@@ -1,4 +1,4 @@
-"""Planted bursts in real message data, for measuring the burst detector's power (bench/quality.py, tests).
+"""Planted bursts in real message data, for measuring the burst detectors' power (bench/quality.py, tests).
 
 The burst test asks whether a run of contact days is unusual for the pair's own rhythm, so a planted burst
 needs a rhythm to stand out from: for each of `pairs` senders with enough active days, a new contact
@@ -46,3 +46,33 @@ def plant_bursts(path: Path, source: Path, *, pairs: int, seed: int, history: in
     finally:
         con.close()
     return [(str(a), str(b), int(t)) for a, b, t in rows]
+
+
+def plant_crowds(path: Path, source: Path, *, accounts: int, seed: int, size: int = 8,
+                 spacing: int = 120) -> list[tuple[str, int]]:
+    """Write `source` plus planted crowds to `path`; return (receiver, epoch seconds of the crowd's first
+    message) for each. A crowd: `size` new accounts (`crowd-<receiver>-<i>`) each message one receiver once,
+    `spacing` seconds apart, one day after one of the receiver's own arrivals (so at a time of day it gets
+    messages), chosen at random among its arrivals at least 7 days after its first; receivers with at least
+    20 arrivals are chosen at random."""
+    con = duckdb.connect()
+    try:
+        con.execute("SET threads = 1")
+        load_messages(con, source)
+        con.execute("SELECT setseed(?)", [((seed * 7919) % 10_000) / 10_000.0])
+        con.execute(f"""
+            CREATE TABLE crowd AS
+            WITH rx AS (SELECT b, t, min(t) OVER (PARTITION BY b) AS t0, count(*) OVER (PARTITION BY b) AS n,
+                               max(t) OVER () AS t_end FROM msgs WHERE a <> b),
+            ok AS (SELECT b, t, random() AS u FROM rx WHERE n >= 20 AND t >= t0 + 7 * 86400
+                   AND t + 86400 + {size * spacing} < t_end),
+            pick AS (SELECT b, min_by(t, u) AS t FROM ok GROUP BY b),
+            chosen AS (SELECT b, t + 86400 AS t1 FROM pick ORDER BY random() LIMIT {int(accounts)})
+            SELECT 'crowd-' || c.b || '-' || CAST(i AS VARCHAR) AS a, c.b, c.t1 + i * {spacing} AS t, c.t1
+            FROM chosen c, range({int(size)}) r(i)""")
+        con.execute("COPY (SELECT a AS src, b AS dst, t AS time FROM (SELECT a, b, t FROM msgs UNION ALL "
+                    f"SELECT a, b, t FROM crowd) ORDER BY t, a, b) TO '{path}' (DELIMITER ' ', HEADER true)")
+        rows = con.execute("SELECT b, min(t) FROM crowd GROUP BY b ORDER BY b").fetchall()
+    finally:
+        con.close()
+    return [(str(b), int(t)) for b, t in rows]

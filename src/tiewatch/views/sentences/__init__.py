@@ -19,11 +19,11 @@ from typing import Any
 
 from tiewatch.detect.naming import Names
 from tiewatch.store import Store
-from tiewatch.views.sentences import audience, burst, coincidence, silence, ties
+from tiewatch.views.sentences import audience, burst, burst_account, coincidence, silence, ties
 from tiewatch.views.sentences.common import Sentence, SignalLike, day, in_zone, when
 
-SENTENCES: dict[str, Sentence] = {**audience.SENTENCES, **burst.SENTENCES, **coincidence.SENTENCES, **silence.SENTENCES,
-                                  **ties.SENTENCES}
+SENTENCES: dict[str, Sentence] = {**audience.SENTENCES, **burst.SENTENCES, **burst_account.SENTENCES,
+                                  **coincidence.SENTENCES, **silence.SENTENCES, **ties.SENTENCES}
 
 
 class NoSentence(KeyError):

@@ -1,0 +1,284 @@
+"""Account burst: many accounts reach one account within the same hour, far more than its own recent rate.
+
+In the spirit of MIDAS-R (Bhatia et al., AAAI 2020: a streaming test of a node's count in the current tick
+against its own past), with an exact conditional test instead of a chi-square score. It complements the
+pair burst (detect/burst.py), which sees A singling out B over days; this one sees a crowd arriving at B at
+once (a pile-on, a broadcast, a flood of first contacts).
+
+What is counted: for receiver B and hour t, X_t = the number of distinct senders whose messages or mentions
+reach B in that hour (a conversation of fifty messages from one friend is one sender). Likes, comments,
+replies and reposts are not counted: they answer B's own posts, so every post makes the next hour a surge
+(on the seed scenario, counting them gives ~12,600 "bursts"); a post that draws unusual engagement needs a
+per-post model, not this one.
+
+Model (stated, and checked on real-data nulls in bench/quality.py): X_t ~ Poisson(pi_B * N_t), where N_t is
+the platform's distinct sender-receiver contacts in hour t (all receivers, B included: daily rhythm and
+platform-wide surges are exposure, not bursts) and pi_B is B's share, constant over the reference: the
+hours [t - 28 days, t) since B's first arrival in the window. Conditional on S = X_t + X_ref (X_ref: B's
+senders in the reference hours), X_t ~ Binomial(S, q), q = N_t / (N_t + N_ref), whatever pi_B is (the
+exact conditional test of two Poisson rates). Only hours with an arrival are tests, so the p-value is
+conditioned on X_t >= 1 too:
+
+    p = P(X >= x | S, X >= 1) = P(Bin(S, q) >= x) / (1 - (1 - q)^S).
+
+Including B's own senders in N_t makes q larger when B surges, so p is conservative against exposure that
+excludes B (and never degenerate when B is the only receiver of an hour). Given S and q, the smallest
+attainable p-value is p_min = q^S / (1 - (1 - q)^S); Tarone's filter (fdr.py) keeps only the tests whose
+p_min (rounded down to a tenth of a decade, and below 1e-100 all in one bin, so tests group into at most
+1,000 bins) could pass; an hour with no reference (B's first hour: q = 1) is never a test that can pass.
+
+Cost: one aggregate of events per (receiver, hour), one per (platform, hour), windows over those (sums over a
+range of hours), two equality joins with the platform's hours; candidates are screened in SQL by Ash's lower
+bound P(Bin(S, q) >= x) >= exp(-S D(x/S || q)) / sqrt(8 x (1 - x/S)), so only hours that might pass reach
+Python, where scipy gives the exact tail (vectorised). Evidence is read in `finalize`, for the hours that
+passed only (registered as a small table, joined on receiver and hour). Nothing grows with a product of two
+large sides.
+
+The FDR budget: `burst_account` is its own family (equal share of the run's level, as every family).
+Significant hours of one receiver that follow each other are one signal (an episode). ts = the arrival of
+the sender with which the first hour's count became significant (given that hour's platform volume),
+start / end = the first / last counted event of the episode; evidence = those events (at most 500 ids).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from scipy.stats import binom
+
+from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
+from tiewatch.detect.fdr import tarone_floor
+
+FAMILY = "burst_account"
+KINDS = ("message", "mention")  # interactions that seek B out rather than answer B's posts
+UNIT_SECONDS = 3600  # an hour
+REFERENCE_DAYS = 28
+EVIDENCE_CAP = 500
+SENDERS_KEPT = 20  # sender ids kept in detail, in order of arrival
+BIN = 10  # Tarone bins per decade of p_min
+PMIN_FLOOR = -100  # log10: smaller p_min share one bin (Tarone's floor, level / tests, is far above 1e-100)
+KEPT = "tw_burst_account_kept"  # the kept hours, registered for their evidence query
+
+
+def all_tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = UNIT_SECONDS,
+              reference_days: float = REFERENCE_DAYS, kinds: tuple[str, ...] = KINDS) -> str:
+    """CTEs up to `t`: one row per (platform, receiver b, unit u) with an arrival: x, the reference's xr,
+    the platform's n and nr, S, q, log10 of p_min and its Tarone bin, and the log of a lower bound of p.
+    `count`: 'senders' (distinct senders per unit, the detector's statistic) or 'events' (every interaction,
+    as MIDAS counts; overdispersed by conversations, so not calibrated: for benchmarks only)."""
+    unit_us = unit_seconds * 1_000_000
+    w = round(reference_days * 86400 / unit_seconds)
+    x = "count(DISTINCT actor)" if count == "senders" else "count(*)"
+    kind_list = ", ".join(f"'{k}'" for k in kinds)
+    ln10 = math.log(10.0)
+    return f"""WITH ev AS (SELECT id, ts, platform, actor, target, kind FROM events
+                    WHERE ts IS NOT NULL AND {ctx.window.bound()} AND kind IN ({kind_list})
+                          AND target IS NOT NULL AND actor <> target),
+        eu AS (SELECT id, ts, platform, actor, target, CAST(floor(epoch_us(ts) / {unit_us}.0) AS BIGINT) AS u
+               FROM ev),
+        bu AS (SELECT platform, target AS b, u, {x} AS x, count(*) AS events FROM eu GROUP BY platform, target, u),
+        pu AS (SELECT platform, u, CAST(sum(x) AS BIGINT) AS n FROM bu GROUP BY platform, u),
+        pw AS (SELECT platform, u, n,
+                      CAST(sum(n) OVER (PARTITION BY platform ORDER BY u
+                                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS c,
+                      CAST(coalesce(sum(n) OVER (PARTITION BY platform ORDER BY u
+                                                 RANGE BETWEEN {w} PRECEDING AND 1 PRECEDING), 0) AS BIGINT) AS nw
+               FROM pu),
+        br AS (SELECT platform, b, u, x, events, min(u) OVER (PARTITION BY platform, b) AS f,
+                      CAST(coalesce(sum(x) OVER (PARTITION BY platform, b ORDER BY u
+                                                 RANGE BETWEEN {w} PRECEDING AND 1 PRECEDING), 0) AS BIGINT) AS xr
+               FROM bu),
+        j AS (SELECT br.platform, br.b, br.u, br.x, br.xr, br.f, br.events, pw.n,
+                     CASE WHEN br.f > br.u - {w} THEN pw.c - pw.n - (pf.c - pf.n) ELSE pw.nw END AS nr,
+                     CASE WHEN br.f > br.u - {w} THEN br.u - br.f ELSE {w} END AS ref_units
+              FROM br JOIN pw ON pw.platform = br.platform AND pw.u = br.u
+              JOIN pw pf ON pf.platform = br.platform AND pf.u = br.f),
+        k AS (SELECT *, x + xr AS s, CAST(n AS DOUBLE) / (n + nr) AS q FROM j),
+        l AS (SELECT *,
+                     CASE WHEN nr <= 0 THEN 0.0
+                          ELSE (s * ln(q) - ln(1.0 - exp(s * ln(1.0 - q)))) / {ln10!r} END AS log10_pmin,
+                     CASE WHEN nr <= 0 THEN 0.0
+                          WHEN x = s THEN s * ln(q)
+                          WHEN x > s * q THEN -s * ((CAST(x AS DOUBLE) / s) * ln((CAST(x AS DOUBLE) / s) / q)
+                                                    + (1.0 - CAST(x AS DOUBLE) / s)
+                                                      * ln((1.0 - CAST(x AS DOUBLE) / s) / (1.0 - q)))
+                                              - 0.5 * ln(8.0 * x * (1.0 - CAST(x AS DOUBLE) / s))
+                          ELSE 0.0 END AS ln_p_lower
+              FROM k),
+        t AS (SELECT *, CAST(greatest(least(floor(log10_pmin * {BIN}.0), 0.0), {PMIN_FLOOR * BIN}.0) AS DOUBLE)
+                     / {BIN}.0 AS pmin_bin FROM l)"""
+
+
+class AccountBurstDetector(Detector):
+    kinds = ("burst_account",)
+    families = ("burst_account",)
+    name = "burst_account"
+    description = "many accounts message or mention B within one hour, far more than B's own recent rate"
+
+    def queries(self, ctx: Context) -> dict[str, str]:
+        return {"tests": self._sql(ctx), "evidence": self._evidence_sql(ctx)}
+
+    def snapshot_tables(self) -> dict[str, pa.Table]:
+        """The empty shape of the table `finalize` registers (for the SQL snapshots)."""
+        return {KEPT: pa.table({"platform": pa.array([], pa.string()), "b": pa.array([], pa.string()),
+                                "u": pa.array([], pa.int64())})}
+
+    def _sql(self, ctx: Context) -> str:
+        keep = math.log(ctx.keep_p)
+        keep10 = math.log10(ctx.keep_p)
+        return f"""{all_tests_sql(ctx)}
+        SELECT 0 AS is_test, platform, b, u, x, xr, n, nr, events, ref_units, pmin_bin, CAST(1 AS BIGINT) AS tests
+        FROM t WHERE ln_p_lower <= {keep!r} AND pmin_bin <= {keep10!r}
+        UNION ALL
+        SELECT 1 AS is_test, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, pmin_bin, count(*) AS tests
+        FROM t GROUP BY pmin_bin"""
+
+    def _evidence_sql(self, ctx: Context) -> str:
+        """The counted events of the kept hours (registered as KEPT): ids, and each sender's first arrival."""
+        kinds = ", ".join(f"'{k}'" for k in KINDS)
+        return f"""WITH eu AS (SELECT e.id, e.ts, e.platform, e.actor, e.target AS b,
+                               CAST(floor(epoch_us(e.ts) / {UNIT_SECONDS * 1_000_000}.0) AS BIGINT) AS u
+                        FROM events e JOIN (SELECT DISTINCT platform, b FROM {KEPT}) kb
+                             ON kb.platform = e.platform AND kb.b = e.target
+                        WHERE e.ts IS NOT NULL AND {ctx.window.bound("e.ts")} AND e.kind IN ({kinds})
+                              AND e.actor <> e.target),
+        ek AS (SELECT eu.* FROM eu JOIN {KEPT} k ON k.platform = eu.platform AND k.b = eu.b AND k.u = eu.u),
+        firsts AS (SELECT platform, b, u, actor, min(ts) AS first_ts FROM ek GROUP BY platform, b, u, actor),
+        arrivals AS (SELECT platform, b, u, list(first_ts) AS arrival_ts, list(actor) AS arrival_actor
+                     FROM firsts GROUP BY platform, b, u),
+        evid AS (SELECT platform, b, u, list(id) AS ids, min(ts) AS start_ts, max(ts) AS end_ts
+                 FROM ek GROUP BY platform, b, u)
+        SELECT v.platform, v.b, v.u, v.ids, v.start_ts, v.end_ts, a.arrival_ts, a.arrival_actor
+        FROM evid v JOIN arrivals a ON a.platform = v.platform AND a.b = v.b AND a.u = v.u"""
+
+    def run(self, ctx: Context) -> DetectorOutput:
+        tbl = ctx.engine.arrow(self._sql(ctx), ctx.window.params)
+        is_test = tbl["is_test"].to_numpy(zero_copy_only=False).astype(bool)
+        bins = tbl["pmin_bin"].to_numpy(zero_copy_only=False).astype(float)
+        counts = tbl["tests"].to_numpy(zero_copy_only=False).astype(np.int64)
+        pmin, n = np.power(10.0, bins[is_test]), counts[is_test]
+        n_all = int(n.sum())
+        if n_all == 0:
+            return DetectorOutput([], {FAMILY: 0})
+        floor = tarone_floor(pmin, n, ctx.keep_p / _live_families(ctx))
+        n_tests = int(n[pmin <= floor].sum())
+        cand = tbl.filter(pa.array(~is_test & (np.power(10.0, bins) <= floor)))
+        cols = {c: cand[c].to_numpy(zero_copy_only=False) for c in ("x", "xr", "n", "nr", "events", "ref_units", "u")}
+        p = p_values(*(cols[c].astype(float) for c in ("x", "xr", "n", "nr")))
+        keep = np.nonzero(p <= ctx.keep_p)[0]
+        platforms, receivers = cand["platform"].to_pylist(), cand["b"].to_pylist()
+        out = [self._signal(str(platforms[i]), str(receivers[i]), {c: int(v[i]) for c, v in cols.items()},
+                            float(p[i])) for i in keep]
+        return DetectorOutput(out, {FAMILY: n_tests}, {FAMILY: n_all - n_tests})
+
+    def _signal(self, platform: str, b: str, r: dict[str, int], p: float) -> Signal:
+        x, xr, n, nr = r["x"], r["xr"], r["n"], r["nr"]
+        expected = xr * n / nr if nr > 0 else 0.0
+        hour = datetime(1970, 1, 1) + timedelta(seconds=r["u"] * UNIT_SECONDS)
+        detail = {"senders": x, "events": r["events"], "hour_start": hour.isoformat(),
+                  "senders_before": xr, "reference_days": round(r["ref_units"] * UNIT_SECONDS / 86400, 2),
+                  "expected": round(expected, 3), "ratio": round(x / expected, 2) if expected > 0 else None,
+                  "platform_contacts": n, "platform_contacts_before": nr, "unit": r["u"], "episode_hours": 1}
+        # Times are the hour's until `finalize` reads the kept hours' events (then: their first and last).
+        return Signal(kind="burst_account", ts=hour, start=hour, end=hour + timedelta(seconds=UNIT_SECONDS),
+                      subjects=[b],
+                      score=-math.log10(max(p, 1e-300)), p_value=p, evidence=[], detail=detail,
+                      platform=platform, family=FAMILY)
+
+    def finalize(self, ctx: Context, kept: list[Signal], p_star: float) -> list[Signal]:
+        """The kept hours' messages as evidence, each dated by the arrival that made it significant; a
+        receiver's consecutive hours merged into one signal."""
+        if not kept:
+            return []
+        ctx.engine.register(KEPT, pa.table({"platform": [s.platform or "" for s in kept],
+                                             "b": [s.subjects[0] for s in kept],
+                                             "u": pa.array([int(s.detail["unit"]) for s in kept], pa.int64())}))
+        try:
+            rows = ctx.engine.arrow(self._evidence_sql(ctx), ctx.window.params).to_pylist()
+        finally:
+            ctx.engine.drop(KEPT)
+        found = {(str(r["platform"]), str(r["b"]), int(r["u"])): r for r in rows}
+        for s in kept:
+            _attach(s, found[(s.platform or "", s.subjects[0], int(s.detail["unit"]))], p_star)
+        by_account: dict[tuple[str, str], list[Signal]] = {}
+        for s in kept:
+            by_account.setdefault((s.platform or "", s.subjects[0]), []).append(s)
+        out: list[Signal] = []
+        for hours in by_account.values():
+            hours.sort(key=lambda s: int(s.detail["unit"]))
+            episode = [hours[0]]
+            for s in hours[1:]:
+                if int(s.detail["unit"]) - int(episode[-1].detail["unit"]) <= 1:
+                    episode.append(s)
+                else:
+                    out.append(_merge(episode))
+                    episode = [s]
+            out.append(_merge(episode))
+        return out
+
+
+def p_values(x: np.ndarray, xr: np.ndarray, n: np.ndarray, nr: np.ndarray) -> np.ndarray:
+    """Vectorised `p_value`, in logs so that no tail underflows to zero before it is compared."""
+    ok = (nr > 0) & (x >= 1)
+    s, q = x + xr, np.where(ok, n / np.maximum(n + nr, 1.0), 0.5)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_p = binom.logsf(x - 1, s, q) - np.log(-np.expm1(s * np.log1p(-q)))
+    out: np.ndarray = np.where(ok, np.exp(np.minimum(log_p, 0.0)), 1.0)
+    return out
+
+
+def p_value(x: int, xr: int, n: int, nr: int) -> float:
+    """P(X >= x | S = x + xr, X >= 1) for X ~ Binomial(S, n / (n + nr)); 1 when there is no reference."""
+    x, xr, n, nr = int(x), int(xr), int(n), int(nr)
+    if nr <= 0 or x < 1:
+        return 1.0
+    s, q = x + xr, n / (n + nr)
+    tail = float(binom.sf(x - 1, s, q))
+    at_least_one = -math.expm1(s * math.log1p(-q))
+    return min(tail / at_least_one, 1.0) if at_least_one > 0 else 1.0
+
+
+def _attach(s: Signal, r: dict[str, Any], p_star: float) -> None:
+    """Evidence and times of one kept hour; ts = the arrival of the k-th sender, k the smallest count at which
+    the hour's test passes at p_star (given that hour's platform volume)."""
+    arrivals = sorted(zip(r["arrival_ts"], (str(a) for a in r["arrival_actor"]), strict=True))
+    ids = sorted(str(i) for i in r["ids"])
+    d = s.detail
+    xr, n, nr = int(d["senders_before"]), int(d["platform_contacts"]), int(d["platform_contacts_before"])
+    k = next((k for k in range(1, len(arrivals) + 1) if p_value(k, xr, n, nr) <= p_star), len(arrivals))
+    s.start, s.end, s.ts = r["start_ts"], r["end_ts"], arrivals[k - 1][0]
+    s.evidence = ids[:EVIDENCE_CAP]
+    d.update({"first_senders": [a for _, a in arrivals[:SENDERS_KEPT]], "significant_at_sender": k,
+              "delay_minutes": round((s.ts - s.start).total_seconds() / 60, 2),
+              "evidence_truncated": len(ids) > EVIDENCE_CAP})
+
+
+def _merge(episode: list[Signal]) -> Signal:
+    first = episode[0]
+    if len(episode) == 1:
+        return first
+    best = min(episode, key=lambda s: s.p_value if s.p_value is not None else 1.0)
+    ids = sorted({i for s in episode for i in s.evidence})
+    detail = dict(first.detail)
+    detail.update({"episode_hours": len(episode), "episode_senders": sum(int(s.detail["senders"]) for s in episode),
+                   "episode_events": sum(int(s.detail["events"]) for s in episode),
+                   "episode_end": episode[-1].detail["hour_start"], "p_best_hour": best.p_value,
+                   "evidence_truncated": len(ids) > EVIDENCE_CAP or any(s.detail["evidence_truncated"]
+                                                                        for s in episode)})
+    return Signal(kind=first.kind, ts=first.ts, start=first.start, end=max(s.end for s in episode if s.end),
+                  subjects=first.subjects, score=best.score, p_value=best.p_value, evidence=ids[:EVIDENCE_CAP],
+                  detail=detail, platform=first.platform, family=first.family,
+                  q_value=min(s.q_value for s in episode if s.q_value is not None))
+
+
+def _live_families(ctx: Context) -> int:
+    """Families sharing the run's level: this one, those already run with tests, and those still to run."""
+    from tiewatch.detect.registry import REGISTRY
+
+    names = [e.name for e in REGISTRY]
+    later = {f for e in REGISTRY[names.index(FAMILY) + 1:] for f in e.families} if FAMILY in names else set()
+    return 1 + sum(1 for f, n in ctx.other_tests.items() if n > 0 and f != FAMILY) + len(later)

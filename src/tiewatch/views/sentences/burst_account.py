@@ -1,0 +1,28 @@
+"""Account bursts (detect/burst_account.py): many accounts reached B within an hour, far above B's own rate."""
+
+from __future__ import annotations
+
+from tiewatch.detect.naming import Names
+from tiewatch.views.sentences.common import Sentence, SignalLike, clock, day, label, when, zone_name
+
+
+def burst_account(s: SignalLike, names: Names) -> str:
+    dt = s.detail
+    lb = label(s, names, s.subjects[0])
+    hour = when(dt["hour_start"])
+    start = s.start or hour
+    hours = int(dt.get("episode_hours") or 1)
+    senders = int(dt.get("episode_senders") or dt["senders"])
+    events = int(dt.get("episode_events") or dt["events"])
+    span = "within one hour" if hours == 1 else f"over {hours} hours in a row"
+    at = f"from {clock(start)} {zone_name(start)} on {day(start)}" if start is not None else ""
+    p = float(s.p_value or 0.0)
+    before = int(dt["senders_before"])
+    ref = float(dt["reference_days"])
+    history = (f"against {before} sender{'s' if before != 1 else ''} in the {ref:g} days before, which at that "
+               f"hour's volume leads to expect {float(dt['expected']):.2g}")
+    return (f"{lb} heard from {senders} accounts {span} {at} ({events} messages or mentions), {history}; "
+            f"by chance {100 * p:.2g}% of the time.")
+
+
+SENTENCES: dict[str, Sentence] = {"burst_account": burst_account}

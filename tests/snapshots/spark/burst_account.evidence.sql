@@ -1,0 +1,79 @@
+WITH eu AS (
+  SELECT
+    e.id,
+    e.ts,
+    e.platform,
+    e.actor,
+    e.target AS b,
+    CAST(FLOOR(UNIX_MICROS(e.ts) / 3600000000.0) AS BIGINT) AS u
+  FROM events AS e
+  JOIN (
+    SELECT DISTINCT
+      platform,
+      b
+    FROM tw_burst_account_kept
+  ) AS kb
+    ON kb.platform = e.platform AND kb.b = e.target
+  WHERE
+    NOT e.ts IS NULL
+    AND e.ts >= :since
+    AND e.ts < :until
+    AND e.kind IN ('message', 'mention')
+    AND e.actor <> e.target
+), ek AS (
+  SELECT
+    eu.*
+  FROM eu
+  JOIN tw_burst_account_kept AS k
+    ON k.platform = eu.platform AND k.b = eu.b AND k.u = eu.u
+), firsts AS (
+  SELECT
+    platform,
+    b,
+    u,
+    actor,
+    MIN(ts) AS first_ts
+  FROM ek
+  GROUP BY
+    platform,
+    b,
+    u,
+    actor
+), arrivals AS (
+  SELECT
+    platform,
+    b,
+    u,
+    COLLECT_LIST(first_ts) AS arrival_ts,
+    COLLECT_LIST(actor) AS arrival_actor
+  FROM firsts
+  GROUP BY
+    platform,
+    b,
+    u
+), evid AS (
+  SELECT
+    platform,
+    b,
+    u,
+    COLLECT_LIST(id) AS ids,
+    MIN(ts) AS start_ts,
+    MAX(ts) AS end_ts
+  FROM ek
+  GROUP BY
+    platform,
+    b,
+    u
+)
+SELECT
+  v.platform,
+  v.b,
+  v.u,
+  v.ids,
+  v.start_ts,
+  v.end_ts,
+  a.arrival_ts,
+  a.arrival_actor
+FROM evid AS v
+JOIN arrivals AS a
+  ON a.platform = v.platform AND a.b = v.b AND a.u = v.u
