@@ -1,6 +1,8 @@
 """The tracker's live ingest (the store held briefly, deletions kept, detection after every period) against the
 plain Jetstream watcher (`tiewatch watch jetstream`), both reading the same generated capture from the same
-loopback Jetstream double with the same wantedDids, in one run. Uniform and skewed (Zipf) actors.
+loopback Jetstream double with the same wantedDids, in one run. Uniform and skewed (Zipf) actors. Both are told
+how many events the capture holds and stop on receiving the last one, having written it; the tracker then
+detects once more (its last detection is part of its time).
 
     python bench/track.py [--events 100000] [--accounts 150] [--period 20] [--repeat 2]
 
