@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
+import pytest
 from bsky_double import BLUESKY, BskyDouble
 
 from tiewatch.store import Store
-from tiewatch.track.live import follow
+from tiewatch.track.live import LiveFollower, follow
 
 CAPTURE = BLUESKY / "jetstream_expected_v1.jsonl"
 
@@ -64,3 +67,39 @@ def test_a_poison_message_replayed_after_a_rewind_is_one_dead_letter(tmp_path: P
     with Store(db) as store:
         assert store.scalar("SELECT count(*) FROM quarantine WHERE line = 1716000000000500") == 1
         assert store.scalar("SELECT count(DISTINCT id) FROM events") == events > 140
+
+
+def _free(db: Path) -> bool:
+    """Whether another process can open the store for writing right now (DuckDB locks the file per process)."""
+    code = f"from tiewatch.store import Store; Store({str(db)!r}).close()"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120).returncode == 0
+
+
+def test_detection_takes_over_the_live_phases_store_and_frees_it_after(tmp_path: Path) -> None:
+    """A period's detection runs on the store the live phase's last batches held (no close and reopen between),
+    sees every event written, and the file is free for other commands once it ends, or when the phase fails."""
+    db = tmp_path / "t.duckdb"
+    with BskyDouble() as d:
+        d.jetstream.push_real_capture()
+        follower = LiveFollower(db, d.jetstream.url, batch_size=20, flush_seconds=0.05)
+        try:
+            stats = follower.run(_dids(), until=time.monotonic() + 30, idle_exit=1.5, release=False)
+            assert follower.store is not None and not _free(db)
+            with follower.lease() as store:
+                assert store.count("events") == stats.result.inserted["events"] > 140
+            assert follower.store is None and _free(db)
+
+            def interrupted() -> bool:  # Ctrl-C while the store is held for the next batches
+                if follower.store is not None:
+                    raise KeyboardInterrupt
+                return False
+
+            d.jetstream.push(*[json.dumps({"did": _dids()[0], "time_us": 1_800_000_000_000_000 + i, "kind": "commit",
+                                           "commit": {"operation": "create", "collection": "app.bsky.feed.post",
+                                                      "rkey": f"p{i}", "record": {"text": "new"}}})
+                               for i in range(100)])
+            with pytest.raises(KeyboardInterrupt):
+                follower.run(_dids(), until=time.monotonic() + 30, stop=interrupted, release=False)
+            assert follower.store is None and _free(db)
+        finally:
+            follower.close()

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from scipy import stats
+from scipy.special import bdtrc, stdtrit
 
 from tiewatch.detect.audience import DF, FAMILY, AudienceDetector, day_p
 from tiewatch.detect.base import Context, DetectorOutput, Signal
@@ -57,7 +57,7 @@ class PlatformShift:
 
     def run(self, ctx: Context, tails: dict[tuple[str, str], int] | None = None) -> DetectorOutput:
         """`tails`: each account's degrees of freedom (AudienceDetector.tail_df), when already known."""
-        z0 = float(stats.t.isf(ALPHA0 / 2, DF))
+        z0 = -float(stdtrit(DF, ALPHA0 / 2))
         params = {**ctx.window.params, "z0": z0}
         tbl = ctx.engine.arrow(self._days(ctx), params)
         n_tests = 2 * tbl.num_rows
@@ -82,7 +82,7 @@ class PlatformShift:
         out: list[Signal] = []
         for direction in ("down", "up"):
             x = tbl[direction].to_numpy()
-            p = stats.binom.sf(x - 1, n, ALPHA0)
+            p = bdtrc(x - 1, n, ALPHA0)  # P(X >= x) for X ~ Binomial(n, ALPHA0)
             for i in np.nonzero((p <= ctx.keep_p) & (x >= 2))[0]:
                 accounts = tbl[f"{direction}_accounts"][int(i)].as_py() or []
                 when: datetime = _as_datetime(tbl["day_"][int(i)].as_py())

@@ -12,6 +12,7 @@ Only exact statistics are allowed: an approximate percentile changes which gaps 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
@@ -83,9 +84,19 @@ def _to_spark(node: exp.Expression) -> exp.Expression:
     return node
 
 
+@lru_cache(maxsize=1024)
+def _parse(sql: str) -> exp.Expr:
+    """A query's syntax tree, parsed once per text (binding and compiling both need it, and a tracker runs the
+    same queries every period). Shared: callers never change it (sqlglot's transform copies)."""
+    try:
+        return sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError as e:
+        raise SqlError(f"cannot parse query: {e}") from None
+
+
 def parameters(sql: str) -> set[str]:
     """The named parameters ($name) a query uses."""
-    return {str(p.this) for p in sqlglot.parse_one(sql, read="duckdb").find_all(exp.Placeholder) if p.this}
+    return {str(p.this) for p in _parse(sql).find_all(exp.Placeholder) if p.this}
 
 
 def bind(sql: str, params: dict[str, object] | None) -> dict[str, object]:
@@ -101,10 +112,7 @@ def compile_sql(sql: str, engine: str = "duckdb") -> str:
     """The query for `engine`: DuckDB's text as written (checked), Spark SQL compiled from it."""
     if engine not in ENGINES:
         raise SqlError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    try:
-        tree = sqlglot.parse_one(sql, read="duckdb")
-    except sqlglot.errors.ParseError as e:
-        raise SqlError(f"cannot parse query: {e}") from None
+    tree = _parse(sql)
     _check_exact(tree)
     if engine == "duckdb":
         return sql

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,6 +88,15 @@ class LiveFollower:
             self.store.close()
             self.store = None
 
+    @contextlib.contextmanager
+    def lease(self) -> Iterator[Store]:
+        """The store for the caller's own unit of work (detection right after a live phase): the lease the last
+        batches held when `run(release=False)` kept it, else a new one; released after, whatever happens."""
+        try:
+            yield self._store()
+        finally:
+            self.release()
+
     def _maybe_release(self) -> None:
         if self.store is not None and time.monotonic() - self.store_since >= self.hold_seconds:
             self.release()
@@ -118,9 +127,11 @@ class LiveFollower:
         self.release()
 
     def run(self, dids: list[str], *, until: float, idle_exit: float | None = None,
-            stop: Callable[[], bool] = lambda: False, max_events: int | None = None) -> LiveStats:
+            stop: Callable[[], bool] = lambda: False, max_events: int | None = None,
+            release: bool = True) -> LiveStats:
         """Follow the stream until the monotonic time `until`, `idle_exit` seconds without a message, stop(),
-        or `max_events` received. Everything received is written before it returns."""
+        or `max_events` received. Everything received is written before it returns. `release=False` keeps the
+        store open for the caller's next step (see lease()) when it returns normally; an error releases it."""
         from websockets.exceptions import ConnectionClosed, WebSocketException
 
         stats = LiveStats()
@@ -184,8 +195,12 @@ class LiveFollower:
                         self.on_retry(f"{type(e).__name__}: {e}", self.backoff)
                     time.sleep(self.backoff)
                     self.backoff = min(self.backoff * 2, 30.0)
-        finally:
+        except BaseException:
             self.release()
+            raise
+        finally:
+            if release:
+                self.release()
 
 
 def follow(db: Path | None, url: str, dids: list[str], *, until: float, idle_exit: float | None = None,

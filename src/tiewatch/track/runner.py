@@ -96,11 +96,12 @@ def one_period(db: Path | None, client: AtClient, follower: LiveFollower, option
     if not stop():
         # The live phase fills the period, and gets at least half a period even after a long backfill.
         until = max(started + options.period, time.monotonic() + options.period / 2)
-        live = follower.run(dids, until=until, idle_exit=options.idle_exit if options.once else None, stop=stop)
+        live = follower.run(dids, until=until, idle_exit=options.idle_exit if options.once else None, stop=stop,
+                            release=False)
     from tiewatch.detect.run import detect
     from tiewatch.views.sentences import render_signals
 
-    with briefly(db) as store:
+    with follower.lease() as store:  # the live phase's store, kept for detection (no close and reopen between)
         detected = detect(store, sentences=render_signals)
         first = store.scalar("SELECT value FROM meta WHERE key = ?", [BASELINE_KEY]) is None
     delivery = DeliveryReport()
