@@ -121,6 +121,17 @@ class PlanRecorder(SparkEngine):
             self.label = None
 
 
+def _as(engine: PlanRecorder, name: str, step: Any) -> Any:
+    """`step` (a detector's bound method), with the queries it sends noted under the detector's name."""
+    def run(*args: Any) -> Any:
+        before, engine.current = engine.current, name
+        try:
+            return step(*args)
+        finally:
+            engine.current = before
+    return run
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", type=Path, help="a store to read (default: the seed scenario, ingested)")
@@ -173,6 +184,9 @@ def main() -> None:
                 for sql in det.queries(ctx).values():
                     engine._sql(sql, ctx.window.params)
         else:
+            for det in only:  # refine and finalize run after every detector's run: name them too
+                for step in ("refine", "finalize"):
+                    setattr(det, step, _as(engine, det.name, getattr(det, step)))
             detect(out, engine=engine, only=only, progress=progress)
         engine.close()
     spark.stop()
