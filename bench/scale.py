@@ -1,7 +1,7 @@
 """Scale: (a) DuckDB on one machine at N events, (b) Spark local[2] against DuckDB on the same M events.
 
     python bench/scale.py [--events 100000000] [--spark-events 10000000] [--news 2000]
-                          [--spark-detectors coincidence] [--skip-duckdb] [--skip-spark]
+                          [--spark-detectors NAME,...] [--skip-duckdb] [--skip-spark]
 
 (a) N synthetic events (the generator of bench/detect.py: 5% posts by Zipf-popular authors, likes on them)
     are ingested by `tiewatch ingest` and detected by `tiewatch detect`, each in its own process whose own
@@ -9,11 +9,11 @@
     with the peak size of its temp files; the detect time is printed as a ratio to the floor, DuckDB sorting
     the same events by (actor, target, ts), timed just before and just after detect in the same run.
 (b) M events of the same generator plus `--news` news items naming popular authors (so coincidence, which
-    reads every event's ties, has work to do) are ingested and exported to a Parquet lake; the detectors that
-    run their SQL on `ctx.engine` (`--spark-detectors`; today only coincidence) are timed through
-    detect.run.detect on DuckDB and on Spark local[2] over the lake, in this process, and the ratio printed
-    with whether both stored the same signals and counted the same tests. The other detectors still read the
-    store directly, so timing them "on Spark" would time DuckDB.
+    reads every event's ties, has work to do) are ingested and exported to a Parquet lake; the registered
+    detectors (or `--spark-detectors`), whose SQL all runs on `ctx.engine`, are timed through
+    detect.run.detect on DuckDB and on Spark local[2] over the lake, in this process, each detector on its
+    own as well as the whole run, and the ratio printed with whether both stored the same signals and
+    counted the same tests.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from detect import run_measured, write_events
 
@@ -89,13 +90,30 @@ def write_news(n_news: int, authors: int, path: Path) -> None:
                                 "title": f"synthetic news {i}", "subjects": subjects}) + "\n")
 
 
+class Steps:
+    """A detect progress callback timing each detector from its start to the next one's: its `run`; the last
+    one's time also holds what follows every run (refinement, finalizing, storing the signals)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last: tuple[str, float] | None = None
+
+    def __call__(self, ev: Any) -> None:
+        now = time.perf_counter()
+        if self._last is not None:
+            self.seconds[self._last[0]] = now - self._last[1]
+        self._last = (ev.item, now) if ev.item != "done" else None
+
+
 def spark_against_duckdb(m: int, accounts: int, n_news: int, names: list[str], work: Path) -> None:
     from tiewatch.detect.registry import REGISTRY
     from tiewatch.detect.run import detect
     from tiewatch.engines.spark import SparkEngine, spark_session
+    from tiewatch.engines.store_tables import share_store_tables
     from tiewatch.lake import export_lake
     from tiewatch.store import Store
 
+    names = names or [e.name for e in REGISTRY]
     only = [e.load()() for e in REGISTRY if e.name in names]
     if len(only) != len(names):
         sys.exit(f"--spark-detectors: unknown name among {names}; registered: {[e.name for e in REGISTRY]}")
@@ -115,8 +133,9 @@ def spark_against_duckdb(m: int, accounts: int, n_news: int, names: list[str], w
         t = time.perf_counter()
         export_lake(store.con, lake)
         export_s = time.perf_counter() - t
+        duck_steps = Steps()
         t = time.perf_counter()
-        duck_report = detect(store, only=only)
+        duck_report = detect(store, only=only, progress=duck_steps)
         duck_s = time.perf_counter() - t
         duck = store.con.execute("SELECT id, kind, ts, evidence, p_value FROM signals ORDER BY id").fetchall()
     t = time.perf_counter()
@@ -129,8 +148,11 @@ def spark_against_duckdb(m: int, accounts: int, n_news: int, names: list[str], w
         out.con.execute("INSERT INTO accounts (platform, account, name, person, kind) SELECT platform, account, "
                         f"name, person, kind FROM read_parquet('{accounts_file}')")
         engine = SparkEngine(spark, lake)
+        with Store(db, read_only=True) as source:
+            share_store_tables(engine, source.con)  # the tracker's tables, as api.Tiewatch.detect does
+        spark_steps = Steps()
         t = time.perf_counter()
-        spark_report = detect(out, engine=engine, only=only)
+        spark_report = detect(out, engine=engine, only=only, progress=spark_steps)
         spark_s = time.perf_counter() - t
         got = out.con.execute("SELECT id, kind, ts, evidence, p_value FROM signals ORDER BY id").fetchall()
         engine.close()
@@ -142,6 +164,10 @@ def spark_against_duckdb(m: int, accounts: int, n_news: int, names: list[str], w
           f"(+ {start_s:.1f} s to start the JVM) | ratio Spark/DuckDB {spark_s / duck_s:.1f} | tests "
           f"{duck_report.tests} vs {spark_report.tests} | same signals: {same} ({len(duck)} vs {len(got)})",
           flush=True)
+    for name in names:
+        d, sp = duck_steps.seconds.get(name, 0.0), spark_steps.seconds.get(name, 0.0)
+        ratio = f"{sp / d:.1f}" if d else "-"
+        print(f"(b)   {name}: DuckDB {d:.2f} s, Spark {sp:.2f} s, ratio {ratio}", flush=True)
 
 
 def main() -> None:
@@ -149,8 +175,8 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=100_000_000, help="events for (a), DuckDB at scale")
     ap.add_argument("--spark-events", type=int, default=10_000_000, help="events for (b), Spark against DuckDB")
     ap.add_argument("--news", type=int, default=2000, help="news items for (b)")
-    ap.add_argument("--spark-detectors", default="coincidence",
-                    help="comma-separated detectors timed in (b): those whose SQL runs on ctx.engine")
+    ap.add_argument("--spark-detectors", default="",
+                    help="comma-separated detectors timed in (b) (default: every registered one)")
     ap.add_argument("--accounts", type=int, default=300_000)
     ap.add_argument("--skip-duckdb", action="store_true")
     ap.add_argument("--skip-spark", action="store_true")

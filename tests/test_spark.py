@@ -234,6 +234,25 @@ def test_materialize_and_register_are_visible_to_later_queries(seed_pair: Pair) 
         eng.drop("tw_test_pick")
 
 
+def test_a_materialized_table_is_read_not_recomputed_by_a_query_with_its_own_ctes(seed_pair: Pair) -> None:
+    # Spark would otherwise merge a cached query's CTEs into the reader's WITH and compute the table again.
+    eng = seed_pair.engine
+    eng.materialize("tw_test_pairs", "WITH e AS (SELECT actor, target FROM events WHERE target IS NOT NULL) "
+                    "SELECT a.actor, count(*) AS n FROM e a JOIN e b ON b.actor = a.target GROUP BY a.actor")
+    try:
+        df = eng._sql("WITH p AS (SELECT * FROM tw_test_pairs) SELECT count(*) FROM p JOIN p AS q USING (actor)", {})
+        operators = []  # the reader's own plan, before it runs (a cached table's scan is a leaf)
+        todo = [df._jdf.queryExecution().executedPlan().executedPlan()]
+        while todo:
+            node = todo.pop()
+            operators.append(node.getClass().getSimpleName())
+            todo += [node.children().apply(i) for i in range(node.children().size())]
+        assert "InMemoryTableScanExec" in operators
+        assert "FileSourceScanExec" not in operators
+    finally:
+        eng.drop("tw_test_pairs")
+
+
 def test_a_query_spark_refuses_is_one_line_not_a_traceback(seed_pair: Pair) -> None:
     from tiewatch.errors import TiewatchError
 

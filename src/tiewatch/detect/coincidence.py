@@ -23,6 +23,7 @@ import numpy as np
 from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
 from tiewatch.detect.sqltime import days_between, minus_days, plus_hours
 from tiewatch.detect.ties import KIND_WEIGHTS, weight_case
+from tiewatch.engines.shared import shared_ctes
 
 FAMILY = "coincidence"
 WINDOW_HOURS = 72.0
@@ -32,6 +33,10 @@ TOP_TIES = 10
 MIN_ITEMS = 3
 CRYPTIC_CHARS = 20
 SHARED_NEWS_WEIGHT = 10.0  # prior: people who made news together (exes, co-stars) are the prime suspects
+# Intermediates read more than once, computed once on every engine (engines.shared: Spark would otherwise
+# rebuild `tie` four times and `cand` three, each from scans of the events); small: bounded by the news
+# items times their subjects' ties, not by the events.
+SHARED = ("tie", "cand", "history")
 
 
 class CoincidenceDetector(Detector):
@@ -115,7 +120,8 @@ class CoincidenceDetector(Detector):
     def run(self, ctx: Context) -> DetectorOutput:
         if not ctx.engine.scalar(f"SELECT count(*) FROM news WHERE {ctx.window.bound()}", ctx.window.params):
             return DetectorOutput([], {FAMILY: 0})
-        tbl = ctx.engine.arrow(self._sql(ctx), ctx.window.params)
+        with shared_ctes(ctx.engine, self._sql(ctx), ctx.window.params, SHARED) as sql:
+            tbl = ctx.engine.arrow(sql, ctx.window.params)
         rows = tbl.to_pylist()
         if not rows:
             return DetectorOutput([], {FAMILY: 0})

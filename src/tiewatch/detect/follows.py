@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
 from tiewatch.detect.ties import KIND_WEIGHTS, contribution_sql
+from tiewatch.engines.shared import shared_ctes
 
 
 class FollowDetector(Detector):
@@ -56,7 +57,10 @@ class FollowDetector(Detector):
         if not ctx.engine.scalar(self._any_sql(ctx), ctx.window.params):
             return DetectorOutput([], {})
         out = []
-        for r in ctx.engine.arrow(self._sql(ctx), ctx.window.params).to_pylist():
+        # `f` (the follow events, with the pair's previous one) is read three times: computed once on every engine
+        with shared_ctes(ctx.engine, self._sql(ctx), ctx.window.params, ("f",)) as sql:
+            rows = ctx.engine.arrow(sql, ctx.window.params).to_pylist()
+        for r in rows:
             out.append(Signal(kind=r["kind"], ts=r["ts"], start=r["ts_lo"] or r["ts"], end=r["ts_hi"] or r["ts"],
                               subjects=[r["actor"], r["target"]], score=float(r["tie"]), p_value=None,
                               evidence=[r["id"]], platform=r["platform"],

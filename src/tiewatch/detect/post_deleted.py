@@ -15,6 +15,7 @@ from typing import Any
 
 from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
 from tiewatch.detect.unlike import pair_strength_sql
+from tiewatch.engines.shared import shared_ctes
 
 BURST_GAP_HOURS = 6
 EVIDENCE_CAP = 50  # a burst's evidence lists its first deletions; `detail.deleted` counts them all
@@ -102,7 +103,9 @@ class PostDeletedDetector(Detector):
         ctx.engine.materialize(SCRATCH, self._deletes_sql(ctx), ctx.window.params)
         try:
             bursts = ctx.engine.arrow(self._bursts_sql()).to_pylist()
-            about = ctx.engine.arrow(self._about_sql(ctx), ctx.window.params).to_pylist()
+            # `g` (a burst's posts about one account) is read four times: computed once on every engine
+            with shared_ctes(ctx.engine, self._about_sql(ctx), ctx.window.params, ("g",)) as sql:
+                about = ctx.engine.arrow(sql, ctx.window.params).to_pylist()
         finally:
             ctx.engine.drop(SCRATCH)
         out = [self._burst(r) for r in bursts]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
 from tiewatch.detect.ties import KIND_WEIGHTS, contribution_sql
+from tiewatch.engines.shared import shared_ctes
 
 
 def pair_strength_sql(pairs: str, at: str, ctx: Context) -> str:
@@ -62,7 +63,10 @@ class UnlikeDetector(Detector):
         if not ctx.engine.scalar(self._any_sql()):
             return DetectorOutput([], {})
         out = []
-        for r in ctx.engine.arrow(self._sql(ctx), ctx.window.params).to_pylist():
+        # `u` (the deleted likes) is read three times: computed once on every engine
+        with shared_ctes(ctx.engine, self._sql(ctx), ctx.window.params, ("u",)) as sql:
+            rows = ctx.engine.arrow(sql, ctx.window.params).to_pylist()
+        for r in rows:
             out.append(Signal(kind="unlike", ts=r["deleted"], start=r["liked"] or r["deleted_lo"] or r["deleted"],
                               end=r["deleted"], subjects=[r["actor"], r["target"]], score=float(r["tie"]),
                               p_value=None, evidence=[r["key"], r["key"] + "#delete"], platform=r["platform"],

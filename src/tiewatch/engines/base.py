@@ -16,6 +16,9 @@ class Engine(Protocol):
     """The few operations detectors need from a SQL engine."""
 
     name: str
+    # True when a CTE read several times in one query is computed once (DuckDB); False when each reference
+    # computes it again (Spark inlines them): `engines.shared.shared_ctes` then materialises the ones named.
+    computes_ctes_once: bool
 
     def arrow(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
         """A query's rows as an Arrow table (bounded: detectors screen in SQL first)."""

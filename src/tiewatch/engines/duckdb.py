@@ -14,6 +14,7 @@ class DuckDBEngine:
     """Runs detector SQL on a DuckDB connection (the store's), with values bound as named parameters."""
 
     name = "duckdb"
+    computes_ctes_once = True  # a CTE read more than once is materialised by DuckDB's planner (CTE Scan)
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con

@@ -18,6 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from tiewatch.engines.shared import inline_ctes
 from tiewatch.engines.sql import bind, compile_sql
 from tiewatch.engines.store_tables import STORE_TABLES
 from tiewatch.errors import TiewatchError
@@ -155,6 +156,7 @@ class SparkEngine:
     """Runs detector SQL on Spark over a lake, with values bound as named parameters."""
 
     name = "spark"
+    computes_ctes_once = False  # Spark inlines every reference to a CTE: see engines.shared
 
     def __init__(self, session: Any, lake: str | Path) -> None:
         # A session of its own (sharing the SparkContext): its temporary views are its lake's, whatever other
@@ -200,7 +202,8 @@ class SparkEngine:
         self.drop(name)
 
         def build() -> Any:
-            df = self._sql(sql, params).cache()
+            # Without its CTE definitions, so that later queries find the cached rows (engines.shared.inline_ctes)
+            df = self._sql(inline_ctes(sql), params).cache()
             df.count()  # computed once here, as DuckDB's CREATE TEMP TABLE does
             return df
 
