@@ -7,6 +7,10 @@ Generates N events, ingests them, then times `tiewatch detect` and DuckDB sortin
 (actor, target, ts) into a table, and prints both and the ratio (target: at most 4 at 10M) with the peak
 resident memory of the detect process (target: under 4 GB) and the peak size of its temp files.
 
+With --profile, one more detection runs in this process afterwards and prints where its time went: each
+detector's run/refine/finalize (wall and CPU seconds: CPU above wall means several cores) and each query it
+sent to the engine.
+
 Shapes: `uniform` (the original: 5% posts by mildly popular authors spread evenly in time, likes with
 Zipf-popular targets and bursty delays, likers drawn uniformly) and `skewed` (heavy tails as in real data:
 post authors drawn from a Zipf law with exponent 1.6, so the top author writes about 40% of the posts; likers
@@ -25,6 +29,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -133,6 +138,77 @@ def timed_floor(db: Path) -> float:
     return elapsed
 
 
+class TimedEngine:
+    """An engine that times every call of the one it wraps, by (detector step, call, query head)."""
+
+    def __init__(self, inner: Any, step: list[str], times: dict[str, list[float]]) -> None:
+        self.inner, self.step, self.times = inner, step, times
+        self.name = inner.name
+
+    def _timed(self, call: str, label: str, fn: Any, *args: Any) -> Any:
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return fn(*args)
+        finally:
+            t = self.times.setdefault(f"{self.step[0]} | {call} {label}", [0.0, 0.0])
+            t[0] += time.perf_counter() - wall
+            t[1] += time.process_time() - cpu
+
+    def arrow(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
+        return self._timed("arrow", " ".join(sql.split())[:60], self.inner.arrow, sql, params)
+
+    def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        return self._timed("scalar", " ".join(sql.split())[:60], self.inner.scalar, sql, params)
+
+    def materialize(self, name: str, sql: str, params: dict[str, Any] | None = None) -> None:
+        self._timed("materialize", name, self.inner.materialize, name, sql, params)
+
+    def register(self, name: str, table: pa.Table) -> None:
+        self.inner.register(name, table)
+
+    def drop(self, name: str) -> None:
+        self.inner.drop(name)
+
+
+def profile(db: Path) -> None:
+    """One detection in this process, timed per detector step and per query (wall and CPU seconds)."""
+    from tiewatch.detect.registry import detectors
+    from tiewatch.detect.run import detect
+    from tiewatch.engines.duckdb import DuckDBEngine
+    from tiewatch.store import Store
+
+    step: list[str] = ["driver"]
+    times: dict[str, list[float]] = {}
+    steps: dict[str, list[float]] = {}
+    dets = detectors()
+    for det in dets:
+        for name in ("run", "refine", "finalize"):
+            def timed(*args: Any, _fn: Any = getattr(det, name), _label: str = f"{det.name}.{name}") -> Any:
+                step[0] = _label
+                wall, cpu = time.perf_counter(), time.process_time()
+                try:
+                    return _fn(*args)
+                finally:
+                    t = steps.setdefault(_label, [0.0, 0.0])
+                    t[0] += time.perf_counter() - wall
+                    t[1] += time.process_time() - cpu
+                    step[0] = "driver"
+            setattr(det, name, timed)
+    with Store(db) as store:
+        wall, cpu = time.perf_counter(), time.process_time()
+        detect(store, only=dets, engine=TimedEngine(DuckDBEngine(store.con), step, times))  # type: ignore[arg-type]
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(f"profile (in process): detect {wall:.2f} s wall, {cpu:.2f} s CPU")
+    print("| step | wall s | CPU s |\n|---|---|---|")
+    for label, (w, c) in steps.items():
+        if w >= 0.05:
+            print(f"| {label} | {w:.2f} | {c:.2f} |")
+    print("| query (detector step, call) | wall s | CPU s |\n|---|---|---|")
+    for label, (w, c) in times.items():
+        if w >= 0.05:
+            print(f"| {label} | {w:.2f} | {c:.2f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=10_000_000)
@@ -142,6 +218,7 @@ def main() -> None:
     ap.add_argument("--liker-exponent", type=float, default=1.3, help="Zipf exponent of likers (skewed)")
     ap.add_argument("--delay-days", type=float, default=1.0, help="mean delay of a like after its post (skewed)")
     ap.add_argument("--repeat", type=int, default=1, help="best of N detect runs and of their 2N floor runs")
+    ap.add_argument("--profile", action="store_true", help="then time each detector step and query, in process")
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "tiewatch-bench")
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -184,6 +261,8 @@ def main() -> None:
           f"ratio {detect_s / floor_s:.2f} (target <= 4)")
     print(f"detect peak RSS {rss:,.0f} MB (target < 4096); peak temp files {temp_mb:,.0f} MB (target < 2048); "
           f"signals: {dict(signals)}")
+    if args.profile:
+        profile(db)
 
 
 if __name__ == "__main__":

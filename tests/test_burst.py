@@ -92,3 +92,23 @@ def test_bursts_planted_in_collegemsg_are_found_with_their_messages(tmp_path: Pa
 
 def _ts(epoch: int) -> datetime:
     return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)
+
+
+def test_a_pair_is_tested_from_its_eighth_day_of_contact(tmp_path: Path) -> None:
+    """The first test of a pair is on its (WINDOW + 1)-th day of contact, however many messages it holds: a
+    pair with that many days has one test, one day fewer none, one more two (pairs with too few messages to
+    reach it are dropped before the windows, so the boundary is checked on both sides)."""
+    rows = ["id,ts,platform,actor,kind,target"]
+    plans = {"eight": [1] * (WINDOW + 1), "seven_busy": [1] * (WINDOW - 1) + [3], "nine": [1] * (WINDOW + 2),
+             "eight_busy": [2] * (WINDOW + 1)}
+    for actor, per_day in plans.items():
+        for d, n in enumerate(per_day):
+            rows += [f"{actor}-{d}-{j},2024-03-{d + 1:02d}T{9 + j:02d}:00:00Z,generic,{actor},message,bea"
+                     for j in range(n)]
+    (tmp_path / "pairs.csv").write_text("\n".join(rows) + "\n")
+    cli = Cli(tmp_path / "b.duckdb")
+    cli("ingest", str(tmp_path / "pairs.csv"))
+    with Store(tmp_path / "b.duckdb", read_only=True) as store:
+        tbl = store.arrow(all_tests_sql(Context(store=store, dialect=DUCKDB, window=Window(), keep_p=0.05)))
+    tests = {a: tbl["a"].to_pylist().count(a) for a in plans}
+    assert tests == {"eight": 1, "seven_busy": 0, "nine": 2, "eight_busy": 1}

@@ -88,8 +88,8 @@ class BurstDetector(Detector):
                        AND pr.r BETWEEN c.r_w0 AND c.r),
         evid AS (SELECT cd.platform, cd.a, cd.b, cd.cday, list(e.id) AS ids, list(e.kind) AS kinds,
                         min(e.ts) AS start_ts, max(e.ts) AS end_ts
-                 FROM cdays cd JOIN ev e ON e.platform = cd.platform AND e.actor = cd.a AND e.target = cd.b
-                      AND date_trunc('day', e.ts) = cd.eday AND e.kind IN ({kinds})
+                 FROM cdays cd JOIN {_events(ctx)} e ON e.platform = cd.platform AND e.actor = cd.a
+                      AND e.target = cd.b AND date_trunc('day', e.ts) = cd.eday AND e.kind IN ({kinds})
                  GROUP BY cd.platform, cd.a, cd.b, cd.cday)
         SELECT 0 AS is_test, c.platform, c.a, c.b, c.cday, c.first_ts, c.r, c.r0, c.r_w0, c.i, c.p, c.pmin,
                c.burst_events, c.burst_day0, ev.ids, ev.kinds, ev.start_ts, ev.end_ts, CAST(1 AS BIGINT) AS tests
@@ -172,15 +172,22 @@ def _tests_ctes(ctx: Context) -> str:
     cv = " ".join(f"WHEN {v} THEN c{v}" for v in range(1, MAX_SPACING + 1))
     cprev = " ".join(f"WHEN {v + 1} THEN c{v}" for v in range(1, MAX_SPACING))
     cmin = " ".join(f"WHEN c{v} >= {k} THEN c{v}" for v in range(1, MAX_SPACING + 1))
-    return f"""WITH ev AS (SELECT id, ts, platform, actor, kind, target FROM events
-                    WHERE ts IS NOT NULL AND {ctx.window.bound()}),
-        act AS (SELECT platform, actor AS a, date_trunc('day', ts) AS cday FROM ev
+    ev = _events(ctx)  # read where needed: a CTE read three times would be a copy of every event
+    engaged = f"kind IN ({kinds}) AND target IS NOT NULL AND actor <> target"
+    # Only pairs with more than WINDOW engagements can have WINDOW + 1 contact days, the fewest a test needs
+    # (i > WINDOW - 1): one hash aggregate drops the others before any window sorts them. Windows work per
+    # pair (and the active-day ranks per actor), so whole pairs dropped change no other pair's rows.
+    return f"""WITH pk AS (SELECT platform, actor AS a, target AS b FROM {ev} WHERE {engaged}
+                GROUP BY platform, actor, target HAVING count(*) > {WINDOW}),
+        act AS (SELECT platform, actor AS a, date_trunc('day', ts) AS cday FROM {ev}
+                WHERE actor IN (SELECT a FROM pk)
                 GROUP BY platform, actor, date_trunc('day', ts)),
         ar AS (SELECT platform, a, cday, row_number() OVER (PARTITION BY platform, a ORDER BY cday) AS r FROM act),
-        pd AS (SELECT platform, actor AS a, target AS b, date_trunc('day', ts) AS cday, count(*) AS n_ev,
-                      min(ts) AS first_ts
-               FROM ev WHERE kind IN ({kinds}) AND target IS NOT NULL AND actor <> target
-               GROUP BY platform, actor, target, date_trunc('day', ts)),
+        pd AS (SELECT e.platform, e.actor AS a, e.target AS b, date_trunc('day', e.ts) AS cday, count(*) AS n_ev,
+                      min(e.ts) AS first_ts
+               FROM {ev} e JOIN pk ON pk.platform = e.platform AND pk.a = e.actor AND pk.b = e.target
+               WHERE e.kind IN ({kinds}) AND e.target IS NOT NULL AND e.actor <> e.target
+               GROUP BY e.platform, e.actor, e.target, date_trunc('day', e.ts)),
         pr AS (SELECT pd.platform, pd.a, pd.b, pd.cday, pd.n_ev, pd.first_ts, ar.r
                FROM pd JOIN ar ON ar.platform = pd.platform AND ar.a = pd.a AND ar.cday = pd.cday),
         sp AS (SELECT platform, a, b, cday, n_ev, first_ts, r,
@@ -204,6 +211,11 @@ def _tests_ctes(ctx: Context) -> str:
                      coalesce({_comb('cprev', k)} / {_comb('i', k)}, 1.0) AS p_below,
                      coalesce({_comb('cmin', k)} / {_comb('i', k)}, 1.0) AS pmin
               FROM t)"""
+
+
+def _events(ctx: Context) -> str:
+    """The events of the window, the columns the burst queries read (bounds as parameters)."""
+    return f"(SELECT id, ts, platform, actor, kind, target FROM events WHERE ts IS NOT NULL AND {ctx.window.bound()})"
 
 
 def _merge(episode: list[Signal]) -> Signal:

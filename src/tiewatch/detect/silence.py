@@ -24,7 +24,9 @@ false-discovery threshold; end = the resumption, or null while the silence lasts
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -141,9 +143,10 @@ class SilenceDetector(Detector):
         n1 = h["n1"].to_numpy(zero_copy_only=False)[rows].astype(float)
         kmax = h["kmax"].to_numpy(zero_copy_only=False)[rows].astype(float)
         mean = np.zeros(len(rows))
-        for i in range(0, len(rows), CHUNK):  # a (rows x grid) block at a time
-            part = slice(i, i + CHUNK)
-            mean[part], p_min[rows[part]] = prior.mean_and_run(e1[part], n1[part], kmax[part])
+        blocks = [slice(i, i + CHUNK) for i in range(0, len(rows), CHUNK)]  # a (rows x grid) block at a time
+        for part, (m, run) in zip(blocks, _map_blocks(lambda b: prior.mean_and_run(e1[b], n1[b], kmax[b]), blocks),
+                                  strict=True):
+            mean[part], p_min[rows[part]] = m, run
         rho[rows] = -np.log1p(-np.minimum(mean, 0.999))
         within = p_min[rows] <= ctx.keep_p  # no Tarone floor is above the level
         self._histories = pa.table({"e1": e1[within], "n1": n1[within], "kmax": kmax[within],
@@ -248,8 +251,9 @@ class SilenceDetector(Detector):
         used, hid = np.unique(e1 * (int(n1.max()) + 1 if len(n1) else 1) + n1, return_index=True,
                               return_inverse=True)[1:]
         used_e1, used_n1 = e1[used].astype(float), n1[used].astype(float)
-        post = np.concatenate([prior.posterior(used_e1[i:i + CHUNK], used_n1[i:i + CHUNK])
-                               for i in range(0, len(used), CHUNK)]) if len(used) else np.zeros((0, len(prior.rates)))
+        post = np.concatenate(_map_blocks(lambda b: prior.posterior(used_e1[b], used_n1[b]),
+                                               [slice(i, i + CHUNK) for i in range(0, len(used), CHUNK)])) \
+            if len(used) else np.zeros((0, len(prior.rates)))
         hid = hid.ravel()
         k = tbl["k"].to_numpy().astype(float)
         # Many gaps share a history and a length: compute each distinct pair once.
@@ -501,7 +505,18 @@ def _chunked(fn: Callable[[np.ndarray], np.ndarray], rows: np.ndarray) -> np.nda
     """fn over rows in chunks, concatenated: bounded memory for the (rows × grid) matrices."""
     if not len(rows):
         return np.zeros(0)
-    return np.concatenate([fn(rows[i:i + CHUNK]) for i in range(0, len(rows), CHUNK)])
+    return np.concatenate(_map_blocks(fn, [rows[i:i + CHUNK] for i in range(0, len(rows), CHUNK)]))
+
+
+def _map_blocks(fn: Callable[[Any], Any], blocks: list[Any]) -> list[Any]:
+    """fn over the blocks, in order, on as many threads as there are processors (at most four): numpy
+    releases the GIL inside its loops, so the (rows × grid) arithmetic runs on every core. Each block is
+    computed exactly as it would be alone, so the results are bit for bit those of one thread."""
+    workers = min(4, os.cpu_count() or 1)
+    if workers == 1 or len(blocks) < 2:
+        return [fn(b) for b in blocks]
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(fn, blocks))
 
 
 def screen_threshold(p: np.ndarray, n_tests: int, ctx: Context) -> float:

@@ -1,20 +1,53 @@
-WITH ev AS (
+WITH pk AS (
   SELECT
-    id,
-    ts,
+    platform,
+    actor AS a,
+    target AS b
+  FROM (
+    SELECT
+      id,
+      ts,
+      platform,
+      actor,
+      kind,
+      target
+    FROM events
+    WHERE
+      NOT ts IS NULL AND ts >= :since AND ts < :until
+  )
+  WHERE
+    kind IN ('like', 'comment', 'reply', 'repost', 'mention', 'message')
+    AND NOT target IS NULL
+    AND actor <> target
+  GROUP BY
     platform,
     actor,
-    kind,
     target
-  FROM events
-  WHERE
-    NOT ts IS NULL AND ts >= :since AND ts < :until
+  HAVING
+    COUNT(*) > 7
 ), act AS (
   SELECT
     platform,
     actor AS a,
     DATE_TRUNC('DAY', ts) AS cday
-  FROM ev
+  FROM (
+    SELECT
+      id,
+      ts,
+      platform,
+      actor,
+      kind,
+      target
+    FROM events
+    WHERE
+      NOT ts IS NULL AND ts >= :since AND ts < :until
+  )
+  WHERE
+    actor IN (
+      SELECT
+        a
+      FROM pk
+    )
   GROUP BY
     platform,
     actor,
@@ -28,22 +61,35 @@ WITH ev AS (
   FROM act
 ), pd AS (
   SELECT
-    platform,
-    actor AS a,
-    target AS b,
-    DATE_TRUNC('DAY', ts) AS cday,
+    e.platform,
+    e.actor AS a,
+    e.target AS b,
+    DATE_TRUNC('DAY', e.ts) AS cday,
     COUNT(*) AS n_ev,
-    MIN(ts) AS first_ts
-  FROM ev
+    MIN(e.ts) AS first_ts
+  FROM (
+    SELECT
+      id,
+      ts,
+      platform,
+      actor,
+      kind,
+      target
+    FROM events
+    WHERE
+      NOT ts IS NULL AND ts >= :since AND ts < :until
+  ) AS e
+  JOIN pk
+    ON pk.platform = e.platform AND pk.a = e.actor AND pk.b = e.target
   WHERE
-    kind IN ('like', 'comment', 'reply', 'repost', 'mention', 'message')
-    AND NOT target IS NULL
-    AND actor <> target
+    e.kind IN ('like', 'comment', 'reply', 'repost', 'mention', 'message')
+    AND NOT e.target IS NULL
+    AND e.actor <> e.target
   GROUP BY
-    platform,
-    actor,
-    target,
-    DATE_TRUNC('DAY', ts)
+    e.platform,
+    e.actor,
+    e.target,
+    DATE_TRUNC('DAY', e.ts)
 ), pr AS (
   SELECT
     pd.platform,
@@ -335,7 +381,18 @@ WITH ev AS (
     MIN(e.ts) AS start_ts,
     MAX(e.ts) AS end_ts
   FROM cdays AS cd
-  JOIN ev AS e
+  JOIN (
+    SELECT
+      id,
+      ts,
+      platform,
+      actor,
+      kind,
+      target
+    FROM events
+    WHERE
+      NOT ts IS NULL AND ts >= :since AND ts < :until
+  ) AS e
     ON e.platform = cd.platform
     AND e.actor = cd.a
     AND e.target = cd.b
