@@ -33,6 +33,7 @@ import pyarrow as pa
 
 from tiewatch.detect.base import Context
 from tiewatch.detect.dialect import DUCKDB
+from tiewatch.engines.shared import shared_ctes
 
 RENEWAL_KINDS = ("like", "comment", "reply", "repost", "mention", "message")
 
@@ -80,7 +81,8 @@ HISTOGRAM_SQL = "SELECT pos, count(*) AS tests FROM tw_spacings GROUP BY pos ORD
 def renewal_histogram(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
     """Build the spacing table once (tw_spacings, materialised by the engine); return each test's smallest
     attainable p-value (1/pos), compactly: the distinct values and how many tests have each."""
-    ctx.engine.materialize("tw_spacings", spacings_sql(ctx), ctx.window.params)
+    with shared_ctes(ctx.engine, spacings_sql(ctx), ctx.window.params, ("active", "a_rank")) as sql:
+        ctx.engine.materialize("tw_spacings", sql, ctx.window.params)  # Spark: each shared CTE computed once
     hist = ctx.engine.arrow(HISTOGRAM_SQL)
     pos = hist["pos"].to_numpy().astype(float)
     return 1.0 / np.maximum(pos, 1.0), hist["tests"].to_numpy().astype(np.int64)
