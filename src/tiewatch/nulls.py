@@ -42,34 +42,10 @@ def null_sql(kind: str, source: str = "msgs") -> str:
         perm AS (SELECT a, b, t1, d, row_number() OVER (PARTITION BY a, b ORDER BY u) AS j FROM gr)
         SELECT a, b, t1 + coalesce(sum(d) OVER (PARTITION BY a, b ORDER BY j
                                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS t FROM perm"""
-    if kind == "days":
-        return f"""
-        WITH dm AS (SELECT a, b, t, t // 86400 AS day FROM {source}),
-        adays AS (SELECT DISTINCT a, day FROM dm),
-        pdays AS (SELECT a, b, day, row_number() OVER (PARTITION BY a, b ORDER BY day) AS r
-                  FROM (SELECT DISTINCT a, b, day FROM dm)),
-        pk AS (SELECT a, b, count(*) AS k FROM pdays GROUP BY a, b),
-        cu AS (SELECT pk.a, pk.b, pk.k, ad.day, random() AS u FROM pk JOIN adays ad ON ad.a = pk.a),
-        cand AS (SELECT *, row_number() OVER (PARTITION BY a, b ORDER BY u) AS rr FROM cu),
-        chosen AS (SELECT a, b, day, row_number() OVER (PARTITION BY a, b ORDER BY day) AS r FROM cand
-                   WHERE rr <= k)
-        SELECT dm.a, dm.b, dm.t - dm.day * 86400 + c.day * 86400 AS t
-        FROM dm JOIN pdays p ON p.a = dm.a AND p.b = dm.b AND p.day = dm.day
-        JOIN chosen c ON c.a = p.a AND c.b = p.b AND c.r = p.r"""
-    if kind == "arrivals":
-        return f"""
-        WITH dm AS (SELECT a, b, t, t // 86400 AS day FROM {source}),
-        bdays AS (SELECT DISTINCT b, day FROM dm),
-        pdays AS (SELECT a, b, day, row_number() OVER (PARTITION BY a, b ORDER BY day) AS r
-                  FROM (SELECT DISTINCT a, b, day FROM dm)),
-        pk AS (SELECT a, b, count(*) AS k FROM pdays GROUP BY a, b),
-        cu AS (SELECT pk.a, pk.b, pk.k, bd.day, random() AS u FROM pk JOIN bdays bd ON bd.b = pk.b),
-        cand AS (SELECT *, row_number() OVER (PARTITION BY a, b ORDER BY u) AS rr FROM cu),
-        chosen AS (SELECT a, b, day, row_number() OVER (PARTITION BY a, b ORDER BY day) AS r FROM cand
-                   WHERE rr <= k)
-        SELECT dm.a, dm.b, dm.t - dm.day * 86400 + c.day * 86400 AS t
-        FROM dm JOIN pdays p ON p.a = dm.a AND p.b = dm.b AND p.day = dm.day
-        JOIN chosen c ON c.a = p.a AND c.b = p.b AND c.r = p.r"""
+    if kind == "days":  # each pair's contact days moved to days the sender was active
+        return _moved_days(source, "a")
+    if kind == "arrivals":  # ... to days the receiver got anything
+        return _moved_days(source, "b")
     raise ValueError(f"unknown null {kind!r}: one of {', '.join(NULLS)}, arrivals")
 
 
@@ -85,3 +61,21 @@ def write_null(path: Path, source: Path, kind: str, seed: int) -> Path:
     finally:
         con.close()
     return path
+
+
+def _moved_days(source: str, side: str) -> str:
+    """Each pair's k contact days replaced by k days drawn without replacement from `side`'s days (a: the
+    sender's active days, b: the receiver's arrival days), kept in order, each message keeping its time of day."""
+    return f"""
+        WITH dm AS (SELECT a, b, t, t // 86400 AS day FROM {source}),
+        sdays AS (SELECT DISTINCT {side}, day FROM dm),
+        pdays AS (SELECT a, b, day, row_number() OVER (PARTITION BY a, b ORDER BY day) AS r
+                  FROM (SELECT DISTINCT a, b, day FROM dm)),
+        pk AS (SELECT a, b, count(*) AS k FROM pdays GROUP BY a, b),
+        cu AS (SELECT pk.a, pk.b, pk.k, sd.day, random() AS u FROM pk JOIN sdays sd ON sd.{side} = pk.{side}),
+        cand AS (SELECT *, row_number() OVER (PARTITION BY a, b ORDER BY u) AS rr FROM cu),
+        chosen AS (SELECT a, b, day, row_number() OVER (PARTITION BY a, b ORDER BY day) AS r FROM cand
+                   WHERE rr <= k)
+        SELECT dm.a, dm.b, dm.t - dm.day * 86400 + c.day * 86400 AS t
+        FROM dm JOIN pdays p ON p.a = dm.a AND p.b = dm.b AND p.day = dm.day
+        JOIN chosen c ON c.a = p.a AND c.b = p.b AND c.r = p.r"""

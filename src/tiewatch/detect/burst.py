@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from tiewatch.detect.base import ENGAGEMENT_KINDS, Context, Detector, DetectorOutput, Signal
-from tiewatch.detect.fdr import tarone_floor
+from tiewatch.detect.fdr import live_families, tarone_floor
 from tiewatch.detect.naming import day
 
 FAMILY = "burst"
@@ -108,7 +108,7 @@ class BurstDetector(Detector):
         n_all = int(counts.sum())
         if n_all == 0:
             return DetectorOutput([], {FAMILY: 0})
-        floor = tarone_floor(pmin, counts, ctx.keep_p / _live_families(ctx))
+        floor = tarone_floor(pmin, counts, ctx.keep_p / live_families(ctx, FAMILY))
         n_tests = int(counts[pmin <= floor].sum())
         rows = [r for r, t in zip(tbl.to_pylist(), is_test, strict=True) if not t and r["pmin"] <= floor]
         signals = [self._signal(r) for r in rows]
@@ -234,14 +234,6 @@ def _merge(episode: list[Signal]) -> Signal:
                   detail=detail, platform=first.platform, family=first.family,
                   q_value=min(s.q_value for s in episode if s.q_value is not None))
 
-
-def _live_families(ctx: Context) -> int:
-    """Families sharing the run's level: this one, those already run with tests, and those still to run."""
-    from tiewatch.detect.registry import REGISTRY
-
-    names = [e.name for e in REGISTRY]
-    later = {f for e in REGISTRY[names.index("burst") + 1:] for f in e.families} if "burst" in names else set()
-    return 1 + sum(1 for f, n in ctx.other_tests.items() if n > 0 and f != FAMILY) + len(later)
 
 
 def _days(later: datetime | None, earlier: datetime | None) -> float:

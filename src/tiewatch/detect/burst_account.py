@@ -51,7 +51,7 @@ import pyarrow as pa
 from scipy.stats import binom
 
 from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
-from tiewatch.detect.fdr import tarone_floor
+from tiewatch.detect.fdr import live_families, tarone_floor
 
 FAMILY = "burst_account"
 KINDS = ("message", "mention")  # interactions that seek B out rather than answer B's posts
@@ -164,7 +164,7 @@ class AccountBurstDetector(Detector):
         n_all = int(n.sum())
         if n_all == 0:
             return DetectorOutput([], {FAMILY: 0})
-        floor = tarone_floor(pmin, n, ctx.keep_p / _live_families(ctx))
+        floor = tarone_floor(pmin, n, ctx.keep_p / live_families(ctx, FAMILY))
         n_tests = int(n[pmin <= floor].sum())
         cand = tbl.filter(pa.array(~is_test & (np.power(10.0, bins) <= floor)))
         cols = {c: cand[c].to_numpy(zero_copy_only=False) for c in ("x", "xr", "n", "nr", "events", "ref_units", "u")}
@@ -274,11 +274,3 @@ def _merge(episode: list[Signal]) -> Signal:
                   detail=detail, platform=first.platform, family=first.family,
                   q_value=min(s.q_value for s in episode if s.q_value is not None))
 
-
-def _live_families(ctx: Context) -> int:
-    """Families sharing the run's level: this one, those already run with tests, and those still to run."""
-    from tiewatch.detect.registry import REGISTRY
-
-    names = [e.name for e in REGISTRY]
-    later = {f for e in REGISTRY[names.index(FAMILY) + 1:] for f in e.families} if FAMILY in names else set()
-    return 1 + sum(1 for f, n in ctx.other_tests.items() if n > 0 and f != FAMILY) + len(later)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tiewatch.detect.base import Signal
+from tiewatch.detect.base import Context, Signal
 
 
 def family_weights(tests: dict[str, int]) -> dict[str, float]:
@@ -84,3 +84,13 @@ def tarone_floor(p_min: np.ndarray, counts: np.ndarray, level: float) -> float:
         else:
             lo = mid + 1
     return level / lo
+
+
+def live_families(ctx: Context, family: str) -> int:
+    """Families sharing the run's level, seen from the detector that owns `family`: that one, those already run
+    with tests, and those of the detectors still to run (the share each Tarone filter may spend)."""
+    from tiewatch.detect.registry import REGISTRY
+
+    names = [e.name for e in REGISTRY]
+    later = {f for e in REGISTRY[names.index(family) + 1:] for f in e.families} if family in names else set()
+    return 1 + sum(1 for f, n in ctx.other_tests.items() if n > 0 and f != family) + len(later)
