@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from tiewatch.detect.base import ENGAGEMENT_KINDS, Context, Detector, DetectorOutput, Signal
+from tiewatch.detect.episodes import episodes, merge_episode
 from tiewatch.detect.fdr import live_families, tarone_floor
 from tiewatch.detect.naming import day
 
@@ -137,22 +138,11 @@ class BurstDetector(Detector):
 
     def finalize(self, ctx: Context, kept: list[Signal], p_star: float) -> list[Signal]:
         """One signal per episode: a pair's significant tests whose windows overlap are merged."""
-        by_pair: dict[tuple[str, ...], list[Signal]] = {}
-        for s in kept:
-            by_pair.setdefault((s.platform or "", *s.subjects), []).append(s)
-        out: list[Signal] = []
-        for tests in by_pair.values():
-            tests.sort(key=lambda s: s.ts or datetime.min)
-            episode = [tests[0]]
-            for s in tests[1:]:
-                last = episode[-1]
-                if s.start is not None and last.end is not None and s.start <= last.end:
-                    episode.append(s)
-                else:
-                    out.append(_merge(episode))
-                    episode = [s]
-            out.append(_merge(episode))
-        return out
+        def continues(last: Signal, s: Signal) -> bool:
+            return s.start is not None and last.end is not None and s.start <= last.end
+
+        return [_merge(e) for e in episodes(kept, lambda s: (s.platform or "", *s.subjects),
+                                             lambda s: s.ts or datetime.min, continues)]
 
 
 def all_tests_sql(ctx: Context) -> str:
@@ -220,19 +210,12 @@ def _events(ctx: Context) -> str:
 
 def _merge(episode: list[Signal]) -> Signal:
     """The first significant test of an episode, extended to the episode's last event and evidence."""
-    first = episode[0]
-    if len(episode) == 1:
-        return first
-    best = min(episode, key=lambda s: s.p_value if s.p_value is not None else 1.0)
-    ids = sorted({i for s in episode for i in s.evidence})
-    detail = dict(best.detail)
-    detail.update({"episode_tests": len(episode), "episode_end": episode[-1].detail["window_end"],
-                   "delay_days": first.detail["delay_days"], "evidence_truncated":
-                   len(ids) > EVIDENCE_CAP or any(s.detail.get("evidence_truncated") for s in episode)})
-    return Signal(kind=first.kind, ts=first.ts, start=first.start, end=max(s.end for s in episode if s.end),
-                  subjects=first.subjects, score=best.score, p_value=best.p_value, evidence=ids[:EVIDENCE_CAP],
-                  detail=detail, platform=first.platform, family=first.family,
-                  q_value=min(s.q_value for s in episode if s.q_value is not None))
+    def detail(best: Signal, ids: list[str]) -> dict[str, Any]:
+        return {**best.detail, "episode_tests": len(episode), "episode_end": episode[-1].detail["window_end"],
+                "delay_days": episode[0].detail["delay_days"], "evidence_truncated":
+                len(ids) > EVIDENCE_CAP or any(s.detail.get("evidence_truncated") for s in episode)}
+
+    return merge_episode(episode, EVIDENCE_CAP, detail)
 
 
 

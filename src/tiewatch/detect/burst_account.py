@@ -51,6 +51,7 @@ import pyarrow as pa
 from scipy.stats import binom
 
 from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
+from tiewatch.detect.episodes import episodes, merge_episode
 from tiewatch.detect.fdr import live_families, tarone_floor
 
 FAMILY = "burst_account"
@@ -204,21 +205,9 @@ class AccountBurstDetector(Detector):
         found = {(str(r["platform"]), str(r["b"]), int(r["u"])): r for r in rows}
         for s in kept:
             _attach(s, found[(s.platform or "", s.subjects[0], int(s.detail["unit"]))], p_star)
-        by_account: dict[tuple[str, str], list[Signal]] = {}
-        for s in kept:
-            by_account.setdefault((s.platform or "", s.subjects[0]), []).append(s)
-        out: list[Signal] = []
-        for hours in by_account.values():
-            hours.sort(key=lambda s: int(s.detail["unit"]))
-            episode = [hours[0]]
-            for s in hours[1:]:
-                if int(s.detail["unit"]) - int(episode[-1].detail["unit"]) <= 1:
-                    episode.append(s)
-                else:
-                    out.append(_merge(episode))
-                    episode = [s]
-            out.append(_merge(episode))
-        return out
+        return [_merge(e) for e in episodes(kept, lambda s: (s.platform or "", s.subjects[0]),
+                                             lambda s: int(s.detail["unit"]),
+                                             lambda last, s: int(s.detail["unit"]) - int(last.detail["unit"]) <= 1)]
 
 
 def p_values(x: np.ndarray, xr: np.ndarray, n: np.ndarray, nr: np.ndarray) -> np.ndarray:
@@ -258,19 +247,15 @@ def _attach(s: Signal, r: dict[str, Any], p_star: float) -> None:
 
 
 def _merge(episode: list[Signal]) -> Signal:
-    first = episode[0]
-    if len(episode) == 1:
-        return first
-    best = min(episode, key=lambda s: s.p_value if s.p_value is not None else 1.0)
-    ids = sorted({i for s in episode for i in s.evidence})
-    detail = dict(first.detail)
-    detail.update({"episode_hours": len(episode), "episode_senders": sum(int(s.detail["senders"]) for s in episode),
-                   "episode_events": sum(int(s.detail["events"]) for s in episode),
-                   "episode_end": episode[-1].detail["hour_start"], "p_best_hour": best.p_value,
-                   "evidence_truncated": len(ids) > EVIDENCE_CAP or any(s.detail["evidence_truncated"]
-                                                                        for s in episode)})
-    return Signal(kind=first.kind, ts=first.ts, start=first.start, end=max(s.end for s in episode if s.end),
-                  subjects=first.subjects, score=best.score, p_value=best.p_value, evidence=ids[:EVIDENCE_CAP],
-                  detail=detail, platform=first.platform, family=first.family,
-                  q_value=min(s.q_value for s in episode if s.q_value is not None))
+    """Consecutive significant hours of one account as one signal (the first hour's detail, the episode's
+    totals)."""
+    def detail(best: Signal, ids: list[str]) -> dict[str, Any]:
+        return {**episode[0].detail, "episode_hours": len(episode),
+                "episode_senders": sum(int(s.detail["senders"]) for s in episode),
+                "episode_events": sum(int(s.detail["events"]) for s in episode),
+                "episode_end": episode[-1].detail["hour_start"], "p_best_hour": best.p_value,
+                "evidence_truncated": len(ids) > EVIDENCE_CAP or any(s.detail["evidence_truncated"]
+                                                                     for s in episode)}
+
+    return merge_episode(episode, EVIDENCE_CAP, detail)
 
