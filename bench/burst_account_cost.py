@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from detect import write_events, write_skewed_events
+from detect import events_file
 
 from tiewatch.detect.burst_account import AccountBurstDetector
 from tiewatch.detect.run import detect
@@ -46,14 +46,7 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "tiewatch-bench")
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
-    if args.shape == "uniform":
-        data = args.workdir / f"detect_{args.events}.parquet"
-        if not data.exists():
-            write_events(args.events, args.accounts, data)
-    else:
-        data = args.workdir / f"detect_skewed_{args.events}_{args.accounts}_1.6_1.3_1.0.parquet"
-        if not data.exists():
-            write_skewed_events(args.events, args.accounts, data, 1.6, 1.3, 1.0)
+    data = events_file(args.workdir, args.shape, args.events, args.accounts)
     db = args.workdir / f"burst_account_{args.shape}.duckdb"
     db.unlink(missing_ok=True)
     with Store(db) as store:

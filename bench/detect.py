@@ -96,6 +96,20 @@ def write_skewed_events(n: int, accounts: int, path: Path, author_exp: float, li
     con.close()
 
 
+def events_file(workdir: Path, shape: str, n: int, accounts: int, author_exp: float = 1.6, liker_exp: float = 1.3,
+                delay_days: float = 1.0) -> Path:
+    """The generated events of this shape and size in `workdir`, written the first time they are asked for."""
+    if shape == "uniform":
+        data = workdir / f"detect_{n}.parquet"
+        if not data.exists():
+            write_events(n, accounts, data)
+    else:
+        data = workdir / f"detect_skewed_{n}_{accounts}_{author_exp}_{liker_exp}_{delay_days}.parquet"
+        if not data.exists():
+            write_skewed_events(n, accounts, data, author_exp, liker_exp, delay_days)
+    return data
+
+
 def run_measured(cmd: list[str], temp_dir: Path) -> tuple[float, float, float]:
     """Run a command to the end; returns (seconds, its own peak RSS in MB, peak size of temp_dir in MB)."""
     peak = [0]
@@ -222,16 +236,8 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "tiewatch-bench")
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
-    if args.shape == "uniform":
-        data = args.workdir / f"detect_{args.events}.parquet"
-        if not data.exists():
-            write_events(args.events, args.accounts, data)
-    else:
-        data = args.workdir / (f"detect_skewed_{args.events}_{args.accounts}_{args.author_exponent}_"
-                               f"{args.liker_exponent}_{args.delay_days}.parquet")
-        if not data.exists():
-            write_skewed_events(args.events, args.accounts, data, args.author_exponent, args.liker_exponent,
-                                args.delay_days)
+    data = events_file(args.workdir, args.shape, args.events, args.accounts, args.author_exponent,
+                       args.liker_exponent, args.delay_days)
     db = args.workdir / f"detect_{args.shape}.duckdb"
     db.unlink(missing_ok=True)
     tmp = db.with_name(db.name + ".tmp")
