@@ -1,4 +1,4 @@
-"""What platform-export readers share: text repair, format-drift checks and the export's date.
+"""What platform-export readers share: opening the archive, text repair, format-drift checks and the export's date.
 
 Format drift: platforms change their export layouts without notice (Instagram's `_u/` hrefs made every
 unfollow checker report everybody as unfollowed). A reader counts, per known file, how many records it
@@ -10,7 +10,13 @@ empty or partial list would look like mass unfollows).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from tiewatch.sources.archive import Archive, sniff_archive
+from tiewatch.sources.base import Part, Reading, ReadOptions
+from tiewatch.sources.files import InputFile
+from tiewatch.sources.snapshots import Snapshot
 
 DRIFT_SHARE = 0.5  # a known file with more than this share of unreadable records is drift, not noise
 
@@ -62,3 +68,30 @@ class ExportNotes:
     def note(self, text: str) -> None:
         self.warnings.append(text)
 
+
+
+class ArchiveSource:
+    """A platform export read as one Archive (a zip or a folder): a subclass says how to recognise its layout
+    (`recognises`) and what to take from it (`take`: parts, follower snapshots, format-drift warnings); opening
+    and closing the archive and the ingest's Reading are the same for every export."""
+
+    name: str
+    formats: tuple[str, ...]
+    container = True
+
+    def recognises(self, archive: Archive) -> bool:
+        raise NotImplementedError
+
+    def take(self, archive: Archive, options: ReadOptions) -> tuple[list[Part], list[Snapshot], list[str]]:
+        raise NotImplementedError
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        return sniff_archive(path, self.recognises)
+
+    def read(self, path: Path, options: ReadOptions) -> Reading:
+        archive = Archive(path)
+        try:
+            parts, snapshots, warnings = self.take(archive, options)
+        finally:
+            archive.close()
+        return Reading(InputFile(path, self.name, None), parts, snapshots, warnings=warnings, hash_file=path.is_file())

@@ -24,14 +24,13 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
 from tiewatch.errors import TiewatchError
-from tiewatch.sources.archive import Archive, sniff_archive
-from tiewatch.sources.base import Part, Reading, ReadOptions
-from tiewatch.sources.exports import ExportNotes, repair_tree
-from tiewatch.sources.files import InputFile
+from tiewatch.sources.archive import Archive
+from tiewatch.sources.base import Part, ReadOptions
+from tiewatch.sources.exports import ArchiveSource, ExportNotes, repair_tree
 from tiewatch.sources.rows import rows_part
 from tiewatch.sources.snapshots import Snapshot
 
@@ -319,20 +318,14 @@ def instagram_parts(archive: Archive,
     return parts, snapshots, notes.warnings
 
 
-class InstagramSource:
+class InstagramSource(ArchiveSource):
     """Instagram "Download your information" exports in JSON, zipped or unpacked."""
 
     name = "instagram"
     formats = ("instagram",)
-    container = True
 
-    def sniff(self, path: Path, head: bytes) -> bool:
-        return sniff_archive(path, is_instagram_export)
+    def recognises(self, archive: Archive) -> bool:
+        return is_instagram_export(archive)
 
-    def read(self, path: Path, options: ReadOptions) -> Reading:
-        archive = Archive(path)
-        try:
-            parts, snapshots, warnings = instagram_parts(archive, options.as_of)
-        finally:
-            archive.close()
-        return Reading(InputFile(path, self.name, None), parts, snapshots, warnings=warnings, hash_file=path.is_file())
+    def take(self, archive: Archive, options: ReadOptions) -> tuple[list[Part], list[Snapshot], list[str]]:
+        return instagram_parts(archive, options.as_of)

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
 from tiewatch.errors import TiewatchError
-from tiewatch.sources.archive import Archive, bounded_decompress, sniff_archive
-from tiewatch.sources.base import Part, Reading, ReadOptions
-from tiewatch.sources.files import InputFile
+from tiewatch.sources.archive import Archive, bounded_decompress
+from tiewatch.sources.base import Part, ReadOptions
+from tiewatch.sources.exports import ArchiveSource
 from tiewatch.sources.instagram import _iso
 from tiewatch.sources.rows import rows_part
+from tiewatch.sources.snapshots import Snapshot
 
 PLATFORM = "instagram"
 POST_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}_UTC(_\d+)?\.json(\.xz)?$")
@@ -120,20 +121,14 @@ def instaloader_parts(archive: Archive) -> list[Part]:
     return parts
 
 
-class InstaloaderSource:
+class InstaloaderSource(ArchiveSource):
     """Folders (or zips) that Instaloader wrote: posts, comments, profiles."""
 
     name = "instaloader"
     formats = ("instaloader",)
-    container = True
 
-    def sniff(self, path: Path, head: bytes) -> bool:
-        return sniff_archive(path, is_instaloader_folder)
+    def recognises(self, archive: Archive) -> bool:
+        return is_instaloader_folder(archive)
 
-    def read(self, path: Path, options: ReadOptions) -> Reading:
-        archive = Archive(path)
-        try:
-            parts = instaloader_parts(archive)
-        finally:
-            archive.close()
-        return Reading(InputFile(path, self.name, None), parts, hash_file=path.is_file())
+    def take(self, archive: Archive, options: ReadOptions) -> tuple[list[Part], list[Snapshot], list[str]]:
+        return instaloader_parts(archive), [], []

@@ -18,14 +18,12 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from tiewatch.errors import TiewatchError
-from tiewatch.sources.archive import Archive, sniff_archive
-from tiewatch.sources.base import Part, Reading, ReadOptions
-from tiewatch.sources.exports import ExportNotes
-from tiewatch.sources.files import InputFile
+from tiewatch.sources.archive import Archive
+from tiewatch.sources.base import Part, ReadOptions
+from tiewatch.sources.exports import ArchiveSource, ExportNotes
 from tiewatch.sources.rows import rows_part
 from tiewatch.sources.snapshots import Snapshot
 
@@ -245,20 +243,14 @@ def x_archive_parts(archive: Archive,
     return parts, snapshots, notes.warnings
 
 
-class XArchiveSource:
+class XArchiveSource(ArchiveSource):
     """X/Twitter archives, zipped or unpacked."""
 
     name = "x"
     formats = ("x",)
-    container = True
 
-    def sniff(self, path: Path, head: bytes) -> bool:
-        return sniff_archive(path, is_x_archive)
+    def recognises(self, archive: Archive) -> bool:
+        return is_x_archive(archive)
 
-    def read(self, path: Path, options: ReadOptions) -> Reading:
-        archive = Archive(path)
-        try:
-            parts, snapshots, warnings = x_archive_parts(archive, options.as_of)
-        finally:
-            archive.close()
-        return Reading(InputFile(path, self.name, None), parts, snapshots, warnings=warnings, hash_file=path.is_file())
+    def take(self, archive: Archive, options: ReadOptions) -> tuple[list[Part], list[Snapshot], list[str]]:
+        return x_archive_parts(archive, options.as_of)
