@@ -24,15 +24,17 @@ import tempfile
 import time
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 from scipy.stats import rankdata
 
 from tiewatch.detect.base import Context, Window
 from tiewatch.detect.burst import all_tests_sql
+from tiewatch.detect.burst_account import AccountBurstDetector, p_values
 from tiewatch.detect.burst_account import all_tests_sql as account_tests_sql
-from tiewatch.detect.burst_account import p_values
 from tiewatch.detect.dialect import DUCKDB
+from tiewatch.detect.run import detect
 from tiewatch.store import Store
 
 
@@ -46,7 +48,7 @@ def main() -> None:
                        TIMESTAMP '1998-01-01' + to_days(CAST(32 * (CAST(t[1:2] AS INT) - 6) + CAST(t[4:5] AS INT)
                                                               AS INT))
                            + to_minutes(CAST(60 * CAST(t[12:13] AS INT) + CAST(t[15:16] AS INT) AS BIGINT)) AS ts,
-                       label <> '-' AS attack
+                       label <> '-' AS attack, label
                        FROM read_csv(?, header=false, columns={'src': 'VARCHAR', 'dst': 'VARCHAR', 't': 'VARCHAR',
                                                                'label': 'VARCHAR'})""", [str(args.csv)])
         con.execute("INSERT INTO events (id, ts, platform, actor, kind, target) "
@@ -85,6 +87,32 @@ def main() -> None:
             s_acc = acc["s"].astype(float)
             print(f"  {label}: {len(p):,} tests in {secs:.1f} s; ROC AUC {auc(s_acc, attack):.3f}; "
                   f"with the pair score (max of the two) {auc(np.maximum(s_acc, score), attack):.3f}", flush=True)
+            if label.startswith("account burst as shipped"):
+                by_label(con, s_acc, attack)
+        t0 = time.perf_counter()
+        report = detect(store, only=[AccountBurstDetector()])
+        found = con.execute("""WITH s AS (SELECT id, subjects[1] AS b, start, "end", detail->>'by' AS part
+                                          FROM signals WHERE kind = 'burst_account')
+                               SELECT s.part, count(DISTINCT s.id), count(DISTINCT s.id) FILTER (WHERE d.attack)
+                               FROM s LEFT JOIN darpa d ON d.dst = s.b AND d.ts BETWEEN s.start AND s."end"
+                               GROUP BY s.part ORDER BY s.part""").fetchall()
+        print(f"  the detector as shipped (tiewatch detect, FDR 5%): {report.counts.get('burst_account', 0)} account "
+              f"bursts among {report.tests.get('burst_account', 0):,} testable hours in "
+              f"{time.perf_counter() - t0:.1f} s; by part (signals, of which over attack connections): "
+              + ", ".join(f"{part} {n} ({n_attack})" for part, n, n_attack in found))
+
+
+def by_label(con: duckdb.DuckDBPyConnection, score: np.ndarray, attack: np.ndarray) -> None:
+    """The shipped score per attack type (the ten largest): median -log10 p, and ROC AUC against the normal
+    connections alone."""
+    labels = np.array(con.execute("SELECT label FROM darpa ORDER BY n").fetchnumpy()["label"], dtype=object)
+    normal = score[~attack]
+    kinds, sizes = np.unique(labels[attack], return_counts=True)
+    for kind in kinds[np.argsort(-sizes)][:10]:
+        s = score[labels == kind]
+        both = np.concatenate([s, normal])
+        print(f"    {kind}: {len(s):,} connections, median -log10 p {np.median(s):.2f}, AUC against normal "
+              f"{auc(both, np.arange(len(both)) < len(s)):.3f}")
 
 
 def auc(score: np.ndarray, attack: np.ndarray) -> float:
