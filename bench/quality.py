@@ -667,7 +667,7 @@ FOOTER = """## Reading these figures
   test of the hour's distinct senders against the receiver's arrival days among the 28 days before (and
   its day so far), with the platform's volume as exposure (Binomial given the total, conditioned on at
   least one sender); the flood part ranks the hour's heaviest sender (messages in the hour, binned by powers
-  of two) among the receiver's sender-hours of the same reference (hypergeometric, exact under
+  of four) among the receiver's sender-hours of the same reference (hypergeometric, exact under
   exchangeability). KS is over the randomised crowd part, P(p ≤ α) over the exact p-values. The nulls
   differ in what they keep: moving each pair's contact days to the sender's active days keeps every
   sender's activity; moving them to days the receiver got anything keeps each receiver's day-level rhythm,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.stats import binom
+from scipy.stats import binom, hypergeom
 
 from conftest import COLLEGEMSG, Cli
 from tiewatch.detect.base import Context, Window
@@ -60,6 +60,11 @@ def test_p_value_is_valid_under_its_model() -> None:
     assert p_value(1, 5, 10, 90) > 0.4  # one sender in an hour is nothing unusual
     assert np.isclose(p_value(5, 5, 10, 90), binom.sf(4, 10, 0.1) / (1 - 0.9**10))
     assert np.isclose(p_value(1, 99, 10, 90, c=1), 2 * 0.01)  # the heaviest of 100 sender-hours: 1 / 100, doubled
+    s_, x_ = rng.integers(2, 5000, size=300).astype(float), rng.integers(1, 30, size=300).astype(float)
+    x_ = np.minimum(x_, s_ - 1)
+    c_ = np.ceil(rng.random(300) * s_)
+    _, _, flood = p_values(x_, s_ - x_, np.full(300, 10.0), np.full(300, 1e4), c_)
+    assert np.allclose(flood, hypergeom.sf(0, s_, c_, x_), rtol=1e-7, atol=1e-12), "the closed form is the tail"
 
 
 @pytest.mark.parametrize("null", ["days", "arrivals"])

@@ -10,7 +10,8 @@ What is counted: the messages and mentions that reach B (likes, comments, replie
 posts, so every post makes the next hour a surge: counted, the seed scenario gives ~12,600 "bursts"; a post
 that draws unusual engagement needs a per-post model, not this one). For receiver B and hour t: X_t, the
 number of distinct senders (a conversation of fifty messages from one friend is one sender), and each
-sender's number of messages in the hour, its *mark*, binned by powers of two (1, 2-3, 4-7, ..., >= 2^16).
+sender's number of messages in the hour, its *mark*, binned by powers of four (1-3, 4-15, 16-63, ...,
+>= 4^8).
 
 The reference is B's *arrival days* (days on which B got anything) among the 28 calendar days before t's
 day, plus t's day up to t (since B's first arrival). Why not every hour of the 28 days: a receiver's activity
@@ -49,7 +50,7 @@ An hour with no reference exposure (q = 1) is never a test that can pass.
 
 Cost: one aggregate of events per (receiver, hour, sender), then per (receiver, hour), per (receiver, day),
 per (platform, hour) and per (platform, day); range windows over B's days and ordinary windows within a day
-(cumulative counts per mark bin: 16 sums); equality joins with the platform's hours and days. Candidates are
+(cumulative counts per mark bin: 8 sums); equality joins with the platform's hours and days. Candidates are
 screened in SQL by a lower bound of p (Ash's bound P(Bin(S, q) >= x) >= exp(-S D(x/S || q)) /
 sqrt(8 x (1 - x/S)) for the crowd part, c / S for the flood part), so only hours that might pass reach
 Python, where scipy gives the exact tails (vectorised). Evidence is read in `finalize`, for the hours that
@@ -60,7 +61,7 @@ The FDR budget: `burst_account` is its own family (equal share of the run's leve
 Significant hours of one receiver that follow each other are one signal (an episode). ts = the moment the
 first hour became significant: for a crowd, the arrival of the sender with which the crowd part passed at
 half the level (given that hour's platform volume); for a flood, the moment its heaviest sender reached its
-bin's threshold (2^k messages). start / end = the first / last counted event of the episode; evidence =
+bin's threshold (4^k messages). start / end = the first / last counted event of the episode; evidence =
 those events (at most 500 ids); detail.by says which part was the smaller.
 """
 
@@ -72,6 +73,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from scipy.special import gammaln
 from scipy.stats import binom, hypergeom
 
 from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
@@ -82,7 +84,8 @@ FAMILY = "burst_account"
 KINDS = ("message", "mention")  # interactions that seek B out rather than answer B's posts
 UNIT_SECONDS = 3600  # an hour
 REFERENCE_DAYS = 28  # B's arrival days among the 28 calendar days before the tested hour's day
-HEAVY_BINS = 16  # a sender's messages in one unit, binned by powers of two: 1, 2-3, 4-7, ..., >= 2^16
+MARK_BASE = 4  # a sender's messages in one unit (its mark), binned by powers of 4: 1-3, 4-15, 16-63, ...
+HEAVY_BINS = 8  # ... up to >= 4^8 = 65,536
 EVIDENCE_CAP = 500
 SENDERS_KEPT = 20  # sender ids kept in detail, in order of arrival
 BIN = 10  # Tarone bins per decade of p_min
@@ -119,8 +122,8 @@ def all_tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = U
         eu AS (SELECT platform, actor, target, CAST(floor(epoch_us(ts) / {unit_us}.0) AS BIGINT) AS u FROM ev),
         sb AS (SELECT platform, target AS b, u, actor, count(*) AS m FROM eu GROUP BY platform, target, u, actor),
         sk AS (SELECT platform, b, u, m,
-                      CAST(least(floor(ln(CAST(m AS DOUBLE)) / {math.log(2.0)!r} + 1e-9), {HEAVY_BINS}.0) AS BIGINT)
-                      AS k FROM sb),
+                      CAST(least(floor(ln(CAST(m AS DOUBLE)) / {math.log(MARK_BASE)!r} + 1e-9), {HEAVY_BINS}.0)
+                           AS BIGINT) AS k FROM sb),
         bu AS (SELECT platform, b, u, CAST(floor(u / {per_day}.0) AS BIGINT) AS d, {x} AS x, sum(m) AS events,
                       max(m) AS heaviest, max(k) AS kmax, {g}
                FROM sk GROUP BY platform, b, u),
@@ -199,7 +202,7 @@ class AccountBurstDetector(Detector):
 
     def _evidence_sql(self, ctx: Context) -> str:
         """The counted events of the kept hours (registered as KEPT): ids, each sender's first arrival, and the
-        moment the hour's heaviest sender reached 2^kmax messages (its bin's threshold)."""
+        moment the hour's heaviest sender reached MARK_BASE^kmax messages (its bin's threshold)."""
         kinds = ", ".join(f"'{k}'" for k in KINDS)
         return f"""WITH eu AS (SELECT e.id, e.ts, e.platform, e.actor, e.target AS b,
                                CAST(floor(epoch_us(e.ts) / {UNIT_SECONDS * 1_000_000}.0) AS BIGINT) AS u
@@ -213,7 +216,7 @@ class AccountBurstDetector(Detector):
                      FROM firsts GROUP BY platform, b, u),
         nth AS (SELECT platform, b, u, ts, kmax,
                        row_number() OVER (PARTITION BY platform, b, u, actor ORDER BY ts, id) AS r FROM ek),
-        heavy AS (SELECT platform, b, u, min(ts) AS heavy_ts FROM nth WHERE r = CAST(pow(2, kmax) AS BIGINT)
+        heavy AS (SELECT platform, b, u, min(ts) AS heavy_ts FROM nth WHERE r = CAST(pow({MARK_BASE}, kmax) AS BIGINT)
                   GROUP BY platform, b, u),
         evid AS (SELECT platform, b, u, list(id) AS ids, min(ts) AS start_ts, max(ts) AS end_ts
                  FROM ek GROUP BY platform, b, u)
@@ -252,7 +255,8 @@ class AccountBurstDetector(Detector):
                   "expected": round(expected, 3), "ratio": round(x / expected, 2) if expected > 0 else None,
                   "platform_contacts": n, "platform_contacts_before": nr, "unit": r["u"], "episode_hours": 1,
                   "p_crowd": p_crowd, "p_flood": p_flood, "by": "flood" if p_flood < p_crowd else "crowd",
-                  "heaviest_sender_events": r["heaviest"], "heavy_threshold": 2 ** r["kmax"],
+                  "heaviest_sender_events": r["heaviest"], "heavy_bin": r["kmax"],
+                  "heavy_threshold": MARK_BASE ** r["kmax"],
                   "heavy_sender_hours": r["c"]}
         # Times are the hour's until `finalize` reads the kept hours' events (then: their first and last).
         return Signal(kind="burst_account", ts=hour, start=hour, end=hour + timedelta(seconds=UNIT_SECONDS),
@@ -268,7 +272,7 @@ class AccountBurstDetector(Detector):
         ctx.engine.register(KEPT, pa.table({
             "platform": [s.platform or "" for s in kept], "b": [s.subjects[0] for s in kept],
             "u": pa.array([int(s.detail["unit"]) for s in kept], pa.int64()),
-            "kmax": pa.array([int(s.detail["heavy_threshold"]).bit_length() - 1 for s in kept], pa.int64())}))
+            "kmax": pa.array([int(s.detail["heavy_bin"]) for s in kept], pa.int64())}))
         try:
             rows = ctx.engine.arrow(self._evidence_sql(ctx), ctx.window.params).to_pylist()
         finally:
@@ -290,9 +294,13 @@ def p_values(x: np.ndarray, xr: np.ndarray, n: np.ndarray, nr: np.ndarray,
     s, q = x + xr, np.where(ok, n / np.maximum(n + nr, 1.0), 0.5)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_crowd = binom.logsf(x - 1, s, q) - np.log(-np.expm1(s * np.log1p(-q)))
-        log_flood = hypergeom.logsf(0, np.maximum(s, 1), np.clip(c, 1, np.maximum(s, 1)), np.maximum(x, 1))
+    # 1 - C(S - c, x) / C(S, x), the ratio in log-gamma (scipy's hypergeom loops per element)
+    rest = s - np.clip(c, 1.0, np.maximum(s, 1.0))
+    some = ok & (xr > 0) & (rest >= x)
+    rest, s1, x1 = np.where(some, rest, 1.0), np.where(some, s, 1.0), np.where(some, x, 0.0)
+    log_none = gammaln(rest + 1) - gammaln(rest - x1 + 1) - gammaln(s1 + 1) + gammaln(s1 - x1 + 1)
     p_crowd = np.where(ok, np.exp(np.minimum(log_crowd, 0.0)), 1.0)
-    p_flood = np.where(ok & (xr > 0), np.exp(np.minimum(np.nan_to_num(log_flood, nan=0.0), 0.0)), 1.0)
+    p_flood = np.where(some, -np.expm1(np.minimum(log_none, 0.0)), 1.0)
     p = np.minimum(1.0, 2.0 * np.minimum(p_crowd, p_flood))
     return p, p_crowd, p_flood
 
@@ -316,7 +324,7 @@ def p_value(x: int, xr: int, n: int, nr: int, c: int | None = None) -> float:
 def _attach(s: Signal, r: dict[str, Any], p_star: float) -> None:
     """Evidence and times of one kept hour. A crowd: ts = the arrival of the k-th sender, k the smallest
     count at which the hour's crowd test passes at p_star / 2 (given that hour's platform volume); a flood:
-    ts = the moment the heaviest sender reached the threshold of its bin (2^kmax messages in the hour)."""
+    ts = the moment the heaviest sender reached the threshold of its bin (MARK_BASE^kmax messages in the hour)."""
     arrivals = sorted(zip(r["arrival_ts"], (str(a) for a in r["arrival_actor"]), strict=True))
     ids = sorted(str(i) for i in r["ids"])
     d = s.detail

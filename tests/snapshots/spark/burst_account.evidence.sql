@@ -70,7 +70,7 @@ WITH eu AS (
     MIN(ts) AS heavy_ts
   FROM nth
   WHERE
-    r = CAST(POWER(2, kmax) AS BIGINT)
+    r = CAST(POWER(4, kmax) AS BIGINT)
   GROUP BY
     platform,
     b,

@@ -40,7 +40,7 @@ WITH ev AS (
     b,
     u,
     m,
-    CAST(LEAST(FLOOR(LN(CAST(m AS DOUBLE)) / 0.6931471805599453 + 1e-9), 16.0) AS BIGINT) AS k
+    CAST(LEAST(FLOOR(LN(CAST(m AS DOUBLE)) / 1.3862943611198906 + 1e-9), 8.0) AS BIGINT) AS k
   FROM sb
 ), bu AS (
   SELECT
@@ -59,15 +59,7 @@ WITH ev AS (
     SUM(CASE WHEN k >= 5 THEN 1 ELSE 0 END) AS g5,
     SUM(CASE WHEN k >= 6 THEN 1 ELSE 0 END) AS g6,
     SUM(CASE WHEN k >= 7 THEN 1 ELSE 0 END) AS g7,
-    SUM(CASE WHEN k >= 8 THEN 1 ELSE 0 END) AS g8,
-    SUM(CASE WHEN k >= 9 THEN 1 ELSE 0 END) AS g9,
-    SUM(CASE WHEN k >= 10 THEN 1 ELSE 0 END) AS g10,
-    SUM(CASE WHEN k >= 11 THEN 1 ELSE 0 END) AS g11,
-    SUM(CASE WHEN k >= 12 THEN 1 ELSE 0 END) AS g12,
-    SUM(CASE WHEN k >= 13 THEN 1 ELSE 0 END) AS g13,
-    SUM(CASE WHEN k >= 14 THEN 1 ELSE 0 END) AS g14,
-    SUM(CASE WHEN k >= 15 THEN 1 ELSE 0 END) AS g15,
-    SUM(CASE WHEN k >= 16 THEN 1 ELSE 0 END) AS g16
+    SUM(CASE WHEN k >= 8 THEN 1 ELSE 0 END) AS g8
   FROM sk
   GROUP BY
     platform,
@@ -124,15 +116,7 @@ WITH ev AS (
     SUM(g5) AS g5,
     SUM(g6) AS g6,
     SUM(g7) AS g7,
-    SUM(g8) AS g8,
-    SUM(g9) AS g9,
-    SUM(g10) AS g10,
-    SUM(g11) AS g11,
-    SUM(g12) AS g12,
-    SUM(g13) AS g13,
-    SUM(g14) AS g14,
-    SUM(g15) AS g15,
-    SUM(g16) AS g16
+    SUM(g8) AS g8
   FROM bu
   GROUP BY
     platform,
@@ -227,71 +211,7 @@ WITH ev AS (
         RANGE BETWEEN 28 PRECEDING AND 1 PRECEDING
       ),
       0
-    ) AS rg8,
-    COALESCE(
-      SUM(bd.g9) OVER (
-        PARTITION BY bd.platform, bd.b
-        ORDER BY bd.d NULLS LAST
-        RANGE BETWEEN 28 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS rg9,
-    COALESCE(
-      SUM(bd.g10) OVER (
-        PARTITION BY bd.platform, bd.b
-        ORDER BY bd.d NULLS LAST
-        RANGE BETWEEN 28 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS rg10,
-    COALESCE(
-      SUM(bd.g11) OVER (
-        PARTITION BY bd.platform, bd.b
-        ORDER BY bd.d NULLS LAST
-        RANGE BETWEEN 28 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS rg11,
-    COALESCE(
-      SUM(bd.g12) OVER (
-        PARTITION BY bd.platform, bd.b
-        ORDER BY bd.d NULLS LAST
-        RANGE BETWEEN 28 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS rg12,
-    COALESCE(
-      SUM(bd.g13) OVER (
-        PARTITION BY bd.platform, bd.b
-        ORDER BY bd.d NULLS LAST
-        RANGE BETWEEN 28 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS rg13,
-    COALESCE(
-      SUM(bd.g14) OVER (
-        PARTITION BY bd.platform, bd.b
-        ORDER BY bd.d NULLS LAST
-        RANGE BETWEEN 28 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS rg14,
-    COALESCE(
-      SUM(bd.g15) OVER (
-        PARTITION BY bd.platform, bd.b
-        ORDER BY bd.d NULLS LAST
-        RANGE BETWEEN 28 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS rg15,
-    COALESCE(
-      SUM(bd.g16) OVER (
-        PARTITION BY bd.platform, bd.b
-        ORDER BY bd.d NULLS LAST
-        RANGE BETWEEN 28 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS rg16
+    ) AS rg8
   FROM bd
   JOIN pd
     ON pd.platform = bd.platform AND pd.d = bd.d
@@ -313,14 +233,6 @@ WITH ev AS (
     g6,
     g7,
     g8,
-    g9,
-    g10,
-    g11,
-    g12,
-    g13,
-    g14,
-    g15,
-    g16,
     MIN(u) OVER (PARTITION BY platform, b) AS f,
     CAST(COALESCE(
       SUM(x) OVER (
@@ -393,71 +305,7 @@ WITH ev AS (
         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
       ),
       0
-    ) AS tg8,
-    COALESCE(
-      SUM(g9) OVER (
-        PARTITION BY platform, b, d
-        ORDER BY u NULLS LAST
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS tg9,
-    COALESCE(
-      SUM(g10) OVER (
-        PARTITION BY platform, b, d
-        ORDER BY u NULLS LAST
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS tg10,
-    COALESCE(
-      SUM(g11) OVER (
-        PARTITION BY platform, b, d
-        ORDER BY u NULLS LAST
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS tg11,
-    COALESCE(
-      SUM(g12) OVER (
-        PARTITION BY platform, b, d
-        ORDER BY u NULLS LAST
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS tg12,
-    COALESCE(
-      SUM(g13) OVER (
-        PARTITION BY platform, b, d
-        ORDER BY u NULLS LAST
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS tg13,
-    COALESCE(
-      SUM(g14) OVER (
-        PARTITION BY platform, b, d
-        ORDER BY u NULLS LAST
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS tg14,
-    COALESCE(
-      SUM(g15) OVER (
-        PARTITION BY platform, b, d
-        ORDER BY u NULLS LAST
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS tg15,
-    COALESCE(
-      SUM(g16) OVER (
-        PARTITION BY platform, b, d
-        ORDER BY u NULLS LAST
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS tg16
+    ) AS tg8
   FROM bu
 ), j AS (
   SELECT
@@ -498,22 +346,6 @@ WITH ev AS (
       THEN br.g7 + bw.rg7 + br.tg7
       WHEN 8
       THEN br.g8 + bw.rg8 + br.tg8
-      WHEN 9
-      THEN br.g9 + bw.rg9 + br.tg9
-      WHEN 10
-      THEN br.g10 + bw.rg10 + br.tg10
-      WHEN 11
-      THEN br.g11 + bw.rg11 + br.tg11
-      WHEN 12
-      THEN br.g12 + bw.rg12 + br.tg12
-      WHEN 13
-      THEN br.g13 + bw.rg13 + br.tg13
-      WHEN 14
-      THEN br.g14 + bw.rg14 + br.tg14
-      WHEN 15
-      THEN br.g15 + bw.rg15 + br.tg15
-      WHEN 16
-      THEN br.g16 + bw.rg16 + br.tg16
     END AS c
   FROM br
   JOIN pw
