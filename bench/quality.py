@@ -680,13 +680,14 @@ FOOTER = """## Reading these figures
   in the reference), so on CollegeMsg it never passes; it is there for receivers with long histories and
   for floods from few sources. On MIDAS's DARPA benchmark (`python bench/burst_darpa.py
   darpa_original.csv`) the shipped test scores each connection by its destination-hour's -log10 p: ROC AUC
-  0.88 (crowd part alone 0.47, flood part alone 0.84, the same test per minute 0.88; MIDAS's count of every
-  connection per minute with a binomial, not calibrated on message data, 0.92; MIDAS-R published ~0.95).
+  0.885 (crowd part alone 0.475, flood part alone 0.853, the same test per minute 0.891; MIDAS's count of
+  every connection per minute with a binomial, not calibrated on message data, 0.916; MIDAS-R published
+  ~0.95).
   The gap is mostly neptune (2.1M of the 2.7M attack connections: SYN floods on two hosts, repeated over 34
   hours): once a flood is in a host's own 28 days, the next one is no longer unusual for that host under
   an exact test on its own history (neptune's median p ≈ 0.01), while MIDAS-R's chi-square compares the
   tick with the mean count per tick of the whole stream; snmpgetattack (152,000) looks like the hosts'
-  ordinary SNMP polling to both parts (AUC 0.37 against normal connections). As discoveries at FDR 5%,
+  ordinary SNMP polling to both parts (AUC 0.383 against normal connections). As discoveries at FDR 5%,
   DARPA gives 48 account bursts, all crowds, 26 of them over attack connections: no flood passes, for the
   same reason as on CollegeMsg (a host's sender-hours number in the thousands, so p_flood ≥ ~1e-3).
 """

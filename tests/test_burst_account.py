@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -124,3 +124,33 @@ def test_crowds_planted_in_collegemsg_are_found_with_their_messages(tmp_path: Pa
         assert senders >= 4 and detail["expected"] < 2
         assert start <= ts and first[b] <= ts and 0 <= detail["delay_minutes"] <= 60
         assert b in text and f"heard from {senders} accounts" in text
+
+
+def test_a_flood_in_a_quiet_hour_of_a_busy_account_is_found_as_a_flood(tmp_path: Path) -> None:
+    """An account that hears from 60 accounts every daytime hour (one message each) for four weeks gets 200
+    messages from one account at 3 in the morning: reported as a flood (the crowd part sees one sender),
+    dated when the flooder reached its bin's threshold, with the flooder's messages as evidence; the
+    ordinary hours raise nothing."""
+    rng = np.random.default_rng(5)
+    t0 = int(datetime(2024, 3, 1, tzinfo=UTC).timestamp())
+    rows = [(f"s{a}", "hub", t0 + day * 86400 + hour * 3600 + int(rng.integers(0, 3600)))
+            for day in range(30) for hour in range(8, 20) for a in rng.choice(400, size=60, replace=False)]
+    flood_start = t0 + 29 * 86400 + 3 * 3600
+    rows += [("flooder", "hub", flood_start + 10 * i) for i in range(200)]
+    path = tmp_path / "hub.txt"
+    path.write_text("src dst time\n" + "".join(f"{a} {b} {t}\n" for a, b, t in sorted(rows, key=lambda r: r[2])))
+    cli = Cli(tmp_path / "hub.duckdb")
+    _ingest_messages(cli, path)
+    with Store(tmp_path / "hub.duckdb") as store:
+        detect(store, only=[AccountBurstDetector()], sentences=render_signals)
+        found = store.con.execute("SELECT ts, start, evidence, detail, summary FROM signals "
+                                  "WHERE kind = 'burst_account'").fetchall()
+        flood_ids = {r[0] for r in store.con.execute("SELECT id FROM events WHERE actor = 'flooder'").fetchall()}
+    assert len(found) == 1, f"{len(found)} account bursts"
+    ts, start, evidence, detail_text, summary = found[0]
+    detail = json.loads(detail_text)
+    assert detail["by"] == "flood" and detail["p_crowd"] == 1.0 and detail["heaviest_sender_events"] == 200
+    assert set(evidence) == flood_ids
+    first = datetime.fromtimestamp(flood_start, UTC).replace(tzinfo=None)
+    assert start == first and ts == first + timedelta(seconds=10 * (detail["heavy_threshold"] - 1))
+    assert "got 200 messages or mentions from one account" in summary
