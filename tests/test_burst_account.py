@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import binom
+import pytest
+from scipy.stats import binom, hypergeom
 
 from conftest import COLLEGEMSG, Cli
 from tiewatch.detect.base import Context, Window
-from tiewatch.detect.burst_account import AccountBurstDetector, all_tests_sql, p_value
+from tiewatch.detect.burst_account import AccountBurstDetector, all_tests_sql, p_value, p_values
 from tiewatch.detect.dialect import DUCKDB
 from tiewatch.detect.run import detect
 from tiewatch.nulls import write_null
@@ -28,13 +29,15 @@ def _ingest_messages(cli: Cli, path: Path) -> None:
 def _tests(db: Path) -> dict[str, np.ndarray]:
     with Store(db, read_only=True) as store:
         ctx = Context(store=store, dialect=DUCKDB, window=Window(), keep_p=0.05)
-        tbl = store.arrow(f"{all_tests_sql(ctx)} SELECT x, xr, n, nr, ln_p_lower, pmin_bin FROM t")
+        tbl = store.arrow(f"{all_tests_sql(ctx)} SELECT x, xr, n, nr, c, ln_p_lower, pmin_bin FROM t")
     return {c: tbl[c].to_numpy().astype(float) for c in tbl.column_names}
 
 
 def test_p_value_is_valid_under_its_model() -> None:
     """Hours drawn from the stated model (Binomial(S, q) given S, kept when at least one sender came): the
-    p-value is never below its level more often than the level says, and is nearly exact at coarse levels."""
+    crowd part is never below its level more often than the level says, and is nearly exact at coarse
+    levels; the flood part, with the hour's sender-hours a random subset of S whose marks are exchangeable,
+    is valid too, and so is their Bonferroni combination."""
     rng = np.random.default_rng(1)
     for s, q in ((3, 0.2), (12, 0.05), (40, 0.01), (200, 0.002)):
         x = rng.binomial(s, q, size=200_000)
@@ -44,17 +47,34 @@ def test_p_value_is_valid_under_its_model() -> None:
         p = np.array([p_value(int(k), int(r), n, nr) for k, r in zip(x[:20_000], xr[:20_000], strict=True)])
         for alpha in (0.01, 0.05, 0.2, 0.5):
             assert np.mean(p <= alpha) <= alpha + 3 * np.sqrt(alpha / len(p)), (s, q, alpha)
+    for s, x, heavy in ((50, 1, 3), (50, 4, 10), (400, 2, 1), (400, 9, 40)):
+        # S sender-hours, `heavy` of them in the top bin; the hour holds a random x of them
+        trials = 20_000
+        top = np.array([np.sum(rng.choice(s, size=x, replace=False) < heavy) for _ in range(trials)])
+        c = np.where(top > 0, heavy, s)  # the hour's heaviest bin: the top one if it drew one, else (at worst) all
+        _, _, flood = p_values(np.full(trials, float(x)), np.full(trials, float(s - x)), np.full(trials, 10.0),
+                               np.full(trials, 1e6), c.astype(float))
+        for alpha in (0.01, 0.05, 0.2):
+            assert np.mean(flood <= alpha) <= alpha + 3 * np.sqrt(alpha / trials), (s, x, heavy, alpha)
     assert p_value(3, 0, 10, 0) == 1.0  # no reference: not a test that can pass
     assert p_value(1, 5, 10, 90) > 0.4  # one sender in an hour is nothing unusual
     assert np.isclose(p_value(5, 5, 10, 90), binom.sf(4, 10, 0.1) / (1 - 0.9**10))
+    assert np.isclose(p_value(1, 99, 10, 90, c=1), 2 * 0.01)  # the heaviest of 100 sender-hours: 1 / 100, doubled
+    s_, x_ = rng.integers(2, 5000, size=300).astype(float), rng.integers(1, 30, size=300).astype(float)
+    x_ = np.minimum(x_, s_ - 1)
+    c_ = np.ceil(rng.random(300) * s_)
+    _, _, flood = p_values(x_, s_ - x_, np.full(300, 10.0), np.full(300, 1e4), c_)
+    assert np.allclose(flood, hypergeom.sf(0, s_, c_, x_), rtol=1e-7, atol=1e-12), "the closed form is the tail"
 
 
-def test_collegemsg_days_null_raises_at_most_one_and_pvalues_are_conservative(tmp_path: Path) -> None:
-    """Real CollegeMsg with each pair's contact days moved to random active days of the sender: crowds are
-    broken up, so every account burst would be false; the exact p-values are conservative at every level, and
-    the SQL screen (Ash's lower bound, the rounded-down smallest attainable p) never drops a test that could
-    pass."""
-    path = write_null(tmp_path / "null.txt", COLLEGEMSG, "days", seed=3)
+@pytest.mark.parametrize("null", ["days", "arrivals"])
+def test_collegemsg_nulls_raise_at_most_one_and_pvalues_are_conservative(tmp_path: Path, null: str) -> None:
+    """Real CollegeMsg with each pair's contact days moved to random active days of the sender (`days`) or to
+    random days on which the receiver got anything (`arrivals`, which keeps each receiver's day rhythm):
+    crowds are broken up, so every account burst would be false; the exact p-values are conservative at every
+    level, and the SQL screen (a lower bound of p, the rounded-down smallest attainable p) never drops a
+    test that could pass."""
+    path = write_null(tmp_path / "null.txt", COLLEGEMSG, null, seed=3)
     cli = Cli(tmp_path / "null.duckdb")
     _ingest_messages(cli, path)
     with Store(tmp_path / "null.duckdb") as store:
@@ -62,17 +82,17 @@ def test_collegemsg_days_null_raises_at_most_one_and_pvalues_are_conservative(tm
     assert report.counts.get("burst_account", 0) <= 1
     assert report.tests["burst_account"] > 20_000
     t = _tests(tmp_path / "null.duckdb")
-    p = np.array([p_value(*row) for row in zip(t["x"], t["xr"], t["n"], t["nr"], strict=True)])
+    p, crowd, flood = p_values(t["x"], t["xr"], t["n"], t["nr"], t["c"])
     for alpha in (1e-4, 1e-3, 1e-2, 0.05):
-        assert np.mean(p <= alpha) <= alpha
-    s, q = t["x"] + t["xr"], t["n"] / (t["n"] + t["nr"])
-    above = (t["x"] > s * q) & (t["nr"] > 0)  # where Ash's bound is used; elsewhere p >= 1/2 (the median)
-    assert (np.exp(t["ln_p_lower"][above]) <= p[above] * (1 + 1e-9)).all(), "the screen's bound is above p"
-    assert (p[~above] >= 0.5).all()
+        assert np.mean(p <= alpha) <= alpha, alpha
+        assert np.mean(crowd <= alpha) <= alpha and np.mean(flood <= alpha) <= alpha, alpha
+    assert (np.exp(t["ln_p_lower"]) <= p * (1 + 1e-9)).all(), "the screen's bound is above p"
     assert (p[t["ln_p_lower"] > np.log(0.05)] > 0.05).all(), "the screen drops a test that could pass"
+    s, q = t["x"] + t["xr"], t["n"] / (t["n"] + t["nr"])
     ok = t["nr"] > 0
     log10_pmin = np.zeros_like(p)  # in logs: the smallest attainable p-values go far below 1e-300
-    log10_pmin[ok] = (s[ok] * np.log(q[ok]) - np.log(-np.expm1(s[ok] * np.log1p(-q[ok])))) / np.log(10)
+    crowd_min = (s[ok] * np.log(q[ok]) - np.log(-np.expm1(s[ok] * np.log1p(-q[ok])))) / np.log(10)
+    log10_pmin[ok] = np.minimum(np.log10(2) + np.minimum(crowd_min, -np.log10(s[ok])), 0.0)
     assert (t["pmin_bin"] <= np.maximum(log10_pmin, -100) + 1e-9).all(), "Tarone's bins round p_min up"
     assert (log10_pmin[p > 0] <= np.log10(p[p > 0]) + 1e-9).all()
 
@@ -104,3 +124,33 @@ def test_crowds_planted_in_collegemsg_are_found_with_their_messages(tmp_path: Pa
         assert senders >= 4 and detail["expected"] < 2
         assert start <= ts and first[b] <= ts and 0 <= detail["delay_minutes"] <= 60
         assert b in text and f"heard from {senders} accounts" in text
+
+
+def test_a_flood_in_a_quiet_hour_of_a_busy_account_is_found_as_a_flood(tmp_path: Path) -> None:
+    """An account that hears from 60 accounts every daytime hour (one message each) for four weeks gets 200
+    messages from one account at 3 in the morning: reported as a flood (the crowd part sees one sender),
+    dated when the flooder reached its bin's threshold, with the flooder's messages as evidence; the
+    ordinary hours raise nothing."""
+    rng = np.random.default_rng(5)
+    t0 = int(datetime(2024, 3, 1, tzinfo=UTC).timestamp())
+    rows = [(f"s{a}", "hub", t0 + day * 86400 + hour * 3600 + int(rng.integers(0, 3600)))
+            for day in range(30) for hour in range(8, 20) for a in rng.choice(400, size=60, replace=False)]
+    flood_start = t0 + 29 * 86400 + 3 * 3600
+    rows += [("flooder", "hub", flood_start + 10 * i) for i in range(200)]
+    path = tmp_path / "hub.txt"
+    path.write_text("src dst time\n" + "".join(f"{a} {b} {t}\n" for a, b, t in sorted(rows, key=lambda r: r[2])))
+    cli = Cli(tmp_path / "hub.duckdb")
+    _ingest_messages(cli, path)
+    with Store(tmp_path / "hub.duckdb") as store:
+        detect(store, only=[AccountBurstDetector()], sentences=render_signals)
+        found = store.con.execute("SELECT ts, start, evidence, detail, summary FROM signals "
+                                  "WHERE kind = 'burst_account'").fetchall()
+        flood_ids = {r[0] for r in store.con.execute("SELECT id FROM events WHERE actor = 'flooder'").fetchall()}
+    assert len(found) == 1, f"{len(found)} account bursts"
+    ts, start, evidence, detail_text, summary = found[0]
+    detail = json.loads(detail_text)
+    assert detail["by"] == "flood" and detail["p_crowd"] == 1.0 and detail["heaviest_sender_events"] == 200
+    assert set(evidence) == flood_ids
+    first = datetime.fromtimestamp(flood_start, UTC).replace(tzinfo=None)
+    assert start == first and ts == first + timedelta(seconds=10 * (detail["heavy_threshold"] - 1))
+    assert "got 200 messages or mentions from one account" in summary

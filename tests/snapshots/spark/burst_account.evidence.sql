@@ -19,10 +19,12 @@ WITH eu AS (
     AND e.ts >= :since
     AND e.ts < :until
     AND e.kind IN ('message', 'mention')
+    AND NOT e.target IS NULL
     AND e.actor <> e.target
 ), ek AS (
   SELECT
-    eu.*
+    eu.*,
+    k.kmax
   FROM eu
   JOIN tw_burst_account_kept AS k
     ON k.platform = eu.platform AND k.b = eu.b AND k.u = eu.u
@@ -51,6 +53,28 @@ WITH eu AS (
     platform,
     b,
     u
+), nth AS (
+  SELECT
+    platform,
+    b,
+    u,
+    ts,
+    kmax,
+    ROW_NUMBER() OVER (PARTITION BY platform, b, u, actor ORDER BY ts NULLS LAST, id NULLS LAST) AS r
+  FROM ek
+), heavy AS (
+  SELECT
+    platform,
+    b,
+    u,
+    MIN(ts) AS heavy_ts
+  FROM nth
+  WHERE
+    r = CAST(POWER(4, kmax) AS BIGINT)
+  GROUP BY
+    platform,
+    b,
+    u
 ), evid AS (
   SELECT
     platform,
@@ -73,7 +97,10 @@ SELECT
   v.start_ts,
   v.end_ts,
   a.arrival_ts,
-  a.arrival_actor
+  a.arrival_actor,
+  h.heavy_ts
 FROM evid AS v
 JOIN arrivals AS a
   ON a.platform = v.platform AND a.b = v.b AND a.u = v.u
+JOIN heavy AS h
+  ON h.platform = v.platform AND h.b = v.b AND h.u = v.u
