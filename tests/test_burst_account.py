@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -99,8 +100,10 @@ def test_collegemsg_nulls_raise_at_most_one_and_pvalues_are_conservative(tmp_pat
 
 def test_crowds_planted_in_collegemsg_are_found_with_their_messages(tmp_path: Path) -> None:
     """Ten receivers each get 8 messages from new accounts within 16 minutes, in the days null of real
-    CollegeMsg: the crowds pass false-discovery control among ~35,000 receiver-hours, each signal cites the
-    planted messages and says so in its sentence, and no other burst is reported."""
+    CollegeMsg: the crowds at receivers with enough active hours before pass false-discovery control among
+    ~40,000 receiver-hours (4 of these 10; a receiver with a few quiet hours in its 4 weeks gives a crowd of 8
+    too little to stand out against), each signal cites the planted messages and says so in its sentence,
+    and no other burst is reported."""
     null = write_null(tmp_path / "null.txt", COLLEGEMSG, "days", seed=4)
     planted = plant_crowds(tmp_path / "planted.txt", null, accounts=10, seed=1)
     assert len(planted) == 10
@@ -115,7 +118,7 @@ def test_crowds_planted_in_collegemsg_are_found_with_their_messages(tmp_path: Pa
     first = {b: datetime.fromtimestamp(t, UTC).replace(tzinfo=None) for b, t in planted}
     found = {s[0]: (ts, start, ev, json.loads(d), text) for s, ts, start, ev, d, text in rows}
     hits = [b for b in first if b in found]
-    assert len(hits) >= 8, f"only {len(hits)} of 10 planted crowds found"
+    assert len(hits) >= 3, f"only {len(hits)} of 10 planted crowds found"
     assert len(found) - len(hits) <= 1, f"{len(found) - len(hits)} false account bursts"
     for b in hits:
         ts, start, ev, detail, text = found[b]
@@ -154,3 +157,73 @@ def test_a_flood_in_a_quiet_hour_of_a_busy_account_is_found_as_a_flood(tmp_path:
     first = datetime.fromtimestamp(flood_start, UTC).replace(tzinfo=None)
     assert start == first and ts == first + timedelta(seconds=10 * (detail["heavy_threshold"] - 1))
     assert "got 200 messages or mentions from one account" in summary
+
+
+T0 = int(datetime(2024, 3, 1, tzinfo=UTC).timestamp())
+
+
+def _write(path: Path, rows: list[tuple[str, str, int]], background_days: int = 0, seed: int = 0) -> Path:
+    """Messages (sender, receiver, epoch seconds) plus a uniform platform background of 300 messages a day
+    among 400 senders and 200 receivers, as a `src dst time` file."""
+    rng = np.random.default_rng(seed)
+    span = 86400 * background_days
+    rows = rows + [(f"bgs{rng.integers(400)}", f"bgr{rng.integers(200)}", T0 + int(rng.integers(span)))
+                   for _ in range(300 * background_days)]
+    path.write_text("src dst time\n" + "".join(f"{a} {b} {t}\n" for a, b, t in sorted(rows, key=lambda r: r[2])))
+    return path
+
+
+def _account_signals(tmp_path: Path, path: Path) -> list[tuple[str, datetime, dict[str, Any], str]]:
+    cli = Cli(tmp_path / "a.duckdb")
+    _ingest_messages(cli, path)
+    with Store(tmp_path / "a.duckdb") as store:
+        detect(store, only=[AccountBurstDetector()], sentences=render_signals)
+        return [(s[0], ts, json.loads(d), text) for s, ts, d, text in store.con.execute(
+            "SELECT subjects, start, detail, summary FROM signals WHERE kind = 'burst_account'").fetchall()]
+
+
+@pytest.mark.parametrize("crowd", ["same hour", "random hour"])
+def test_a_crowd_that_comes_every_day_is_usual_for_its_account(tmp_path: Path, crowd: str) -> None:
+    """An account whose friends write together every day (10 of them at 21:00, or 6 of 12 at a random hour
+    of each day), amid a uniform platform background: nothing to report, since the account's own active hours
+    hold such crowds. (Against its whole days at the platform's hourly rhythm, nearly every day was a burst.)"""
+    rng = np.random.default_rng(3)
+    rows: list[tuple[str, str, int]] = []
+    for d in range(45):
+        hour = 21 if crowd == "same hour" else int(rng.integers(24))
+        friends = range(10) if crowd == "same hour" else rng.choice(12, size=6, replace=False)
+        rows += [(f"f{f}", "groupB", T0 + d * 86400 + hour * 3600 + int(rng.integers(3000))) for f in friends]
+    found = _account_signals(tmp_path, _write(tmp_path / "crowd.txt", rows, background_days=45))
+    assert [s for s in found if s[0] == "groupB"] == []
+    assert len(found) <= 1
+
+
+def test_an_account_back_after_weeks_of_silence_has_nothing_to_be_compared_with(tmp_path: Path) -> None:
+    """An account heard from 3 accounts on its first day, then nothing for 40 days, then from 8 within an
+    hour: its active hours of the 4 weeks before are none, so the hour is not a test (like a new account's
+    first hour), rather than a burst against "0 senders on its 0 days"."""
+    rng = np.random.default_rng(4)
+    rows = [(f"h{k}", "backB", T0 + 12 * 3600 + 600 * k) for k in range(3)]
+    rows += [(f"r{k}", "backB", T0 + 40 * 86400 + 14 * 3600 + int(rng.integers(3600))) for k in range(8)]
+    path = _write(tmp_path / "back.txt", rows, background_days=41)
+    assert [s for s in _account_signals(tmp_path, path) if s[0] == "backB"] == []
+    t = _tests(tmp_path / "a.duckdb")
+    back = (t["x"] == 8)
+    assert back.sum() == 1 and t["nr"][back][0] == 0 and t["pmin_bin"][back][0] == 0.0
+
+
+def test_a_new_crowd_at_an_account_with_a_steady_history_is_found(tmp_path: Path) -> None:
+    """An account that hears from 4 of its 30 friends a day at random hours for six weeks, amid a uniform
+    platform background, then from 15 new accounts within 20 minutes: one signal, a crowd at that hour, citing
+    the new accounts' messages; nothing else."""
+    rng = np.random.default_rng(6)
+    rows = [(f"f{f}", "steadyB", T0 + d * 86400 + int(rng.integers(86400)))
+            for d in range(42) for f in rng.choice(30, size=4, replace=False)]
+    crowd_start = T0 + 42 * 86400 + 15 * 3600
+    rows += [(f"new{k}", "steadyB", crowd_start + 80 * k) for k in range(15)]
+    found = _account_signals(tmp_path, _write(tmp_path / "steady.txt", rows, background_days=43))
+    assert len(found) == 1, found
+    b, start, detail, summary = found[0]
+    assert b == "steadyB" and detail["by"] == "crowd" and detail["senders"] == 15
+    assert start == datetime.fromtimestamp(crowd_start, UTC).replace(tzinfo=None)
+    assert detail["reference_hours"] > 100 and "heard from 15 accounts within one hour" in summary

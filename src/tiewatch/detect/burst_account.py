@@ -87,7 +87,7 @@ from tiewatch.detect.fdr import live_families, tarone_floor
 FAMILY = "burst_account"
 KINDS = ("message", "mention")  # interactions that seek B out rather than answer B's posts
 UNIT_SECONDS = 3600  # an hour
-REFERENCE_DAYS = 28  # B's arrival days among the 28 calendar days before the tested hour's day
+REFERENCE_DAYS = 28  # B's active hours (with an arrival) among the 28 days before the tested hour
 MARK_BASE = 4  # a sender's messages in one unit (its mark), binned by powers of 4: 1-3, 4-15, 16-63, ...
 HEAVY_BINS = 8  # ... up to >= 4^8 = 65,536
 EVIDENCE_CAP = 500
@@ -100,12 +100,12 @@ KEPT = "tw_burst_account_kept"  # the kept hours, registered for their evidence 
 def all_tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = UNIT_SECONDS,
                   reference_days: int = REFERENCE_DAYS, kinds: tuple[str, ...] = KINDS) -> str:
     """CTEs up to `t`: one row per (platform, receiver b, unit u) with an arrival: x, the reference's xr (B's
-    senders on its arrival days among the `reference_days` days before, and earlier today since B's first
-    arrival), the platform's n and nr over the same units, the heaviest sender's bin kmax and c (sender-units
-    of the current unit and the reference in a bin >= kmax), S, q, log10 of the combined test's p_min and its
-    Tarone bin, and the log of a lower bound of the combined p. `count`: 'senders' (distinct senders per
-    unit, the detector's statistic) or 'events' (every interaction, as MIDAS counts; overdispersed by
-    conversations, so not calibrated: for benchmarks only). `unit_seconds` divides a day."""
+    senders over its active units, those with an arrival, in the `reference_days` days before u), the
+    platform's n and nr over the same units, ref_units (how many), the heaviest sender's bin kmax and c
+    (sender-units of the current unit and the reference in a bin >= kmax), S, q, log10 of the combined test's
+    p_min and its Tarone bin, and the log of a lower bound of the combined p. `count`: 'senders' (distinct
+    senders per unit, the detector's statistic) or 'events' (every interaction, as MIDAS counts; overdispersed
+    by conversations, so not calibrated: for benchmarks only). `unit_seconds` divides a day."""
     if 86400 % unit_seconds:
         raise ValueError("the unit must divide a day")
     unit_us, per_day = unit_seconds * 1_000_000, 86400 // unit_seconds
@@ -114,12 +114,10 @@ def all_tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = U
     ln10 = math.log(10.0)
     bins = range(1, HEAVY_BINS + 1)
     g = ", ".join(f"sum(CASE WHEN k >= {j} THEN 1 ELSE 0 END) AS g{j}" for j in bins)
-    gd = ", ".join(f"sum(g{j}) AS g{j}" for j in bins)
-    ref = f"PARTITION BY bd.platform, bd.b ORDER BY bd.d RANGE BETWEEN {int(reference_days)} PRECEDING AND 1 PRECEDING"
-    gref = ", ".join(f"coalesce(sum(bd.g{j}) OVER ({ref}), 0) AS rg{j}" for j in bins)
-    today = "PARTITION BY platform, b, d ORDER BY u ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
-    gtoday = ", ".join(f"coalesce(sum(g{j}) OVER ({today}), 0) AS tg{j}" for j in bins)
-    c = " ".join(f"WHEN {j} THEN br.g{j} + bw.rg{j} + br.tg{j}" for j in bins)
+    ref = (f"PARTITION BY platform, b ORDER BY u "
+           f"RANGE BETWEEN {int(reference_days) * per_day} PRECEDING AND 1 PRECEDING")
+    gref = ", ".join(f"coalesce(sum(g{j}) OVER ({ref}), 0) AS rg{j}" for j in bins)
+    c = " ".join(f"WHEN {j} THEN g{j} + rg{j}" for j in bins)
     return f"""WITH ev AS (SELECT id, ts, platform, actor, target, kind FROM events
                     WHERE ts IS NOT NULL AND {ctx.window.bound()} AND kind IN ({kind_list})
                           AND target IS NOT NULL AND actor <> target),
@@ -128,37 +126,18 @@ def all_tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = U
         sk AS (SELECT platform, b, u, m,
                       CAST(least(floor(ln(CAST(m AS DOUBLE)) / {math.log(MARK_BASE)!r} + 1e-9), {HEAVY_BINS}.0)
                            AS BIGINT) AS k FROM sb),
-        bu AS (SELECT platform, b, u, CAST(floor(u / {per_day}.0) AS BIGINT) AS d, {x} AS x, sum(m) AS events,
-                      max(m) AS heaviest, max(k) AS kmax, {g}
+        bu AS (SELECT platform, b, u, {x} AS x, sum(m) AS events, max(m) AS heaviest, max(k) AS kmax, {g}
                FROM sk GROUP BY platform, b, u),
-        pu AS (SELECT platform, u, CAST(floor(u / {per_day}.0) AS BIGINT) AS d, CAST(sum(x) AS BIGINT) AS n
-               FROM bu GROUP BY platform, u),
-        pw AS (SELECT platform, u, n,
-                      CAST(sum(n) OVER (PARTITION BY platform ORDER BY u
-                                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS c,
-                      CAST(coalesce(sum(n) OVER (PARTITION BY platform, d ORDER BY u
-                                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS BIGINT)
-                      AS n_today
-               FROM pu),
-        pd AS (SELECT platform, d, CAST(sum(n) AS BIGINT) AS nd FROM pu GROUP BY platform, d),
-        bd AS (SELECT platform, b, d, CAST(sum(x) AS BIGINT) AS xd, {gd} FROM bu GROUP BY platform, b, d),
-        bw AS (SELECT bd.platform, bd.b, bd.d,
-                      CAST(coalesce(sum(bd.xd) OVER ({ref}), 0) AS BIGINT) AS x_days,
-                      CAST(coalesce(sum(pd.nd) OVER ({ref}), 0) AS BIGINT) AS n_days,
-                      count(*) OVER ({ref}) AS ref_days, {gref}
-               FROM bd JOIN pd ON pd.platform = bd.platform AND pd.d = bd.d),
-        br AS (SELECT platform, b, u, d, x, events, heaviest, kmax, {", ".join(f"g{j}" for j in bins)},
-                      min(u) OVER (PARTITION BY platform, b) AS f,
-                      CAST(coalesce(sum(x) OVER ({today}), 0) AS BIGINT) AS x_today, {gtoday}
-               FROM bu),
-        j AS (SELECT br.platform, br.b, br.u, br.x, br.events, br.heaviest, br.kmax, br.f, pw.n, bw.ref_days,
-                     bw.x_days + br.x_today AS xr,
-                     bw.n_days + CASE WHEN floor(br.f / {per_day}.0) = br.d
-                                      THEN pw.c - pw.n - (pf.c - pf.n) ELSE pw.n_today END AS nr,
-                     CASE br.kmax WHEN 0 THEN br.x + bw.x_days + br.x_today {c} END AS c
-              FROM br JOIN pw ON pw.platform = br.platform AND pw.u = br.u
-              JOIN pw pf ON pf.platform = br.platform AND pf.u = br.f
-              JOIN bw ON bw.platform = br.platform AND bw.b = br.b AND bw.d = br.d),
+        pu AS (SELECT platform, u, CAST(sum(x) AS BIGINT) AS n FROM bu GROUP BY platform, u),
+        bn AS (SELECT bu.*, pu.n - bu.x + 1 AS n FROM bu JOIN pu ON pu.platform = bu.platform AND pu.u = bu.u),
+        bw AS (SELECT platform, b, u, x, events, heaviest, kmax, n, {", ".join(f"g{j}" for j in bins)},
+                      CAST(coalesce(sum(x) OVER ({ref}), 0) AS BIGINT) AS xr,
+                      CAST(coalesce(sum(n) OVER ({ref}), 0) AS BIGINT) AS nr,
+                      count(*) OVER ({ref}) AS ref_units, {gref}
+               FROM bn),
+        j AS (SELECT platform, b, u, x, events, heaviest, kmax, n, xr, nr, ref_units,
+                     CASE kmax WHEN 0 THEN x + xr {c} END AS c
+              FROM bw),
         k AS (SELECT *, x + xr AS s, CAST(n AS DOUBLE) / (n + nr) AS q FROM j),
         l AS (SELECT *,
                      CASE WHEN nr <= 0 THEN 0.0
@@ -196,7 +175,7 @@ class AccountBurstDetector(Detector):
         keep = math.log(ctx.keep_p)
         keep10 = math.log10(ctx.keep_p)
         return f"""{all_tests_sql(ctx)}
-        SELECT 0 AS is_test, platform, b, u, x, xr, n, nr, c, events, heaviest, kmax, ref_days, pmin_bin,
+        SELECT 0 AS is_test, platform, b, u, x, xr, n, nr, c, events, heaviest, kmax, ref_units, pmin_bin,
                CAST(1 AS BIGINT) AS tests
         FROM t WHERE ln_p_lower <= {keep!r} AND pmin_bin <= {keep10!r}
         UNION ALL
@@ -240,7 +219,7 @@ class AccountBurstDetector(Detector):
         floor = tarone_floor(pmin, n, ctx.keep_p / live_families(ctx, FAMILY))
         n_tests = int(n[pmin <= floor].sum())
         cand = tbl.filter(pa.array(~is_test & (np.power(10.0, bins) <= floor)))
-        names = ("x", "xr", "n", "nr", "c", "events", "heaviest", "kmax", "ref_days", "u")
+        names = ("x", "xr", "n", "nr", "c", "events", "heaviest", "kmax", "ref_units", "u")
         cols = {c: cand[c].to_numpy(zero_copy_only=False) for c in names}
         p, p_crowd, p_flood = p_values(*(cols[c].astype(float) for c in ("x", "xr", "n", "nr", "c")))
         keep = np.nonzero(p <= ctx.keep_p)[0]
@@ -255,7 +234,7 @@ class AccountBurstDetector(Detector):
         expected = xr * n / nr if nr > 0 else 0.0
         hour = datetime(1970, 1, 1) + timedelta(seconds=r["u"] * UNIT_SECONDS)
         detail = {"senders": x, "events": r["events"], "hour_start": hour.isoformat(),
-                  "senders_before": xr, "reference_days": r["ref_days"],
+                  "senders_before": xr, "reference_hours": r["ref_units"],
                   "expected": round(expected, 3), "ratio": round(x / expected, 2) if expected > 0 else None,
                   "platform_contacts": n, "platform_contacts_before": nr, "unit": r["u"], "episode_hours": 1,
                   "p_crowd": p_crowd, "p_flood": p_flood, "by": "flood" if p_flood < p_crowd else "crowd",

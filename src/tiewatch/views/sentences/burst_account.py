@@ -1,4 +1,4 @@
-"""Account bursts (detect/burst_account.py): a crowd or a flood reached B within an hour, far above B's own days."""
+"""Account bursts (detect/burst_account.py): a crowd or a flood reached B within an hour, far above B's own hours."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ def burst_account(s: SignalLike, names: Names) -> str:
     at = f"from {clock(start)} {zone_name(start)} on {day(start)}" if start is not None else ""
     p = float(s.p_value or 0.0)
     before = int(dt["senders_before"])
-    ref = int(dt["reference_days"])
-    days = f"{ref} day{'s' if ref != 1 else ''} with messages in the 4 weeks before"
+    ref = int(dt["reference_hours"])
+    days = f"{ref} hour{'s' if ref != 1 else ''} with messages in the 4 weeks before"
     chance = f"by chance {100 * p:.2g}% of the time."
     if dt.get("by") == "flood":
         heavy = int(dt["heaviest_sender_events"])
@@ -27,7 +27,7 @@ def burst_account(s: SignalLike, names: Names) -> str:
                 f"from {senders} account{'s' if senders != 1 else ''}); {int(dt['heavy_sender_hours'])} of the "
                 f"{before + int(dt['senders'])} sender-hours of that hour and of its {days} held "
                 f"{int(dt['heavy_threshold'])} or more; {chance}")
-    history = (f"against {before} sender{'s' if before != 1 else ''} on its {days}, which at that "
+    history = (f"against {before} sender{'s' if before != 1 else ''} in its {days}, which at that "
                f"hour's volume leads to expect {float(dt['expected']):.2g}")
     return f"{lb} heard from {senders} accounts {span} {at} ({events} messages or mentions), {history}; {chance}"
 
