@@ -47,7 +47,6 @@ WITH ev AS (
     platform,
     b,
     u,
-    CAST(FLOOR(u / 24.0) AS BIGINT) AS d,
     COUNT(*) AS x,
     SUM(m) AS events,
     MAX(m) AS heaviest,
@@ -69,162 +68,28 @@ WITH ev AS (
   SELECT
     platform,
     u,
-    CAST(FLOOR(u / 24.0) AS BIGINT) AS d,
     CAST(SUM(x) AS BIGINT) AS n
   FROM bu
   GROUP BY
     platform,
     u
-), pw AS (
+), bn AS (
   SELECT
-    platform,
-    u,
-    n,
-    CAST(SUM(n) OVER (
-      PARTITION BY platform
-      ORDER BY u NULLS LAST
-      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-    ) AS BIGINT) AS c,
-    CAST(COALESCE(
-      SUM(n) OVER (
-        PARTITION BY platform, d
-        ORDER BY u NULLS LAST
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS BIGINT) AS n_today
-  FROM pu
-), pd AS (
-  SELECT
-    platform,
-    d,
-    CAST(SUM(n) AS BIGINT) AS nd
-  FROM pu
-  GROUP BY
-    platform,
-    d
-), bd AS (
-  SELECT
-    platform,
-    b,
-    d,
-    CAST(SUM(x) AS BIGINT) AS xd,
-    SUM(g1) AS g1,
-    SUM(g2) AS g2,
-    SUM(g3) AS g3,
-    SUM(g4) AS g4,
-    SUM(g5) AS g5,
-    SUM(g6) AS g6,
-    SUM(g7) AS g7,
-    SUM(g8) AS g8
+    bu.*,
+    pu.n - bu.x + 1 AS n
   FROM bu
-  GROUP BY
-    platform,
-    b,
-    d
+  JOIN pu
+    ON pu.platform = bu.platform AND pu.u = bu.u
 ), bw AS (
   SELECT
-    bd.platform,
-    bd.b,
-    bd.d,
-    CAST(COALESCE(
-      SUM(bd.xd) OVER (
-        PARTITION BY bd.platform, bd.b
-        ORDER BY bd.d NULLS LAST
-        RANGE BETWEEN 28 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS BIGINT) AS x_days,
-    CAST(COALESCE(
-      SUM(pd.nd) OVER (
-        PARTITION BY bd.platform, bd.b
-        ORDER BY bd.d NULLS LAST
-        RANGE BETWEEN 28 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS BIGINT) AS n_days,
-    COUNT(*) OVER (
-      PARTITION BY bd.platform, bd.b
-      ORDER BY bd.d NULLS LAST
-      RANGE BETWEEN 28 PRECEDING AND 1 PRECEDING
-    ) AS ref_days,
-    COALESCE(
-      SUM(bd.g1) OVER (
-        PARTITION BY bd.platform, bd.b
-        ORDER BY bd.d NULLS LAST
-        RANGE BETWEEN 28 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS rg1,
-    COALESCE(
-      SUM(bd.g2) OVER (
-        PARTITION BY bd.platform, bd.b
-        ORDER BY bd.d NULLS LAST
-        RANGE BETWEEN 28 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS rg2,
-    COALESCE(
-      SUM(bd.g3) OVER (
-        PARTITION BY bd.platform, bd.b
-        ORDER BY bd.d NULLS LAST
-        RANGE BETWEEN 28 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS rg3,
-    COALESCE(
-      SUM(bd.g4) OVER (
-        PARTITION BY bd.platform, bd.b
-        ORDER BY bd.d NULLS LAST
-        RANGE BETWEEN 28 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS rg4,
-    COALESCE(
-      SUM(bd.g5) OVER (
-        PARTITION BY bd.platform, bd.b
-        ORDER BY bd.d NULLS LAST
-        RANGE BETWEEN 28 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS rg5,
-    COALESCE(
-      SUM(bd.g6) OVER (
-        PARTITION BY bd.platform, bd.b
-        ORDER BY bd.d NULLS LAST
-        RANGE BETWEEN 28 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS rg6,
-    COALESCE(
-      SUM(bd.g7) OVER (
-        PARTITION BY bd.platform, bd.b
-        ORDER BY bd.d NULLS LAST
-        RANGE BETWEEN 28 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS rg7,
-    COALESCE(
-      SUM(bd.g8) OVER (
-        PARTITION BY bd.platform, bd.b
-        ORDER BY bd.d NULLS LAST
-        RANGE BETWEEN 28 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS rg8
-  FROM bd
-  JOIN pd
-    ON pd.platform = bd.platform AND pd.d = bd.d
-), br AS (
-  SELECT
     platform,
     b,
     u,
-    d,
     x,
     events,
     heaviest,
     kmax,
+    n,
     g1,
     g2,
     g3,
@@ -233,127 +98,126 @@ WITH ev AS (
     g6,
     g7,
     g8,
-    MIN(u) OVER (PARTITION BY platform, b) AS f,
     CAST(COALESCE(
       SUM(x) OVER (
-        PARTITION BY platform, b, d
+        PARTITION BY platform, b
         ORDER BY u NULLS LAST
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+        RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
       ),
       0
-    ) AS BIGINT) AS x_today,
+    ) AS BIGINT) AS xr,
+    CAST(COALESCE(
+      SUM(n) OVER (
+        PARTITION BY platform, b
+        ORDER BY u NULLS LAST
+        RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
+      ),
+      0
+    ) AS BIGINT) AS nr,
+    COUNT(*) OVER (
+      PARTITION BY platform, b
+      ORDER BY u NULLS LAST
+      RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
+    ) AS ref_units,
     COALESCE(
       SUM(g1) OVER (
-        PARTITION BY platform, b, d
+        PARTITION BY platform, b
         ORDER BY u NULLS LAST
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+        RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
       ),
       0
-    ) AS tg1,
+    ) AS rg1,
     COALESCE(
       SUM(g2) OVER (
-        PARTITION BY platform, b, d
+        PARTITION BY platform, b
         ORDER BY u NULLS LAST
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+        RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
       ),
       0
-    ) AS tg2,
+    ) AS rg2,
     COALESCE(
       SUM(g3) OVER (
-        PARTITION BY platform, b, d
+        PARTITION BY platform, b
         ORDER BY u NULLS LAST
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+        RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
       ),
       0
-    ) AS tg3,
+    ) AS rg3,
     COALESCE(
       SUM(g4) OVER (
-        PARTITION BY platform, b, d
+        PARTITION BY platform, b
         ORDER BY u NULLS LAST
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+        RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
       ),
       0
-    ) AS tg4,
+    ) AS rg4,
     COALESCE(
       SUM(g5) OVER (
-        PARTITION BY platform, b, d
+        PARTITION BY platform, b
         ORDER BY u NULLS LAST
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+        RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
       ),
       0
-    ) AS tg5,
+    ) AS rg5,
     COALESCE(
       SUM(g6) OVER (
-        PARTITION BY platform, b, d
+        PARTITION BY platform, b
         ORDER BY u NULLS LAST
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+        RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
       ),
       0
-    ) AS tg6,
+    ) AS rg6,
     COALESCE(
       SUM(g7) OVER (
-        PARTITION BY platform, b, d
+        PARTITION BY platform, b
         ORDER BY u NULLS LAST
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+        RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
       ),
       0
-    ) AS tg7,
+    ) AS rg7,
     COALESCE(
       SUM(g8) OVER (
-        PARTITION BY platform, b, d
+        PARTITION BY platform, b
         ORDER BY u NULLS LAST
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+        RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
       ),
       0
-    ) AS tg8
-  FROM bu
+    ) AS rg8
+  FROM bn
 ), j AS (
   SELECT
-    br.platform,
-    br.b,
-    br.u,
-    br.x,
-    br.events,
-    br.heaviest,
-    br.kmax,
-    br.f,
-    pw.n,
-    bw.ref_days,
-    bw.x_days + br.x_today AS xr,
-    bw.n_days + CASE
-      WHEN FLOOR(br.f / 24.0) = br.d
-      THEN pw.c - pw.n - (
-        pf.c - pf.n
-      )
-      ELSE pw.n_today
-    END AS nr,
-    CASE br.kmax
+    platform,
+    b,
+    u,
+    x,
+    events,
+    heaviest,
+    kmax,
+    n,
+    xr,
+    nr,
+    ref_units,
+    CASE kmax
       WHEN 0
-      THEN br.x + bw.x_days + br.x_today
+      THEN x + xr
       WHEN 1
-      THEN br.g1 + bw.rg1 + br.tg1
+      THEN g1 + rg1
       WHEN 2
-      THEN br.g2 + bw.rg2 + br.tg2
+      THEN g2 + rg2
       WHEN 3
-      THEN br.g3 + bw.rg3 + br.tg3
+      THEN g3 + rg3
       WHEN 4
-      THEN br.g4 + bw.rg4 + br.tg4
+      THEN g4 + rg4
       WHEN 5
-      THEN br.g5 + bw.rg5 + br.tg5
+      THEN g5 + rg5
       WHEN 6
-      THEN br.g6 + bw.rg6 + br.tg6
+      THEN g6 + rg6
       WHEN 7
-      THEN br.g7 + bw.rg7 + br.tg7
+      THEN g7 + rg7
       WHEN 8
-      THEN br.g8 + bw.rg8 + br.tg8
+      THEN g8 + rg8
     END AS c
-  FROM br
-  JOIN pw
-    ON pw.platform = br.platform AND pw.u = br.u
-  JOIN pw AS pf
-    ON pf.platform = br.platform AND pf.u = br.f
-  JOIN bw
-    ON bw.platform = br.platform AND bw.b = br.b AND bw.d = br.d
+  FROM bw
 ), k AS (
   SELECT
     *,
@@ -421,7 +285,7 @@ SELECT
   events,
   heaviest,
   kmax,
-  ref_days,
+  ref_units,
   pmin_bin,
   CAST(1 AS BIGINT) AS tests
 FROM t
