@@ -129,8 +129,11 @@ def all_tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = U
     g = ", ".join(f"sum(CASE WHEN k >= {j} THEN 1 ELSE 0 END) AS g{j}" for j in bins)
     ref = (f"PARTITION BY platform, b ORDER BY u "
            f"RANGE BETWEEN {int(reference_days) * per_day} PRECEDING AND 1 PRECEDING")
-    gref = ", ".join(f"coalesce(sum(g{j}) OVER ({ref}), 0) AS rg{j}" for j in bins)
-    c = " ".join(f"WHEN {j} THEN g{j} + rg{j}" for j in bins)
+    # the reference's sums are differences of cumulative sums (one cheap pass in order) at two rows of B: the
+    # one before t, and the one before the reference's first (found by one range count, joined on row number)
+    cum = "PARTITION BY platform, b ORDER BY u ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+    gcum = ", ".join(f"sum(g{j}) OVER ({cum}) AS cg{j}" for j in bins)
+    c = " ".join(f"WHEN {j} THEN h.cg{j} - coalesce(lo.cg{j}, 0)" for j in bins)
     return f"""WITH ev AS (SELECT id, ts, platform, actor, target, kind FROM events
                     WHERE ts IS NOT NULL AND {ctx.window.bound()} AND kind IN ({kind_list})
                           AND target IS NOT NULL AND actor <> target),
@@ -143,14 +146,16 @@ def all_tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = U
                FROM sk GROUP BY platform, b, u),
         pu AS (SELECT platform, u, CAST(sum(x) AS BIGINT) AS n FROM bu GROUP BY platform, u),
         bn AS (SELECT bu.*, pu.n - bu.x + 1 AS n FROM bu JOIN pu ON pu.platform = bu.platform AND pu.u = bu.u),
-        bw AS (SELECT platform, b, u, x, events, heaviest, kmax, n, {", ".join(f"g{j}" for j in bins)},
-                      CAST(coalesce(sum(x) OVER ({ref}), 0) AS BIGINT) AS xr,
-                      CAST(coalesce(sum(n) OVER ({ref}), 0) AS BIGINT) AS nr,
-                      count(*) OVER ({ref}) AS ref_units, {gref}
+        bc AS (SELECT *, count(*) OVER ({ref}) AS ref_units,
+                      row_number() OVER ({cum}) AS rn,
+                      sum(x) OVER ({cum}) AS cx, sum(n) OVER ({cum}) AS cn, {gcum}
                FROM bn),
-        j AS (SELECT platform, b, u, x, events, heaviest, kmax, n, xr, nr, ref_units,
-                     CASE kmax WHEN 0 THEN x + xr {c} END AS c
-              FROM bw),
+        j AS (SELECT h.platform, h.b, h.u, h.x, h.events, h.heaviest, h.kmax, h.n, h.ref_units,
+                     CAST(h.cx - h.x - coalesce(lo.cx, 0) AS BIGINT) AS xr,
+                     CAST(h.cn - h.n - coalesce(lo.cn, 0) AS BIGINT) AS nr,
+                     CAST(CASE h.kmax WHEN 0 THEN h.cx - coalesce(lo.cx, 0) {c} END AS BIGINT) AS c
+              FROM bc h LEFT JOIN bc lo ON lo.platform = h.platform AND lo.b = h.b
+                                       AND lo.rn = h.rn - h.ref_units - 1),
         k AS (SELECT *, x + xr AS s, CAST(n AS DOUBLE) / (n + nr) AS q FROM j),
         l AS (SELECT *,
                      CASE WHEN nr <= 0 THEN 0.0

@@ -80,144 +80,106 @@ WITH ev AS (
   FROM bu
   JOIN pu
     ON pu.platform = bu.platform AND pu.u = bu.u
-), bw AS (
+), bc AS (
   SELECT
-    platform,
-    b,
-    u,
-    x,
-    events,
-    heaviest,
-    kmax,
-    n,
-    g1,
-    g2,
-    g3,
-    g4,
-    g5,
-    g6,
-    g7,
-    g8,
-    CAST(COALESCE(
-      SUM(x) OVER (
-        PARTITION BY platform, b
-        ORDER BY u NULLS LAST
-        RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS BIGINT) AS xr,
-    CAST(COALESCE(
-      SUM(n) OVER (
-        PARTITION BY platform, b
-        ORDER BY u NULLS LAST
-        RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS BIGINT) AS nr,
+    *,
     COUNT(*) OVER (
       PARTITION BY platform, b
       ORDER BY u NULLS LAST
       RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
     ) AS ref_units,
-    COALESCE(
-      SUM(g1) OVER (
-        PARTITION BY platform, b
-        ORDER BY u NULLS LAST
-        RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS rg1,
-    COALESCE(
-      SUM(g2) OVER (
-        PARTITION BY platform, b
-        ORDER BY u NULLS LAST
-        RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS rg2,
-    COALESCE(
-      SUM(g3) OVER (
-        PARTITION BY platform, b
-        ORDER BY u NULLS LAST
-        RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS rg3,
-    COALESCE(
-      SUM(g4) OVER (
-        PARTITION BY platform, b
-        ORDER BY u NULLS LAST
-        RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS rg4,
-    COALESCE(
-      SUM(g5) OVER (
-        PARTITION BY platform, b
-        ORDER BY u NULLS LAST
-        RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS rg5,
-    COALESCE(
-      SUM(g6) OVER (
-        PARTITION BY platform, b
-        ORDER BY u NULLS LAST
-        RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS rg6,
-    COALESCE(
-      SUM(g7) OVER (
-        PARTITION BY platform, b
-        ORDER BY u NULLS LAST
-        RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS rg7,
-    COALESCE(
-      SUM(g8) OVER (
-        PARTITION BY platform, b
-        ORDER BY u NULLS LAST
-        RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS rg8
+    ROW_NUMBER() OVER (
+      PARTITION BY platform, b
+      ORDER BY u NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS rn,
+    SUM(x) OVER (
+      PARTITION BY platform, b
+      ORDER BY u NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS cx,
+    SUM(n) OVER (
+      PARTITION BY platform, b
+      ORDER BY u NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS cn,
+    SUM(g1) OVER (
+      PARTITION BY platform, b
+      ORDER BY u NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS cg1,
+    SUM(g2) OVER (
+      PARTITION BY platform, b
+      ORDER BY u NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS cg2,
+    SUM(g3) OVER (
+      PARTITION BY platform, b
+      ORDER BY u NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS cg3,
+    SUM(g4) OVER (
+      PARTITION BY platform, b
+      ORDER BY u NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS cg4,
+    SUM(g5) OVER (
+      PARTITION BY platform, b
+      ORDER BY u NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS cg5,
+    SUM(g6) OVER (
+      PARTITION BY platform, b
+      ORDER BY u NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS cg6,
+    SUM(g7) OVER (
+      PARTITION BY platform, b
+      ORDER BY u NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS cg7,
+    SUM(g8) OVER (
+      PARTITION BY platform, b
+      ORDER BY u NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS cg8
   FROM bn
 ), j AS (
   SELECT
-    platform,
-    b,
-    u,
-    x,
-    events,
-    heaviest,
-    kmax,
-    n,
-    xr,
-    nr,
-    ref_units,
-    CASE kmax
+    h.platform,
+    h.b,
+    h.u,
+    h.x,
+    h.events,
+    h.heaviest,
+    h.kmax,
+    h.n,
+    h.ref_units,
+    CAST(h.cx - h.x - COALESCE(lo.cx, 0) AS BIGINT) AS xr,
+    CAST(h.cn - h.n - COALESCE(lo.cn, 0) AS BIGINT) AS nr,
+    CAST(CASE h.kmax
       WHEN 0
-      THEN x + xr
+      THEN h.cx - COALESCE(lo.cx, 0)
       WHEN 1
-      THEN g1 + rg1
+      THEN h.cg1 - COALESCE(lo.cg1, 0)
       WHEN 2
-      THEN g2 + rg2
+      THEN h.cg2 - COALESCE(lo.cg2, 0)
       WHEN 3
-      THEN g3 + rg3
+      THEN h.cg3 - COALESCE(lo.cg3, 0)
       WHEN 4
-      THEN g4 + rg4
+      THEN h.cg4 - COALESCE(lo.cg4, 0)
       WHEN 5
-      THEN g5 + rg5
+      THEN h.cg5 - COALESCE(lo.cg5, 0)
       WHEN 6
-      THEN g6 + rg6
+      THEN h.cg6 - COALESCE(lo.cg6, 0)
       WHEN 7
-      THEN g7 + rg7
+      THEN h.cg7 - COALESCE(lo.cg7, 0)
       WHEN 8
-      THEN g8 + rg8
-    END AS c
-  FROM bw
+      THEN h.cg8 - COALESCE(lo.cg8, 0)
+    END AS BIGINT) AS c
+  FROM bc AS h
+  LEFT JOIN bc AS lo
+    ON lo.platform = h.platform AND lo.b = h.b AND lo.rn = h.rn - h.ref_units - 1
 ), k AS (
   SELECT
     *,
