@@ -43,8 +43,8 @@ def tests(per_day: float, shape: float | None, shift: int, receivers: int = 400,
 
 
 def main() -> None:
-    print("| senders / day | day multiplier | receiver's hours | tests | " + " | ".join(f"P(p ≤ {a:g})" for a in ALPHAS)
-          + " |\n" + "|---" * (4 + len(ALPHAS)) + "|")
+    print("| senders / day | day multiplier | receiver's hours | tests | "
+          + " | ".join(f"P(p ≤ {a:g})" for a in ALPHAS) + " |\n" + "|---" * (4 + len(ALPHAS)) + "|")
     for per_day in (0.5, 3.0, 24.0, 100.0):
         for shape, shift in ((None, 0), (None, 9), (4.0, 0), (1.0, 0)):
             x, xr, n, nr = tests(per_day, shape, shift)

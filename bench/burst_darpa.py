@@ -9,7 +9,7 @@ The AUC is the Mann-Whitney probability that an attack outscores a normal connec
 
 The account burst (detect/burst_account.py) scores a connection by the test of its (destination, hour),
 -log10 of the combined p-value as the detector computes it: the crowd part (the hour's distinct sources
-against the destination's arrival days among the 28 days before) and the flood part (the hour's heaviest
+against the destination's active hours of the 28 days before) and the flood part (the hour's heaviest
 source against the destination's sender-hours of the same reference), min with Bonferroni. The whole hour
 is scored: within the hour the score looks ahead, where MIDAS scores each edge on arrival. The two parts
 alone, the same test per minute (MIDAS's tick on DARPA), and MIDAS's count (every connection, binomial: on

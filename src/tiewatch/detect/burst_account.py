@@ -1,5 +1,5 @@
 """Account burst: a crowd (many accounts) or a flood (one account far beyond its usual volume) reaches one
-account within the same hour, unusual for that account's own recent days.
+account within the same hour, unusual for that account's own active hours.
 
 In the spirit of MIDAS-R (Bhatia et al., AAAI 2020: a streaming test of a node's count in the current tick
 against its own past), with exact conditional tests instead of a chi-square score, and counts chosen so that
@@ -179,7 +179,7 @@ class AccountBurstDetector(Detector):
     kinds = ("burst_account",)
     families = ("burst_account",)
     name = "burst_account"
-    description = "a crowd (many accounts) or a flood (one account) reaches B within one hour, unusual for B's days"
+    description = "a crowd (many accounts) or a flood (one account) reaches B in one hour, unusual for B's hours"
 
     def queries(self, ctx: Context) -> dict[str, str]:
         return {"tests": self._sql(ctx), "evidence": self._evidence_sql(ctx)}

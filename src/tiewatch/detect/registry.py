@@ -49,7 +49,7 @@ REGISTRY: tuple[DetectorEntry, ...] = (
                   "A suddenly engages with B on many days in a row, unusual for the pair's own rhythm"),
     DetectorEntry("burst_account", ("burst_account",), ("burst_account",),
                   "tiewatch.detect.burst_account:AccountBurstDetector",
-                  "a crowd (many accounts) or a flood (one account) reaches B within one hour, unusual for B's days"),
+                  "a crowd (many accounts) or a flood (one account) reaches B in one hour, unusual for B's hours"),
     DetectorEntry("silence", ("silence", "resumption"), ("silence",),
                   "tiewatch.detect.silence:SilenceDetector",
                   "A stopped engaging with B far longer than A's own rhythm allows, and when A came back"),
