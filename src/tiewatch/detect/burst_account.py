@@ -55,9 +55,9 @@ out:
 p = min(1, 2 min(p_crowd, p_flood)) (Bonferroni: valid whatever the dependence of the two). Why two tests and
 not one count of messages (MIDAS's count): on message data that count is overdispersed by conversations
 (binomial on it: thousands of false alarms per null run of CollegeMsg), while the distinct senders alone miss
-floods from one or a few sources (ROC AUC 0.47 on DARPA's intrusions, see bench/burst_darpa.py). Why the hour
+floods from one or a few sources (ROC AUC 0.48 on DARPA's intrusions, see bench/burst_darpa.py). Why the hour
 and not MIDAS's minute: conversations and crowds on social platforms unfold over minutes to an hour; on
-DARPA the minute tick scores about the same (ROC AUC 0.891 against 0.885 per hour).
+DARPA the minute tick scores about the same (ROC AUC 0.901 against 0.896 per hour).
 
 Tarone: given S and q the smallest attainable p is 2 min(q^S / (1 - (1 - q)^S), 1 / S) (p_flood >= x / S >=
 1 / S). It is known before X_t is split from S: q depends only on the other receivers' contacts, and S on the
@@ -77,7 +77,7 @@ large sides.
 The FDR budget: `burst_account` is its own family (equal share of the run's level, as every family).
 Significant hours of one receiver that follow each other are one signal (an episode). ts = the moment the
 first hour became significant: for a crowd, the arrival of the sender with which the crowd part passed at
-half the level (given that hour's platform volume); for a flood, the moment its heaviest sender reached its
+half the level (given that hour's exposure); for a flood, the moment its heaviest sender reached its
 bin's threshold (4^k messages). start / end = the first / last counted event of the episode; evidence =
 those events (at most 500 ids); detail.by says which part was the smaller.
 """
