@@ -203,8 +203,8 @@ class SilenceDetector(Detector):
         posts_r AS (
             SELECT platform, author, post_id,
                    row_number() OVER (PARTITION BY platform, author ORDER BY ts, post_id) AS prank,
-                   sum(CASE WHEN ts <= {d.minus_days(end_sql, REACTION_DAYS)} THEN 1 ELSE 0 END)
-                       OVER (PARTITION BY platform, author) AS open_rank
+                   CAST(sum(CASE WHEN ts <= {d.minus_days(end_sql, REACTION_DAYS)} THEN 1 ELSE 0 END)
+                        OVER (PARTITION BY platform, author) AS BIGINT) AS open_rank
             FROM posts),
         eng AS (
             SELECT e.platform, e.actor AS a, e.target AS b, e.ts, e.id, e.kind, p.prank, p.open_rank

@@ -23,7 +23,7 @@ WITH posts AS (
     author,
     post_id,
     ROW_NUMBER() OVER (PARTITION BY platform, author ORDER BY ts NULLS LAST, post_id NULLS LAST) AS prank,
-    SUM(
+    CAST(SUM(
       CASE
         WHEN ts <= (
           :end - MAKE_DT_INTERVAL(
@@ -36,7 +36,7 @@ WITH posts AS (
         THEN 1
         ELSE 0
       END
-    ) OVER (PARTITION BY platform, author) AS open_rank
+    ) OVER (PARTITION BY platform, author) AS BIGINT) AS open_rank
   FROM posts
 ), eng AS (
   SELECT
