@@ -1,14 +1,17 @@
 """The silence prior's arithmetic gives the same bits however it is run: fitted and evaluated with reused
-scratch arrays, in blocks of any size, on several threads, as the earlier straightforward formulation did."""
+scratch arrays, in blocks of any size, on several threads, as the earlier straightforward formulation did;
+and its histories are summed in the order SQL gave them."""
 
 from __future__ import annotations
 
 from itertools import pairwise
 
+import duckdb
 import numpy as np
+import pyarrow as pa
 
 from tiewatch.detect.engagement_prior import GRID, GridPrior, fit_grid_prior
-from tiewatch.detect.silence import _map_blocks
+from tiewatch.detect.silence import _in_history_order, _map_blocks
 
 
 def reference_fit(engaged: np.ndarray, seen: np.ndarray, counts: np.ndarray, iterations: int = 300) -> np.ndarray:
@@ -73,3 +76,17 @@ def test_mean_and_run_is_bit_for_bit_the_first_formulation_in_any_blocks_on_any_
                   [prior.mean_and_run(engaged[b], seen[b], misses[b]) for b in blocks]):
         assert np.array_equal(np.concatenate([m for m, _ in parts]), mean)
         assert np.array_equal(np.concatenate([r for _, r in parts]), run)
+
+
+def test_histories_are_put_in_the_order_sql_would_give() -> None:
+    """Sorted in numpy (a combined key, or three keys when they are too large to combine), as ORDER BY e1, n1,
+    kmax NULLS FIRST: the weights' average is summed in this order."""
+    rng = np.random.default_rng(4)
+    for top in (50, 3_000_000):  # the combined key, then the three-key sort
+        keys = {(int(a), int(a) + int(b), int(c)) for a, b, c in rng.integers(0, top, (5000, 3))}
+        e1, n1, kmax = (list(x) for x in zip(*keys, strict=True))
+        h = pa.table({"e1": pa.array([None, *e1], pa.int64()), "n1": pa.array([None, *n1], pa.int64()),
+                      "kmax": pa.array([None, *kmax], pa.int64()), "tests": pa.array(range(len(keys) + 1))})
+        h = h.take(pa.array(rng.permutation(h.num_rows)))
+        expected = duckdb.sql("SELECT * FROM h ORDER BY e1 NULLS FIRST, n1 NULLS FIRST, kmax NULLS FIRST").arrow()
+        assert _in_history_order(h).equals(expected if isinstance(expected, pa.Table) else expected.read_all())
