@@ -1,6 +1,6 @@
 """The silence prior's arithmetic gives the same bits however it is run: fitted and evaluated with reused
 scratch arrays, in blocks of any size, on several threads, as the earlier straightforward formulation did;
-and its histories are summed in the order SQL gave them."""
+its histories are summed in the order SQL gave them; Tarone's floor is the one sorting gave."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from tiewatch.detect.engagement_prior import GRID, GridPrior, fit_grid_prior
+from tiewatch.detect.fdr import tarone_floor
 from tiewatch.detect.silence import _in_history_order, _map_blocks
 
 
@@ -90,3 +91,32 @@ def test_histories_are_put_in_the_order_sql_would_give() -> None:
         h = h.take(pa.array(rng.permutation(h.num_rows)))
         expected = duckdb.sql("SELECT * FROM h ORDER BY e1 NULLS FIRST, n1 NULLS FIRST, kmax NULLS FIRST").arrow()
         assert _in_history_order(h).equals(expected if isinstance(expected, pa.Table) else expected.read_all())
+
+
+def reference_tarone_floor(p_min: np.ndarray, counts: np.ndarray, level: float) -> float:
+    """Tarone's floor as first written: the values sorted once, M(k) read off cumulative counts."""
+    if len(p_min) == 0 or counts.sum() == 0:
+        return 0.0
+    order = np.argsort(p_min)
+    pm, cum = p_min[order], np.cumsum(counts[order])
+
+    def m_of(k: int) -> int:
+        i = int(np.searchsorted(pm, level / k, side="right"))
+        return int(cum[i - 1]) if i else 0
+
+    lo, hi = 1, max(int(cum[-1]), 1)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if m_of(mid) <= mid else (mid + 1, hi)
+    return level / lo
+
+
+def test_tarone_floor_is_the_sorted_formulation() -> None:
+    rng = np.random.default_rng(5)
+    for trial in range(200):
+        n = int(rng.integers(1, 400))
+        p_min = np.where(rng.random(n) < 0.3, 1.0, 10.0 ** -rng.uniform(0, 9, n))
+        p_min[rng.random(n) < 0.2] = p_min[0]  # ties
+        counts = rng.integers(0 if trial % 3 else 1, 5000, n)
+        level = float(rng.choice([0.05, 0.01, 0.025]))
+        assert tarone_floor(p_min, counts, level) == reference_tarone_floor(p_min, counts, level)
