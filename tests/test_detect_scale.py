@@ -56,6 +56,59 @@ def reference_active_misses(ctx: Context, tbl: pa.Table) -> list[int]:
     return [int(x) for x in counts["k_active"].to_pylist()]
 
 
+def reference_gaps(ctx: Context, end: object) -> pa.Table:
+    """The earlier gaps table, kept as the reference: every engagement through one window per pair ordered by
+    (rank, ts, id), which carried the engagements' ids, times and kinds through the sort; repeated engagements
+    on one post collapse to the last one, and the next row gives the resuming engagement."""
+    events = ctx.events_sql()
+    return ctx.store.arrow(f"""
+        WITH posts AS (
+            SELECT platform, actor AS author, post AS post_id, min(ts) AS ts FROM {events}
+            WHERE kind = 'post' AND post IS NOT NULL GROUP BY platform, actor, post),
+        posts_r AS (
+            SELECT platform, author, post_id,
+                   row_number() OVER (PARTITION BY platform, author ORDER BY ts, post_id) AS prank,
+                   sum(CASE WHEN ts <= TIMESTAMP '{end}' - INTERVAL 3 DAY THEN 1 ELSE 0 END)
+                       OVER (PARTITION BY platform, author) AS open_rank
+            FROM posts),
+        eng AS (
+            SELECT e.platform, e.actor AS a, e.target AS b, e.ts, e.id, e.kind, p.prank, p.open_rank
+            FROM {events} e JOIN posts_r p ON p.platform = e.platform AND p.author = e.target AND p.post_id = e.post
+            WHERE e.kind IN ('like', 'comment', 'reply', 'repost') AND e.actor <> e.target),
+        seq AS (
+            SELECT *, dense_rank() OVER (PARTITION BY platform, a, b ORDER BY prank) AS e,
+                   first_value(prank) OVER w AS first_prank,
+                   lead(prank) OVER w AS next_prank, lead(ts) OVER w AS next_ts, lead(id) OVER w AS next_id,
+                   lead(kind) OVER w AS next_kind
+            FROM eng WINDOW w AS (PARTITION BY platform, a, b ORDER BY prank, ts, id))
+        SELECT s.platform, s.a, s.b, s.ts AS start_ts, s.id AS start_id, s.kind AS start_kind, s.e,
+               s.prank - s.first_prank + 1 AS n, s.prank AS rank_at,
+               CAST(CASE WHEN s.next_prank IS NULL THEN greatest(s.open_rank - s.prank, 0)
+                    ELSE s.next_prank - s.prank - 1 END AS BIGINT) AS k,
+               CAST(greatest(s.open_rank - s.prank, s.next_prank - s.prank - 1, 0) AS BIGINT) AS kmax,
+               s.next_ts, s.next_id, s.next_kind
+        FROM seq s
+        WHERE s.next_prank IS NULL OR s.next_prank <> s.prank
+        ORDER BY platform, a, b, rank_at""")
+
+
+def assert_gaps_as_before(db: Path) -> int:
+    """The gaps table (ranks only through the window) and the gaps' ends looked up afterwards give, for every
+    gap, what the earlier single window gave: counts, ranks, misses and the starting and resuming engagements."""
+    with Store(db) as store:
+        ctx = Context(store=store, dialect=DUCKDB, window=Window(), keep_p=0.05)
+        det = SilenceDetector()
+        end = store.scalar("SELECT max(ts) FROM events")
+        ctx.engine.materialize("tw_gaps", det._posts_gaps_sql(ctx), {"end": end})
+        new = store.arrow("SELECT * FROM tw_gaps ORDER BY platform, a, b, rank_at").to_pylist()
+        old = reference_gaps(ctx, end).to_pylist()
+        ends = det._gap_ends(ctx, new)
+    assert len(new) == len(old)
+    for n, e, o in zip(new, ends, old, strict=True):
+        assert {**n, **e} == {**o, "next_rank": None if o["next_ts"] is None else o["rank_at"] + o["k"] + 1}
+    return len(new)
+
+
 def every_gap(db: Path) -> tuple[Store, Context, pa.Table]:
     """All posts-model gaps with at least one miss (far more than the detector ever recounts)."""
     store = Store(db)
@@ -143,3 +196,22 @@ def test_a_bad_temp_limit_is_refused_by_name(tmp_path: Path, monkeypatch: pytest
     result = CliRunner().invoke(app, ["--db", str(tmp_path / "x.duckdb"), "ingest", str(SEED)])  # a writer
     assert result.exit_code != 0
     assert "TIEWATCH_TEMP_LIMIT" in result.output and "lots" in result.output
+
+
+def test_gaps_and_their_ends_equal_the_single_window_on_the_seed(seed_db: Path, tmp_path: Path) -> None:
+    db = tmp_path / "seed.duckdb"
+    db.write_bytes(seed_db.read_bytes())
+    assert assert_gaps_as_before(db) > 10_000
+
+
+def test_gaps_and_their_ends_equal_the_single_window_on_skewed_data(tmp_path: Path) -> None:
+    """Skewed data has repeated engagements on one post (the gap starts at the last, resumes at the first)."""
+    cli = Cli(tmp_path / "skewed.duckdb")
+    path = skewed_events(tmp_path / "skewed.jsonl")
+    with path.open("a") as f:  # likers who come back to a post they already liked, later the same week
+        for i in range(400):
+            f.write(json.dumps({"id": f"r{i}", "ts": 1_600_000_000 + (i % 150) * 86400 + 3 * 86400,
+                                "actor": f"v{1 + i % 5}", "kind": "like" if i % 3 else "comment",
+                                "target": "u1", "post": f"p{(i * 37) % 1500}"}) + "\n")
+    cli("ingest", str(path))
+    assert assert_gaps_as_before(cli.db) > 1000

@@ -51,6 +51,7 @@ from tiewatch.detect.base import ENGAGEMENT_KINDS, Context, Detector, DetectorOu
 from tiewatch.detect.episodes import episodes, merge_episode
 from tiewatch.detect.fdr import live_families, tarone_floor
 from tiewatch.detect.naming import day
+from tiewatch.engines.shared import shared_ctes
 
 FAMILY = "burst"
 WINDOW = 7  # contact days in a burst: the day tested and the 6 before it (6 spacings)
@@ -83,10 +84,10 @@ class BurstDetector(Detector):
         kinds = _in(ENGAGEMENT_KINDS)
         return f"""
         {_tests_ctes(ctx)},
-        cand AS (SELECT * FROM s WHERE p <= {ctx.keep_p!r} AND pmin <= {ctx.keep_p!r}),
+        cand AS (SELECT s.*, pk.platform, pk.a, pk.b FROM s JOIN pk ON pk.pid = s.pid
+                 WHERE s.p <= {ctx.keep_p!r} AND s.pmin <= {ctx.keep_p!r}),
         cdays AS (SELECT c.platform, c.a, c.b, c.cday, pr.cday AS eday
-                  FROM cand c JOIN pr ON pr.platform = c.platform AND pr.a = c.a AND pr.b = c.b
-                       AND pr.r BETWEEN c.r_w0 AND c.r),
+                  FROM cand c JOIN pr ON pr.pid = c.pid AND pr.r BETWEEN c.r_w0 AND c.r),
         evid AS (SELECT cd.platform, cd.a, cd.b, cd.cday, list(e.id) AS ids, list(e.kind) AS kinds,
                         min(e.ts) AS start_ts, max(e.ts) AS end_ts
                  FROM cdays cd JOIN {_events(ctx)} e ON e.platform = cd.platform AND e.actor = cd.a
@@ -101,7 +102,9 @@ class BurstDetector(Detector):
         FROM s GROUP BY pmin"""
 
     def run(self, ctx: Context) -> DetectorOutput:
-        tbl = ctx.engine.arrow(self._sql(ctx), ctx.window.params)
+        # Spark would compute the numbered pairs once per reference (each from a scan of the events); cached once
+        with shared_ctes(ctx.engine, self._sql(ctx), ctx.window.params, ("pk",)) as sql:
+            tbl = ctx.engine.arrow(sql, ctx.window.params)
         is_test = tbl["is_test"].to_numpy(zero_copy_only=False).astype(bool)
         pmin_all = tbl["pmin"].to_numpy(zero_copy_only=False).astype(float)
         counts_all = tbl["tests"].to_numpy(zero_copy_only=False).astype(np.int64)
@@ -148,14 +151,15 @@ class BurstDetector(Detector):
 def all_tests_sql(ctx: Context) -> str:
     """Every burst test of the window, kept or not, for calibration: (platform, a, b, cday, i, v, c_v,
     c_max, p, p_below, pmin); p_below = P(V < v), so p_below + U (p - p_below) is the randomised p-value."""
-    return f"{_tests_ctes(ctx)} SELECT platform, a, b, cday, i, v, cv AS c_v, c_max, p, p_below, pmin FROM s"
+    return (f"{_tests_ctes(ctx)} SELECT pk.platform, pk.a, pk.b, s.cday, s.i, s.v, s.cv AS c_v, s.c_max, s.p, "
+            "s.p_below, s.pmin FROM s JOIN pk ON pk.pid = s.pid")
 
 
 def _tests_ctes(ctx: Context) -> str:
     """The CTEs up to `s`: one row per test with its permutation p-value and smallest attainable p-value."""
     kinds = _in(ENGAGEMENT_KINDS)
     k = WINDOW - 1
-    part = "PARTITION BY platform, a, b ORDER BY r"
+    part = "PARTITION BY pid ORDER BY r"
     counts = ",\n                     ".join(
         f"sum(CASE WHEN s <= {v} THEN 1 ELSE 0 END) OVER ({part} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
         f" AS c{v}" for v in range(1, MAX_SPACING + 1))
@@ -166,33 +170,38 @@ def _tests_ctes(ctx: Context) -> str:
     engaged = f"kind IN ({kinds}) AND target IS NOT NULL AND actor <> target"
     # Only pairs with more than WINDOW engagements can have WINDOW + 1 contact days, the fewest a test needs
     # (i > WINDOW - 1): one hash aggregate drops the others before any window sorts them. Windows work per
-    # pair (and the active-day ranks per actor), so whole pairs dropped change no other pair's rows.
-    return f"""WITH pk AS (SELECT platform, actor AS a, target AS b FROM {ev} WHERE {engaged}
+    # pair (and the active-day ranks per actor), so whole pairs dropped change no other pair's rows. The pairs
+    # left (few) are numbered, pid, and their actors, aid: the aggregates, joins and window sorts after that
+    # carry and compare integers instead of (platform, actor, target) strings (the numbering is arbitrary
+    # between ties and changes no row: every window partitions by one pair or one actor).
+    return f"""WITH pk0 AS (SELECT platform, actor AS a, target AS b FROM {ev} WHERE {engaged}
                 GROUP BY platform, actor, target HAVING count(*) > {WINDOW}),
-        act AS (SELECT platform, actor AS a, date_trunc('day', ts) AS cday FROM {ev}
-                WHERE actor IN (SELECT a FROM pk)
-                GROUP BY platform, actor, date_trunc('day', ts)),
-        ar AS (SELECT platform, a, cday, row_number() OVER (PARTITION BY platform, a ORDER BY cday) AS r FROM act),
-        pd AS (SELECT e.platform, e.actor AS a, e.target AS b, date_trunc('day', e.ts) AS cday, count(*) AS n_ev,
-                      min(e.ts) AS first_ts
+        pk AS (SELECT platform, a, b, row_number() OVER (ORDER BY platform, a, b) AS pid,
+                      dense_rank() OVER (ORDER BY platform, a) AS aid FROM pk0),
+        ak AS (SELECT DISTINCT platform, a, aid FROM pk),
+        act AS (SELECT ak.aid, date_trunc('day', e.ts) AS cday
+                FROM {ev} e JOIN ak ON ak.platform = e.platform AND ak.a = e.actor
+                GROUP BY ak.aid, date_trunc('day', e.ts)),
+        ar AS (SELECT aid, cday, row_number() OVER (PARTITION BY aid ORDER BY cday) AS r FROM act),
+        pd AS (SELECT pk.pid, pk.aid, date_trunc('day', e.ts) AS cday, count(*) AS n_ev, min(e.ts) AS first_ts
                FROM {ev} e JOIN pk ON pk.platform = e.platform AND pk.a = e.actor AND pk.b = e.target
                WHERE e.kind IN ({kinds}) AND e.target IS NOT NULL AND e.actor <> e.target
-               GROUP BY e.platform, e.actor, e.target, date_trunc('day', e.ts)),
-        pr AS (SELECT pd.platform, pd.a, pd.b, pd.cday, pd.n_ev, pd.first_ts, ar.r
-               FROM pd JOIN ar ON ar.platform = pd.platform AND ar.a = pd.a AND ar.cday = pd.cday),
-        sp AS (SELECT platform, a, b, cday, n_ev, first_ts, r,
+               GROUP BY pk.pid, pk.aid, date_trunc('day', e.ts)),
+        pr AS (SELECT pd.pid, pd.cday, pd.n_ev, pd.first_ts, ar.r
+               FROM pd JOIN ar ON ar.aid = pd.aid AND ar.cday = pd.cday),
+        sp AS (SELECT pid, cday, n_ev, first_ts, r,
                       r - lag(r) OVER ({part}) AS s,
                       row_number() OVER ({part}) - 1 AS i,
-                      min(r) OVER (PARTITION BY platform, a, b) AS r0
+                      min(r) OVER (PARTITION BY pid) AS r0
                FROM pr),
-        w AS (SELECT platform, a, b, cday, first_ts, r, r0, i,
+        w AS (SELECT pid, cday, first_ts, r, r0, i,
                      max(s) OVER ({part} ROWS BETWEEN {k - 1} PRECEDING AND CURRENT ROW) AS v,
                      lag(r, {k}) OVER ({part}) AS r_w0,
                      sum(n_ev) OVER ({part} ROWS BETWEEN {k} PRECEDING AND CURRENT ROW) AS burst_events,
                      min(cday) OVER ({part} ROWS BETWEEN {k} PRECEDING AND CURRENT ROW) AS burst_day0,
                      {counts}
               FROM sp),
-        t AS (SELECT platform, a, b, cday, first_ts, r, r0, i, v, r_w0, burst_events, burst_day0,
+        t AS (SELECT pid, cday, first_ts, r, r0, i, v, r_w0, burst_events, burst_day0,
                      CASE v {cv} ELSE NULL END AS cv,
                      CASE v WHEN 1 THEN 0 {cprev} ELSE NULL END AS cprev,
                      CASE {cmin} ELSE NULL END AS cmin, c{MAX_SPACING} AS c_max

@@ -72,7 +72,8 @@ class SilenceDetector(Detector):
         return {"end": self._end_sql(ctx), "tw_gaps": self._posts_gaps_sql(ctx), "prior": PRIOR_SQL,
                 "histories": HISTORIES_SQL, "tw_spacings": spacings_sql(ctx), "renewal_tests": HISTOGRAM_SQL,
                 "renewal_candidates": CANDIDATES_SQL, "posts_candidates": POSTS_CANDIDATES_SQL,
-                "active_misses": self._active_misses_sql(ctx), "post_times": POST_TIMES_SQL}
+                "active_misses": self._active_misses_sql(ctx), "gap_ends": self._gap_ends_sql(ctx),
+                "post_times": POST_TIMES_SQL}
 
     def snapshot_tables(self) -> dict[str, pa.Table]:
         """Empty tables of the shapes `run` and `finalize` register from the driver (for the SQL snapshots)."""
@@ -82,7 +83,10 @@ class SilenceDetector(Detector):
                                      "b": pa.array([], pa.string()), "lo": pa.array([], pa.int64()),
                                      "k": pa.array([], pa.int64()), "cid": pa.array([], pa.int64())}),
                 "tw_rank_q": pa.table({"i": pa.array([], pa.int64()), "platform": pa.array([], pa.string()),
-                                       "b": pa.array([], pa.string()), "r": pa.array([], pa.int64())})}
+                                       "b": pa.array([], pa.string()), "r": pa.array([], pa.int64())}),
+                "tw_ends": pa.table({"i": pa.array([], pa.int64()), "platform": pa.array([], pa.string()),
+                                     "a": pa.array([], pa.string()), "b": pa.array([], pa.string()),
+                                     "r0": pa.array([], pa.int64()), "r1": pa.array([], pa.int64())})}
 
     def snapshot_params(self) -> dict[str, Any]:
         """Example values of the parameters its queries use besides the window's (for the SQL snapshots)."""
@@ -135,7 +139,7 @@ class SilenceDetector(Detector):
         histories that can pass (p_min at most the level) are kept, with their posterior means, for the
         screen of `_posts_pvalues`, so no posterior is computed twice.
         """
-        h = ctx.engine.arrow(HISTORIES_SQL)
+        h = _in_history_order(ctx.engine.arrow(HISTORIES_SQL))
         counts = h["tests"].to_numpy().astype(np.int64)
         testable = h["e1"].is_valid().to_numpy(zero_copy_only=False)
         p_min, rho = np.ones(h.num_rows), np.zeros(h.num_rows)
@@ -178,6 +182,7 @@ class SilenceDetector(Detector):
                                      idx)
         final = np.nonzero(p_active / w[keep] <= cap)[0]
         rows = sub.take(pa.array(final, pa.int64())).to_pylist() if len(final) else []
+        rows = [{**row, **ends} for row, ends in zip(rows, self._gap_ends(ctx, rows), strict=True)]
         return [self._posts_signal(row, float(p_active[j]), self.prior, post[hid[keep[j]]], float(w[keep[j]]),
                                    int(k_active[j])) for row, j in zip(rows, final, strict=True)]
 
@@ -187,11 +192,12 @@ class SilenceDetector(Detector):
 
         B's posts are ranked by publication (a window over posts only, which are few, which also counts the
         posts old enough to have been missed by the end); each engagement looks up its post's rank with a
-        join against that small table; one window per pair, ordered by rank, gives the next engaged post.
-        Misses = the difference of ranks − 1; repeated engagements on one post are adjacent in that order and
-        collapse to the last one. The events are read where they are needed (a shared intermediate would be
-        a copy of every event), and nothing is joined after the window. Parameters: the window's and $end
-        (the last event's time).
+        join against that small table, and repeated engagements on one post are one row (DISTINCT); one
+        window per pair, ordered by rank, gives the next engaged post. Misses = the difference of ranks − 1.
+        Only ranks go through the window sort: which engagements start and end a gap (ids, times, kinds) is
+        looked up afterwards for the few gaps that become signals (`_gap_ends`). The events are read where
+        they are needed (a shared intermediate would be a copy of every event), and nothing is joined after
+        the window. Parameters: the window's and $end (the last event's time).
         """
         d = DUCKDB  # written once in DuckDB's dialect; the engine compiles it
         end_sql = "$end"
@@ -203,27 +209,77 @@ class SilenceDetector(Detector):
         posts_r AS (
             SELECT platform, author, post_id,
                    row_number() OVER (PARTITION BY platform, author ORDER BY ts, post_id) AS prank,
-                   sum(CASE WHEN ts <= {d.minus_days(end_sql, REACTION_DAYS)} THEN 1 ELSE 0 END)
-                       OVER (PARTITION BY platform, author) AS open_rank
+                   CAST(sum(CASE WHEN ts <= {d.minus_days(end_sql, REACTION_DAYS)} THEN 1 ELSE 0 END)
+                        OVER (PARTITION BY platform, author) AS BIGINT) AS open_rank
             FROM posts),
         eng AS (
-            SELECT e.platform, e.actor AS a, e.target AS b, e.ts, e.id, e.kind, p.prank, p.open_rank
+            SELECT DISTINCT e.platform, e.actor AS a, e.target AS b, p.prank, p.open_rank
             FROM {events} e JOIN posts_r p ON p.platform = e.platform AND p.author = e.target AND p.post_id = e.post
             WHERE e.kind IN ({_in(POST_ENGAGEMENTS)}) AND e.actor <> e.target),
         seq AS (
-            SELECT *, dense_rank() OVER (PARTITION BY platform, a, b ORDER BY prank) AS e,
-                   first_value(prank) OVER w AS first_prank,
-                   lead(prank) OVER w AS next_prank, lead(ts) OVER w AS next_ts, lead(id) OVER w AS next_id,
-                   lead(kind) OVER w AS next_kind
-            FROM eng WINDOW w AS (PARTITION BY platform, a, b ORDER BY prank, ts, id))
-        SELECT s.platform, s.a, s.b, s.ts AS start_ts, s.id AS start_id, s.kind AS start_kind, s.e,
-               s.prank - s.first_prank + 1 AS n, s.prank AS rank_at,
+            SELECT *, row_number() OVER w AS e, first_value(prank) OVER w AS first_prank,
+                   lead(prank) OVER w AS next_prank
+            FROM eng WINDOW w AS (PARTITION BY platform, a, b ORDER BY prank))
+        SELECT s.platform, s.a, s.b, s.e, s.prank - s.first_prank + 1 AS n, s.prank AS rank_at,
                CASE WHEN s.next_prank IS NULL THEN greatest(s.open_rank - s.prank, 0)
                     ELSE s.next_prank - s.prank - 1 END AS k,
-               greatest(s.open_rank - s.prank, s.next_prank - s.prank - 1, 0) AS kmax,
-               s.next_ts, s.next_id, s.next_kind
-        FROM seq s
-        WHERE s.next_prank IS NULL OR s.next_prank <> s.prank"""
+               greatest(s.open_rank - s.prank, s.next_prank - s.prank - 1, 0) AS kmax, s.next_prank AS next_rank
+        FROM seq s"""
+
+    def _gap_ends(self, ctx: Context, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """For each gap (platform, a, b, rank_at, next_rank): A's last engagement on the post at rank_at and A's
+        first on the post at next_rank (none for an open gap), as start_ts/start_id/start_kind and
+        next_ts/next_id/next_kind. One query for all of them."""
+        if not rows:
+            return []
+        q = pa.table({"i": pa.array(range(len(rows)), pa.int64()),
+                      "platform": pa.array([r["platform"] for r in rows], pa.string()),
+                      "a": pa.array([r["a"] for r in rows], pa.string()),
+                      "b": pa.array([r["b"] for r in rows], pa.string()),
+                      "r0": pa.array([r["rank_at"] for r in rows], pa.int64()),
+                      "r1": pa.array([r["next_rank"] for r in rows], pa.int64())})
+        ctx.engine.register("tw_ends", q)
+        try:  # Spark would rank B's posts once per reference; cached once instead
+            with shared_ctes(ctx.engine, self._gap_ends_sql(ctx), ctx.window.params, ("posts_r",)) as sql:
+                found = ctx.engine.arrow(sql, ctx.window.params).to_pylist()
+        finally:
+            ctx.engine.drop("tw_ends")
+        ends: list[dict[str, Any]] = [{"start_ts": None, "start_id": None, "start_kind": None, "next_ts": None,
+                                       "next_id": None, "next_kind": None} for _ in rows]
+        for f in found:
+            side = "start" if f["side"] == 0 else "next"
+            ends[f["i"]].update({f"{side}_ts": f["ts"], f"{side}_id": f["id"], f"{side}_kind": f["kind"]})
+        return ends
+
+    def _gap_ends_sql(self, ctx: Context) -> str:
+        """The query of `_gap_ends` over the registered gaps tw_ends (window parameters): the posts at the two
+        ranks (ranked as in the gaps table), then per post the last (start) or first (next) engagement by
+        (ts, id), as the gaps' window order had them."""
+        events = ctx.events_bound()
+        return f"""
+                WITH q AS (SELECT i, platform, a, b, r0, r1 FROM tw_ends),
+                posts_r AS (
+                    SELECT platform, author, post_id,
+                           row_number() OVER (PARTITION BY platform, author ORDER BY ts, post_id) AS prank
+                    FROM (SELECT platform, actor AS author, post AS post_id, min(ts) AS ts FROM {events}
+                          WHERE kind = 'post' AND post IS NOT NULL AND actor IN (SELECT b FROM q)
+                          GROUP BY platform, actor, post)),
+                want AS (
+                    SELECT q.i, 0 AS side, q.platform, q.a, q.b, p.post_id
+                    FROM q JOIN posts_r p ON p.platform = q.platform AND p.author = q.b AND p.prank = q.r0
+                    UNION ALL
+                    SELECT q.i, 1 AS side, q.platform, q.a, q.b, p.post_id
+                    FROM q JOIN posts_r p ON p.platform = q.platform AND p.author = q.b AND p.prank = q.r1),
+                hits AS (
+                    SELECT w.i, w.side, e.ts, e.id, e.kind,
+                           row_number() OVER (PARTITION BY w.i, w.side ORDER BY e.ts, e.id) AS first_,
+                           row_number() OVER (PARTITION BY w.i, w.side
+                                              ORDER BY e.ts DESC NULLS FIRST, e.id DESC NULLS FIRST) AS last_
+                    FROM {events} e JOIN want w ON e.platform = w.platform AND e.actor = w.a AND e.target = w.b
+                         AND e.post = w.post_id
+                    WHERE e.kind IN ({_in(POST_ENGAGEMENTS)}) AND e.actor <> e.target)
+                SELECT i, side, ts, id, kind FROM hits
+                WHERE (side = 0 AND last_ = 1) OR (side = 1 AND first_ = 1)"""
 
     def _prior(self, ctx: Context) -> GridPrior:
         """The engagement-rate prior, fitted to every pair's counts after its first engagement."""
@@ -485,13 +541,13 @@ class SilenceDetector(Detector):
 # The posts model's queries over the materialised gaps (tw_gaps) and the driver's tables (tw_hist, tw_rank_q).
 PRIOR_SQL = """
             SELECT e - 1 AS e1, n - 1 AS n1, count(*) AS pairs FROM tw_gaps
-            WHERE next_ts IS NULL GROUP BY e - 1, n - 1 ORDER BY e1, n1"""  # a pair's last row holds its totals;
+            WHERE next_rank IS NULL GROUP BY e - 1, n - 1 ORDER BY e1, n1"""  # a pair's last row holds its totals;
 # ordered, so the prior's sums add up in the same order on every run and engine (bit for bit)
 HISTORIES_SQL = f"""
             SELECT CASE WHEN e >= {MIN_ENGAGED} AND kmax >= 1 THEN e - 1 END AS e1,
                    CASE WHEN e >= {MIN_ENGAGED} AND kmax >= 1 THEN n - 1 END AS n1,
                    CASE WHEN e >= {MIN_ENGAGED} AND kmax >= 1 THEN kmax END AS kmax, count(*) AS tests
-            FROM tw_gaps GROUP BY 1, 2, 3 ORDER BY 1 NULLS FIRST, 2 NULLS FIRST, 3 NULLS FIRST"""
+            FROM tw_gaps GROUP BY 1, 2, 3"""  # ordered by _in_history_order
 POSTS_CANDIDATES_SQL = """
                 SELECT g.*, h.e1, h.n1, h.w FROM tw_gaps g
                 JOIN tw_hist h ON h.e1 = g.e - 1 AND h.n1 = g.n - 1 AND h.kmax = g.kmax
@@ -503,6 +559,18 @@ POST_TIMES_SQL = """
                              row_number() OVER (PARTITION BY platform, actor ORDER BY ts, post) AS r FROM p)
                 SELECT q.i, r.ts FROM tw_rank_q q JOIN r ON r.platform = q.platform AND r.actor = q.b AND r.r = q.r
                 """
+
+
+def _in_history_order(h: pa.Table) -> pa.Table:
+    """The histories (distinct e1, n1, kmax) in the order ORDER BY e1, n1, kmax NULLS FIRST gives, so the
+    weights' average adds up in the same order on every run and engine (bit for bit). Sorted here: one argsort
+    of a combined integer key (an ORDER BY of 5.3M rows took DuckDB 1.7 s on one core); keys are distinct."""
+    valid = h["e1"].is_valid().to_numpy(zero_copy_only=False)
+    rows = np.nonzero(valid)[0]
+    e1, n1, kmax = (np.asarray(h[c].to_numpy(zero_copy_only=False)[rows], dtype=np.int64) for c in ("e1", "n1", "kmax"))
+    span = int(max(e1.max(), n1.max(), kmax.max())) + 1 if len(rows) else 1
+    order = np.argsort((e1 * span + n1) * span + kmax) if span < 2 ** 21 else np.lexsort((kmax, n1, e1))
+    return h.take(pa.array(np.concatenate([np.nonzero(~valid)[0], rows[order]]), pa.int64()))
 
 
 def _chunked(fn: Callable[[np.ndarray], np.ndarray], rows: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-WITH pk AS (
+WITH pk0 AS (
   SELECT
     platform,
     actor AS a,
@@ -25,11 +25,24 @@ WITH pk AS (
     target
   HAVING
     COUNT(*) > 7
-), act AS (
+), pk AS (
   SELECT
     platform,
-    actor AS a,
-    DATE_TRUNC('DAY', ts) AS cday
+    a,
+    b,
+    ROW_NUMBER() OVER (ORDER BY platform NULLS LAST, a NULLS LAST, b NULLS LAST) AS pid,
+    DENSE_RANK() OVER (ORDER BY platform NULLS LAST, a NULLS LAST) AS aid
+  FROM pk0
+), ak AS (
+  SELECT DISTINCT
+    platform,
+    a,
+    aid
+  FROM pk
+), act AS (
+  SELECT
+    ak.aid,
+    DATE_TRUNC('DAY', e.ts) AS cday
   FROM (
     SELECT
       id,
@@ -41,29 +54,22 @@ WITH pk AS (
     FROM events
     WHERE
       NOT ts IS NULL AND ts >= :since AND ts < :until
-  )
-  WHERE
-    actor IN (
-      SELECT
-        a
-      FROM pk
-    )
+  ) AS e
+  JOIN ak
+    ON ak.platform = e.platform AND ak.a = e.actor
   GROUP BY
-    platform,
-    actor,
-    DATE_TRUNC('DAY', ts)
+    ak.aid,
+    DATE_TRUNC('DAY', e.ts)
 ), ar AS (
   SELECT
-    platform,
-    a,
+    aid,
     cday,
-    ROW_NUMBER() OVER (PARTITION BY platform, a ORDER BY cday NULLS LAST) AS r
+    ROW_NUMBER() OVER (PARTITION BY aid ORDER BY cday NULLS LAST) AS r
   FROM act
 ), pd AS (
   SELECT
-    e.platform,
-    e.actor AS a,
-    e.target AS b,
+    pk.pid,
+    pk.aid,
     DATE_TRUNC('DAY', e.ts) AS cday,
     COUNT(*) AS n_ev,
     MIN(e.ts) AS first_ts
@@ -86,137 +92,116 @@ WITH pk AS (
     AND NOT e.target IS NULL
     AND e.actor <> e.target
   GROUP BY
-    e.platform,
-    e.actor,
-    e.target,
+    pk.pid,
+    pk.aid,
     DATE_TRUNC('DAY', e.ts)
 ), pr AS (
   SELECT
-    pd.platform,
-    pd.a,
-    pd.b,
+    pd.pid,
     pd.cday,
     pd.n_ev,
     pd.first_ts,
     ar.r
   FROM pd
   JOIN ar
-    ON ar.platform = pd.platform AND ar.a = pd.a AND ar.cday = pd.cday
+    ON ar.aid = pd.aid AND ar.cday = pd.cday
 ), sp AS (
   SELECT
-    platform,
-    a,
-    b,
+    pid,
     cday,
     n_ev,
     first_ts,
     r,
-    r - LAG(r) OVER (PARTITION BY platform, a, b ORDER BY r NULLS LAST) AS s,
-    ROW_NUMBER() OVER (PARTITION BY platform, a, b ORDER BY r NULLS LAST) - 1 AS i,
-    MIN(r) OVER (PARTITION BY platform, a, b) AS r0
+    r - LAG(r) OVER (PARTITION BY pid ORDER BY r NULLS LAST) AS s,
+    ROW_NUMBER() OVER (PARTITION BY pid ORDER BY r NULLS LAST) - 1 AS i,
+    MIN(r) OVER (PARTITION BY pid) AS r0
   FROM pr
 ), w AS (
   SELECT
-    platform,
-    a,
-    b,
+    pid,
     cday,
     first_ts,
     r,
     r0,
     i,
-    MAX(s) OVER (
-      PARTITION BY platform, a, b
-      ORDER BY r NULLS LAST
-      ROWS BETWEEN 5 PRECEDING AND CURRENT ROW
-    ) AS v,
-    LAG(r, 6) OVER (PARTITION BY platform, a, b ORDER BY r NULLS LAST) AS r_w0,
-    SUM(n_ev) OVER (
-      PARTITION BY platform, a, b
-      ORDER BY r NULLS LAST
-      ROWS BETWEEN 6 PRECEDING AND CURRENT ROW
-    ) AS burst_events,
-    MIN(cday) OVER (
-      PARTITION BY platform, a, b
-      ORDER BY r NULLS LAST
-      ROWS BETWEEN 6 PRECEDING AND CURRENT ROW
-    ) AS burst_day0,
+    MAX(s) OVER (PARTITION BY pid ORDER BY r NULLS LAST ROWS BETWEEN 5 PRECEDING AND CURRENT ROW) AS v,
+    LAG(r, 6) OVER (PARTITION BY pid ORDER BY r NULLS LAST) AS r_w0,
+    SUM(n_ev) OVER (PARTITION BY pid ORDER BY r NULLS LAST ROWS BETWEEN 6 PRECEDING AND CURRENT ROW) AS burst_events,
+    MIN(cday) OVER (PARTITION BY pid ORDER BY r NULLS LAST ROWS BETWEEN 6 PRECEDING AND CURRENT ROW) AS burst_day0,
     SUM(CASE WHEN s <= 1 THEN 1 ELSE 0 END) OVER (
-      PARTITION BY platform, a, b
+      PARTITION BY pid
       ORDER BY r NULLS LAST
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS c1,
     SUM(CASE WHEN s <= 2 THEN 1 ELSE 0 END) OVER (
-      PARTITION BY platform, a, b
+      PARTITION BY pid
       ORDER BY r NULLS LAST
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS c2,
     SUM(CASE WHEN s <= 3 THEN 1 ELSE 0 END) OVER (
-      PARTITION BY platform, a, b
+      PARTITION BY pid
       ORDER BY r NULLS LAST
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS c3,
     SUM(CASE WHEN s <= 4 THEN 1 ELSE 0 END) OVER (
-      PARTITION BY platform, a, b
+      PARTITION BY pid
       ORDER BY r NULLS LAST
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS c4,
     SUM(CASE WHEN s <= 5 THEN 1 ELSE 0 END) OVER (
-      PARTITION BY platform, a, b
+      PARTITION BY pid
       ORDER BY r NULLS LAST
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS c5,
     SUM(CASE WHEN s <= 6 THEN 1 ELSE 0 END) OVER (
-      PARTITION BY platform, a, b
+      PARTITION BY pid
       ORDER BY r NULLS LAST
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS c6,
     SUM(CASE WHEN s <= 7 THEN 1 ELSE 0 END) OVER (
-      PARTITION BY platform, a, b
+      PARTITION BY pid
       ORDER BY r NULLS LAST
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS c7,
     SUM(CASE WHEN s <= 8 THEN 1 ELSE 0 END) OVER (
-      PARTITION BY platform, a, b
+      PARTITION BY pid
       ORDER BY r NULLS LAST
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS c8,
     SUM(CASE WHEN s <= 9 THEN 1 ELSE 0 END) OVER (
-      PARTITION BY platform, a, b
+      PARTITION BY pid
       ORDER BY r NULLS LAST
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS c9,
     SUM(CASE WHEN s <= 10 THEN 1 ELSE 0 END) OVER (
-      PARTITION BY platform, a, b
+      PARTITION BY pid
       ORDER BY r NULLS LAST
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS c10,
     SUM(CASE WHEN s <= 11 THEN 1 ELSE 0 END) OVER (
-      PARTITION BY platform, a, b
+      PARTITION BY pid
       ORDER BY r NULLS LAST
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS c11,
     SUM(CASE WHEN s <= 12 THEN 1 ELSE 0 END) OVER (
-      PARTITION BY platform, a, b
+      PARTITION BY pid
       ORDER BY r NULLS LAST
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS c12,
     SUM(CASE WHEN s <= 13 THEN 1 ELSE 0 END) OVER (
-      PARTITION BY platform, a, b
+      PARTITION BY pid
       ORDER BY r NULLS LAST
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS c13,
     SUM(CASE WHEN s <= 14 THEN 1 ELSE 0 END) OVER (
-      PARTITION BY platform, a, b
+      PARTITION BY pid
       ORDER BY r NULLS LAST
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS c14
   FROM sp
 ), t AS (
   SELECT
-    platform,
-    a,
-    b,
+    pid,
     cday,
     first_ts,
     r,
@@ -353,10 +338,15 @@ WITH pk AS (
   FROM t
 ), cand AS (
   SELECT
-    *
+    s.*,
+    pk.platform,
+    pk.a,
+    pk.b
   FROM s
+  JOIN pk
+    ON pk.pid = s.pid
   WHERE
-    p <= 0.05 AND pmin <= 0.05
+    s.p <= 0.05 AND s.pmin <= 0.05
 ), cdays AS (
   SELECT
     c.platform,
@@ -366,10 +356,7 @@ WITH pk AS (
     pr.cday AS eday
   FROM cand AS c
   JOIN pr
-    ON pr.platform = c.platform
-    AND pr.a = c.a
-    AND pr.b = c.b
-    AND pr.r BETWEEN c.r_w0 AND c.r
+    ON pr.pid = c.pid AND pr.r BETWEEN c.r_w0 AND c.r
 ), evid AS (
   SELECT
     cd.platform,

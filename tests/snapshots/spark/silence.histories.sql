@@ -8,7 +8,3 @@ GROUP BY
   1,
   2,
   3
-ORDER BY
-  1,
-  2,
-  3

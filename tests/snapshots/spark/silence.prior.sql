@@ -4,7 +4,7 @@ SELECT
   COUNT(*) AS pairs
 FROM tw_gaps
 WHERE
-  next_ts IS NULL
+  next_rank IS NULL
 GROUP BY
   e - 1,
   n - 1

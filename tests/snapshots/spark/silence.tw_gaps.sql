@@ -23,7 +23,7 @@ WITH posts AS (
     author,
     post_id,
     ROW_NUMBER() OVER (PARTITION BY platform, author ORDER BY ts NULLS LAST, post_id NULLS LAST) AS prank,
-    SUM(
+    CAST(SUM(
       CASE
         WHEN ts <= (
           :end - MAKE_DT_INTERVAL(
@@ -36,16 +36,13 @@ WITH posts AS (
         THEN 1
         ELSE 0
       END
-    ) OVER (PARTITION BY platform, author) AS open_rank
+    ) OVER (PARTITION BY platform, author) AS BIGINT) AS open_rank
   FROM posts
 ), eng AS (
-  SELECT
+  SELECT DISTINCT
     e.platform,
     e.actor AS a,
     e.target AS b,
-    e.ts,
-    e.id,
-    e.kind,
     p.prank,
     p.open_rank
   FROM (
@@ -62,25 +59,16 @@ WITH posts AS (
 ), seq AS (
   SELECT
     *,
-    DENSE_RANK() OVER (PARTITION BY platform, a, b ORDER BY prank NULLS LAST) AS e,
+    ROW_NUMBER() OVER w AS e,
     FIRST_VALUE(prank) OVER w AS first_prank,
-    LEAD(prank) OVER w AS next_prank,
-    LEAD(ts) OVER w AS next_ts,
-    LEAD(id) OVER w AS next_id,
-    LEAD(kind) OVER w AS next_kind
+    LEAD(prank) OVER w AS next_prank
   FROM eng
-  WINDOW w AS (
-    PARTITION BY platform, a, b
-    ORDER BY prank NULLS LAST, ts NULLS LAST, id NULLS LAST
-  )
+  WINDOW w AS (PARTITION BY platform, a, b ORDER BY prank NULLS LAST)
 )
 SELECT
   s.platform,
   s.a,
   s.b,
-  s.ts AS start_ts,
-  s.id AS start_id,
-  s.kind AS start_kind,
   s.e,
   s.prank - s.first_prank + 1 AS n,
   s.prank AS rank_at,
@@ -90,9 +78,5 @@ SELECT
     ELSE s.next_prank - s.prank - 1
   END AS k,
   GREATEST(s.open_rank - s.prank, s.next_prank - s.prank - 1, 0) AS kmax,
-  s.next_ts,
-  s.next_id,
-  s.next_kind
+  s.next_prank AS next_rank
 FROM seq AS s
-WHERE
-  s.next_prank IS NULL OR s.next_prank <> s.prank
