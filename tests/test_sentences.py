@@ -165,3 +165,15 @@ def test_stored_sentences_are_what_the_renderer_says_of_the_stored_signal(detect
             assert row["summary"], row["kind"]
             assert render(SignalRecord.from_json(row), names, strict=True) == row["summary"]
         assert render_signals(store, []) == []
+
+
+def test_small_p_values_read_as_odds_not_as_tiny_percentages() -> None:
+    from tiewatch.views.sentences.common import chance
+
+    assert chance(0.012) == "by chance 1.2% of the time"
+    assert chance(0.001) == "by chance 0.1% of the time"
+    assert chance(0.0004) == "by chance about once in 2,500"
+    assert chance(2.6e-8) == "by chance about once in 38 million"
+    assert chance(3e-10) == "by chance about once in 3.3 billion"
+    assert chance(1e-13) == chance(0.0) == "by chance less than once in a trillion"
+    assert "e-" not in "".join(chance(10.0 ** -k) for k in range(1, 15))

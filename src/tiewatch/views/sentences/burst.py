@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tiewatch.detect.naming import Names
-from tiewatch.views.sentences.common import Sentence, SignalLike, label
+from tiewatch.views.sentences.common import Sentence, SignalLike, chance, label
 from tiewatch.views.sentences.silence import PAST_TENSE
 
 
@@ -16,7 +16,7 @@ def burst(s: SignalLike, names: Names) -> str:
     return (f"{la} {verb} {lb} on {dt['contact_days']} days within {dt['window_active_days']} of {la}'s active "
             f"days up to {dt['window_end']} ({dt['events']} interactions), against {dt['contact_days_before']} of "
             f"the {dt['active_days_before']} active days before ({100 * float(dt['baseline_rate']):.0f}%); "
-            f"by chance {100 * p:.2g}% of the time.")
+            f"{chance(p)}.")
 
 
 SENTENCES: dict[str, Sentence] = {"burst": burst}

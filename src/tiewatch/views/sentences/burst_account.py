@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tiewatch.detect.naming import Names
-from tiewatch.views.sentences.common import Sentence, SignalLike, clock, day, label, when, zone_name
+from tiewatch.views.sentences.common import Sentence, SignalLike, chance, clock, day, label, when, zone_name
 
 
 def burst_account(s: SignalLike, names: Names) -> str:
@@ -20,16 +20,16 @@ def burst_account(s: SignalLike, names: Names) -> str:
     before = int(dt["senders_before"])
     ref = int(dt["reference_hours"])
     days = f"{ref} hour{'s' if ref != 1 else ''} with messages in the 4 weeks before"
-    chance = f"by chance {100 * p:.2g}% of the time."
+    odds = f"{chance(p)}."
     if dt.get("by") == "flood":
         heavy = int(dt["heaviest_sender_events"])
         return (f"{lb} got {heavy} messages or mentions from one account within an hour {at} ({events} in all, "
                 f"from {senders} account{'s' if senders != 1 else ''}); {int(dt['heavy_sender_hours'])} of the "
                 f"{before + int(dt['senders'])} sender-hours of that hour and of its {days} held "
-                f"{int(dt['heavy_threshold'])} or more; {chance}")
-    history = (f"against {before} sender{'s' if before != 1 else ''} in its {days}, which at that "
-               f"hour's volume leads to expect {float(dt['expected']):.2g}")
-    return f"{lb} heard from {senders} accounts {span} {at} ({events} messages or mentions), {history}; {chance}"
+                f"{int(dt['heavy_threshold'])} or more; {odds}")
+    history = (f"against {before} sender{'s' if before != 1 else ''} in its {days}; at that hour's volume "
+               f"it could expect {float(dt['expected']):.2g}")
+    return f"{lb} heard from {senders} accounts {span} {at} ({events} messages or mentions), {history}; {odds}"
 
 
 SENTENCES: dict[str, Sentence] = {"burst_account": burst_account}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tiewatch.detect.naming import Names
-from tiewatch.views.sentences.common import Sentence, SignalLike, day, label
+from tiewatch.views.sentences.common import Sentence, SignalLike, chance, day, label
 
 
 def hours(h: float) -> str:
@@ -29,7 +29,7 @@ def coincidence(s: SignalLike, names: Names) -> str:
     p = s.p_value if s.p_value is not None else 1.0
     return (f"{lx} posted {what}{caption} {hours(delta_h)} after the news \"{dt['news_title']}\" "
             f"({day(s.start)}); {tie}; {lx} publishes {what} about every {every:.0f} days, "
-            f"so one that soon happens by chance {100 * p:.2g}% of the time.")
+            f"so one that soon happens {chance(p)}.")
 
 
 SENTENCES: dict[str, Sentence] = {"coincidence": coincidence}

@@ -90,3 +90,23 @@ def zone_name(ts: datetime) -> str:
     """The chosen zone's abbreviation at `ts` (UTC when none was chosen)."""
     t = local(ts)
     return (t.tzname() if t is not None and t.tzinfo is not None else None) or "UTC"
+
+
+def _two_figures(x: float) -> str:
+    r = float(f"{x:.2g}")
+    return f"{r:,.0f}" if r >= 10 else f"{r:g}"
+
+
+def chance(p: float) -> str:
+    """How often a result at least this extreme comes by chance under the detector's model, in words a reader
+    takes in: a percentage down to 0.1% ("by chance 1.2% of the time"), then odds ("by chance about once in
+    38 million"), and "less than once in a trillion" below 1e-12."""
+    if p >= 0.001:
+        return f"by chance {100 * p:.2g}% of the time"
+    odds = 1 / p if p > 0 else float("inf")
+    if odds >= 1e12:
+        return "by chance less than once in a trillion"
+    for scale, word in ((1e9, " billion"), (1e6, " million"), (1.0, "")):
+        if odds >= scale:
+            return f"by chance about once in {_two_figures(odds / scale)}{word}"
+    raise AssertionError("unreachable")  # odds > 1000 here
