@@ -10,6 +10,8 @@ its activity is left as it was and the change is in the planted pair alone. Set-
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -17,16 +19,28 @@ import duckdb
 from tiewatch.nulls import load_messages
 
 
-def plant_bursts(path: Path, source: Path, *, pairs: int, seed: int, history: int = 12, every: int = 3,
-                 days: int = 7) -> list[tuple[str, str, int]]:
-    """Write `source` plus planted pairs to `path`; return (a, b, epoch seconds of the burst's first
-    message) for each planted pair."""
-    need = history * every + days
+@contextmanager
+def _planting(path: Path, source: Path, seed: int, planted: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection holding `source` as `msgs`, seeded from `seed`; the body creates table `planted` (a, b, t),
+    and on leaving, `source` plus those rows are written to `path` in time order, in the source's layout."""
     con = duckdb.connect()
     try:
         con.execute("SET threads = 1")
         load_messages(con, source)
         con.execute("SELECT setseed(?)", [((seed * 7919) % 10_000) / 10_000.0])
+        yield con
+        con.execute(f"COPY (SELECT a AS src, b AS dst, t AS time FROM (SELECT a, b, t FROM msgs UNION ALL "
+                    f"SELECT a, b, t FROM {planted}) ORDER BY t, a, b) TO '{path}' (DELIMITER ' ', HEADER true)")
+    finally:
+        con.close()
+
+
+def plant_bursts(path: Path, source: Path, *, pairs: int, seed: int, history: int = 12, every: int = 3,
+                 days: int = 7) -> list[tuple[str, str, int]]:
+    """Write `source` plus planted pairs to `path`; return (a, b, epoch seconds of the burst's first
+    message) for each planted pair."""
+    need = history * every + days
+    with _planting(path, source, seed, "planted") as con:
         con.execute(f"""
             CREATE TABLE planted AS
             WITH ad AS (SELECT a, day, row_number() OVER (PARTITION BY a ORDER BY day) AS r,
@@ -40,11 +54,7 @@ def plant_bursts(path: Path, source: Path, *, pairs: int, seed: int, history: in
             FROM start s JOIN ad ON ad.a = s.a
             WHERE (ad.r >= s.r1 AND ad.r < s.r1 + {history * every} AND (ad.r - s.r1) % {every} = 0)
                OR (ad.r >= s.r1 + {history * every} AND ad.r < s.r1 + {need})""")
-        con.execute(f"COPY (SELECT a AS src, b AS dst, t AS time FROM (SELECT * FROM msgs UNION ALL "
-                    f"SELECT a, b, t FROM planted) ORDER BY t, a, b) TO '{path}' (DELIMITER ' ', HEADER true)")
         rows = con.execute("SELECT a, b, min(t) FROM planted WHERE in_burst GROUP BY a, b ORDER BY a, b").fetchall()
-    finally:
-        con.close()
     return [(str(a), str(b), int(t)) for a, b, t in rows]
 
 
@@ -55,11 +65,7 @@ def plant_crowds(path: Path, source: Path, *, accounts: int, seed: int, size: in
     `spacing` seconds apart, one day after one of the receiver's own arrivals (so at a time of day it gets
     messages), chosen at random among its arrivals at least 7 days after its first; receivers with at least
     20 arrivals are chosen at random."""
-    con = duckdb.connect()
-    try:
-        con.execute("SET threads = 1")
-        load_messages(con, source)
-        con.execute("SELECT setseed(?)", [((seed * 7919) % 10_000) / 10_000.0])
+    with _planting(path, source, seed, "crowd") as con:
         con.execute(f"""
             CREATE TABLE crowd AS
             WITH rx AS (SELECT b, t, min(t) OVER (PARTITION BY b) AS t0, count(*) OVER (PARTITION BY b) AS n,
@@ -70,9 +76,5 @@ def plant_crowds(path: Path, source: Path, *, accounts: int, seed: int, size: in
             chosen AS (SELECT b, t + 86400 AS t1 FROM pick ORDER BY random() LIMIT {int(accounts)})
             SELECT 'crowd-' || c.b || '-' || CAST(i AS VARCHAR) AS a, c.b, c.t1 + i * {spacing} AS t, c.t1
             FROM chosen c, range({int(size)}) r(i)""")
-        con.execute("COPY (SELECT a AS src, b AS dst, t AS time FROM (SELECT a, b, t FROM msgs UNION ALL "
-                    f"SELECT a, b, t FROM crowd) ORDER BY t, a, b) TO '{path}' (DELIMITER ' ', HEADER true)")
         rows = con.execute("SELECT b, min(t) FROM crowd GROUP BY b ORDER BY b").fetchall()
-    finally:
-        con.close()
     return [(str(b), int(t)) for b, t in rows]
