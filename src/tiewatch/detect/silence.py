@@ -203,12 +203,9 @@ class SilenceDetector(Detector):
         end_sql = "$end"
         events = ctx.events_bound()
         return f"""
-        WITH posts AS (
-            SELECT platform, actor AS author, post AS post_id, min(ts) AS ts FROM {events}
-            WHERE kind = 'post' AND post IS NOT NULL GROUP BY platform, actor, post),
+        WITH posts AS ({_posts_sql(events)}),
         posts_r AS (
-            SELECT platform, author, post_id,
-                   row_number() OVER (PARTITION BY platform, author ORDER BY ts, post_id) AS prank,
+            SELECT platform, author, post_id, {POST_RANK},
                    CAST(sum(CASE WHEN ts <= {d.minus_days(end_sql, REACTION_DAYS)} THEN 1 ELSE 0 END)
                         OVER (PARTITION BY platform, author) AS BIGINT) AS open_rank
             FROM posts),
@@ -259,11 +256,8 @@ class SilenceDetector(Detector):
         return f"""
                 WITH q AS (SELECT i, platform, a, b, r0, r1 FROM tw_ends),
                 posts_r AS (
-                    SELECT platform, author, post_id,
-                           row_number() OVER (PARTITION BY platform, author ORDER BY ts, post_id) AS prank
-                    FROM (SELECT platform, actor AS author, post AS post_id, min(ts) AS ts FROM {events}
-                          WHERE kind = 'post' AND post IS NOT NULL AND actor IN (SELECT b FROM q)
-                          GROUP BY platform, actor, post)),
+                    SELECT platform, author, post_id, {POST_RANK}
+                    FROM ({_posts_sql(events, "AND actor IN (SELECT b FROM q)")})),
                 want AS (
                     SELECT q.i, 0 AS side, q.platform, q.a, q.b, p.post_id
                     FROM q JOIN posts_r p ON p.platform = q.platform AND p.author = q.b AND p.prank = q.r0
@@ -559,6 +553,17 @@ POST_TIMES_SQL = """
                              row_number() OVER (PARTITION BY platform, actor ORDER BY ts, post) AS r FROM p)
                 SELECT q.i, r.ts FROM tw_rank_q q JOIN r ON r.platform = q.platform AND r.actor = q.b AND r.r = q.r
                 """
+
+
+# B's posts, each at its first sighting, and their rank by publication: one definition for the gaps table and
+# for `_gap_ends`, whose ranks must be the gaps' ranks.
+POST_RANK = "row_number() OVER (PARTITION BY platform, author ORDER BY ts, post_id) AS prank"
+
+
+def _posts_sql(events: str, authors: str = "") -> str:
+    """Each post (platform, author, post_id) at its first time, ts; `authors`: an extra condition on the actor."""
+    return (f"SELECT platform, actor AS author, post AS post_id, min(ts) AS ts FROM {events} "
+            f"WHERE kind = 'post' AND post IS NOT NULL {authors} GROUP BY platform, actor, post")
 
 
 def _in_history_order(h: pa.Table) -> pa.Table:
