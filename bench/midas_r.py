@@ -22,7 +22,7 @@ distinct minute present, in time order) it prints the ROC AUC of these scores. W
 of Stream-AD/MIDAS) it also extracts their headers to a temporary directory, compiles a driver after their
 example/Demo.cpp with g++ (nothing is written outside that directory), runs their RelationalCore on the same
 stream with the sketch sizes of --sketch (their default 2x1024, and a large one whose collisions are rare)
-and seeds 1-3, and prints their AUC beside ours and how closely the scores agree per edge.
+and seeds (--seeds, default 1-3), and prints their AUC beside ours and how closely the scores agree per edge.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+from scipy.special import log_ndtr
 from scipy.stats import chi2, mannwhitneyu
 
 FACTOR = 0.5  # the authors' default decay factor (RelationalCore's constructor)
@@ -78,6 +79,12 @@ def chi2_p(score: np.ndarray) -> np.ndarray:
     """The paper's reading of a score: P(chi-square with 1 degree of freedom > score)."""
     p: np.ndarray = chi2.sf(score, 1)
     return p
+
+
+def chi2_log10p(score: np.ndarray) -> np.ndarray:
+    """log10 of chi2_p, without underflow (scores of millions are common): P(chi2_1 > x) = 2 Phi(-sqrt(x))."""
+    out: np.ndarray = (np.log(2) + log_ndtr(-np.sqrt(np.asarray(score, dtype=float)))) / np.log(10)
+    return out
 
 
 def _running_count(keys: np.ndarray) -> np.ndarray:
@@ -189,6 +196,7 @@ def main() -> None:
     ap.add_argument("--mirror", type=Path, default=None, help="git directory of Stream-AD/MIDAS (their code)")
     ap.add_argument("--sketch", action="append", default=None, metavar="ROWSxCOLS",
                     help="their sketch sizes to run (default 2x1024, their experiments' size)")
+    ap.add_argument("--seeds", default="1,2,3", help="seeds of their sketches' hash functions (srand)")
     args = ap.parse_args()
     stream = darpa_stream(args.csv)
     attack = stream["attack"].astype(bool)
@@ -201,7 +209,8 @@ def main() -> None:
     if args.mirror is None:
         return
     sketches = [tuple(int(x) for x in s.split("x")) for s in (args.sketch or ["2x1024"])]
-    theirs = their_scores(args.mirror, stream, [(r, c) for r, c in sketches], [1, 2, 3])
+    theirs = their_scores(args.mirror, stream, [(r, c) for r, c in sketches],
+                          [int(x) for x in args.seeds.split(",")])
     for (rows, cols, seed), s in theirs.items():
         close = np.isclose(s, ours, rtol=1e-3, atol=1e-3)
         print(f"  their RelationalCore, sketch {rows}x{cols}, seed {seed}: ROC AUC {auc(s, attack):.4f}; "
