@@ -517,16 +517,18 @@ def _account_run(db: Path, seed: int) -> tuple[dict[str, int], dict[str, np.ndar
     with Store(db) as store:
         rep = run_detect(store, only=[AccountBurstDetector()])
         ctx = Context(store=store, dialect=DUCKDB, window=Window(), keep_p=0.05)
-        tbl = store.arrow(f"{all_tests_sql(ctx)} SELECT x, xr, n, nr, c FROM t ORDER BY platform, b, u")
+        tbl = store.arrow(f"{all_tests_sql(ctx)} SELECT x, xr, n, nr, c, yr, wt, wr FROM t "
+                          "ORDER BY platform, b, u")
         sig = store.con.execute('SELECT subjects[1], start, "end" FROM signals '
                                 "WHERE kind = 'burst_account'").fetchall()
-    x, xr, n, nr, c = (tbl[k].to_numpy().astype(float) for k in ("x", "xr", "n", "nr", "c"))
-    p, p_crowd, p_flood = p_values(x, xr, n, nr, c)
+    x, xr, n, nr, c, yr, wt, wr = (tbl[k].to_numpy().astype(float)
+                                   for k in ("x", "xr", "n", "nr", "c", "yr", "wt", "wr"))
+    p, p_crowd, p_flood = p_values(x, xr, c, yr, wt, wr)
     ok = nr > 0
-    s, q = x + xr, np.where(ok, n / np.maximum(n + nr, 1), 0.5)
-    at_least_one = np.where(ok, -np.expm1(s * np.log1p(-q)), 1.0)
+    # the crowd part randomised (uniform under its model): P(Y > y) + U P(Y = y), Y ~ Bin(S', q')
+    s2, q2 = x - 1 + yr, np.where(ok, wt / np.maximum(wt + wr, 1e-300), 0.5)
     u = np.random.default_rng(seed).random(len(x))
-    p_rand = np.where(ok, (binom.sf(x, s, q) + u * binom.pmf(x, s, q)) / at_least_one, u)
+    p_rand = np.where(ok, binom.sf(x - 1, s2, q2) + u * binom.pmf(x - 1, s2, q2), u)
     expected = np.where(ok, xr * n / np.maximum(nr, 1), 0.0)
     naive = (x >= 3) & (x > 5 * expected) & ok
     counts = {"signals": rep.counts.get("burst_account", 0), "tests": len(x),

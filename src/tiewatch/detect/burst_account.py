@@ -91,7 +91,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 from scipy.special import gammaln
-from scipy.stats import binom, hypergeom
+from scipy.stats import binom
 
 from tiewatch.detect.base import Context, Detector, DetectorOutput, Signal
 from tiewatch.detect.episodes import episodes, merge_episode
@@ -107,6 +107,7 @@ EVIDENCE_CAP = 500
 SENDERS_KEPT = 20  # sender ids kept in detail, in order of arrival
 BIN = 10  # Tarone bins per decade of p_min
 PMIN_FLOOR = -100  # log10: smaller p_min share one bin (Tarone's floor, level / tests, is far above 1e-100)
+MIN_REMAINING = 0.25  # the tested hour's remaining exposure after its first arrival: at least a quarter hour
 KEPT = "tw_burst_account_kept"  # the kept hours, registered for their evidence query
 
 
@@ -137,37 +138,45 @@ def all_tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = U
     return f"""WITH ev AS (SELECT id, ts, platform, actor, target, kind FROM events
                     WHERE ts IS NOT NULL AND {ctx.window.bound()} AND kind IN ({kind_list})
                           AND target IS NOT NULL AND actor <> target),
-        eu AS (SELECT platform, actor, target, CAST(floor(epoch_us(ts) / {unit_us}.0) AS BIGINT) AS u FROM ev),
-        sb AS (SELECT platform, target AS b, u, actor, count(*) AS m FROM eu GROUP BY platform, target, u, actor),
-        sk AS (SELECT platform, b, u, m,
+        eu AS (SELECT platform, actor, target, epoch_us(ts) AS tus,
+                      CAST(floor(epoch_us(ts) / {unit_us}.0) AS BIGINT) AS u FROM ev),
+        sb AS (SELECT platform, target AS b, u, actor, count(*) AS m, min(tus) AS f
+               FROM eu GROUP BY platform, target, u, actor),
+        sk AS (SELECT platform, b, u, m, f,
                       CAST(least(floor(ln(CAST(m AS DOUBLE)) / {math.log(MARK_BASE)!r} + 1e-9), {HEAVY_BINS}.0)
                            AS BIGINT) AS k FROM sb),
-        bu AS (SELECT platform, b, u, {x} AS x, sum(m) AS events, max(m) AS heaviest, max(k) AS kmax, {g}
+        bu AS (SELECT platform, b, u, {x} AS x, sum(m) AS events, max(m) AS heaviest, max(k) AS kmax,
+                      CAST(min(f) - u * {unit_us} AS DOUBLE) / {unit_us}.0 AS tau, {g}
                FROM sk GROUP BY platform, b, u),
         pu AS (SELECT platform, u, CAST(sum(x) AS BIGINT) AS n FROM bu GROUP BY platform, u),
-        bn AS (SELECT bu.*, pu.n - bu.x + 1 AS n FROM bu JOIN pu ON pu.platform = bu.platform AND pu.u = bu.u),
+        bn AS (SELECT bu.*, pu.n - bu.x + 1 AS n, (pu.n - bu.x + 1) * (1.0 - bu.tau) AS w
+               FROM bu JOIN pu ON pu.platform = bu.platform AND pu.u = bu.u),
         bc AS (SELECT *, count(*) OVER ({ref}) AS ref_units,
                       row_number() OVER ({cum}) AS rn,
-                      sum(x) OVER ({cum}) AS cx, sum(n) OVER ({cum}) AS cn, {gcum}
+                      sum(x) OVER ({cum}) AS cx, sum(n) OVER ({cum}) AS cn, sum(w) OVER ({cum}) AS cw, {gcum}
                FROM bn),
-        j AS (SELECT h.platform, h.b, h.u, h.x, h.events, h.heaviest, h.kmax, h.n, h.ref_units,
+        j AS (SELECT h.platform, h.b, h.u, h.x, h.events, h.heaviest, h.kmax, h.n, h.ref_units, h.tau,
                      CAST(h.cx - h.x - coalesce(lo.cx, 0) AS BIGINT) AS xr,
                      CAST(h.cn - h.n - coalesce(lo.cn, 0) AS BIGINT) AS nr,
+                     h.n * greatest(1.0 - h.tau, {MIN_REMAINING!r}) AS wt,
+                     greatest(h.cw - h.w - coalesce(lo.cw, 0.0), 0.0) AS wr,
                      CAST(CASE h.kmax WHEN 0 THEN h.cx - coalesce(lo.cx, 0) {c} END AS BIGINT) AS c
               FROM bc h LEFT JOIN bc lo ON lo.platform = h.platform AND lo.b = h.b
                                        AND lo.rn = h.rn - h.ref_units - 1),
-        k AS (SELECT *, x + xr AS s, CAST(n AS DOUBLE) / (n + nr) AS q FROM j),
+        k AS (SELECT *, x + xr AS s, x - 1 AS y, xr - ref_units AS yr, x - 1 + xr - ref_units AS s2,
+                     CAST(x - 1 AS DOUBLE) / greatest(x - 1 + xr - ref_units, 1) AS fy,
+                     CASE WHEN nr > 0 THEN wt / (wt + wr) ELSE 1.0 END AS q2 FROM j),
         l AS (SELECT *,
                      CASE WHEN nr <= 0 THEN 0.0
-                          ELSE least(0.0, ln(2.0) + least(s * ln(q) - ln(1.0 - exp(s * ln(1.0 - q))), -ln(s)))
+                          ELSE least(0.0, ln(2.0) + least(CASE WHEN s2 > 0 THEN s2 * ln(q2) ELSE 0.0 END, -ln(s)))
                                / {ln10!r} END AS log10_pmin,
                      CASE WHEN nr <= 0 THEN 0.0
                           ELSE least(0.0, ln(2.0) + least(
-                               CASE WHEN x = s THEN s * ln(q)
-                                    WHEN x > s * q THEN -s * ((CAST(x AS DOUBLE) / s) * ln((CAST(x AS DOUBLE) / s) / q)
-                                                       + (1.0 - CAST(x AS DOUBLE) / s)
-                                                         * ln((1.0 - CAST(x AS DOUBLE) / s) / (1.0 - q)))
-                                                 - 0.5 * ln(8.0 * x * (1.0 - CAST(x AS DOUBLE) / s))
+                               CASE WHEN y = 0 THEN 0.0
+                                    WHEN y = s2 THEN s2 * ln(q2)
+                                    WHEN y > s2 * q2 THEN -s2 * (fy * ln(fy / q2)
+                                                                 + (1.0 - fy) * ln((1.0 - fy) / (1.0 - q2)))
+                                                          - 0.5 * ln(8.0 * y * (1.0 - fy))
                                     ELSE ln(0.5) END,
                                ln(CAST(c AS DOUBLE) / s))) END AS ln_p_lower
               FROM k),
@@ -193,12 +202,12 @@ class AccountBurstDetector(Detector):
         keep = math.log(ctx.keep_p)
         keep10 = math.log10(ctx.keep_p)
         return f"""{all_tests_sql(ctx)}
-        SELECT 0 AS is_test, platform, b, u, x, xr, n, nr, c, events, heaviest, kmax, ref_units, pmin_bin,
-               CAST(1 AS BIGINT) AS tests
+        SELECT 0 AS is_test, platform, b, u, x, xr, yr, n, nr, tau, wt, wr, c, events, heaviest, kmax, ref_units,
+               pmin_bin, CAST(1 AS BIGINT) AS tests
         FROM t WHERE ln_p_lower <= {keep!r} AND pmin_bin <= {keep10!r}
         UNION ALL
-        SELECT 1 AS is_test, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, pmin_bin,
-               count(*) AS tests
+        SELECT 1 AS is_test, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+               NULL, NULL, pmin_bin, count(*) AS tests
         FROM t GROUP BY pmin_bin"""
 
     def _evidence_sql(self, ctx: Context) -> str:
@@ -237,23 +246,30 @@ class AccountBurstDetector(Detector):
         floor = tarone_floor(pmin, n, ctx.keep_p / live_families(ctx, FAMILY))
         n_tests = int(n[pmin <= floor].sum())
         cand = tbl.filter(pa.array(~is_test & (np.power(10.0, bins) <= floor)))
-        names = ("x", "xr", "n", "nr", "c", "events", "heaviest", "kmax", "ref_units", "u")
+        names = ("x", "xr", "yr", "n", "nr", "c", "events", "heaviest", "kmax", "ref_units", "u")
         cols = {c: cand[c].to_numpy(zero_copy_only=False) for c in names}
-        p, p_crowd, p_flood = p_values(*(cols[c].astype(float) for c in ("x", "xr", "n", "nr", "c")))
+        real = {c: cand[c].to_numpy(zero_copy_only=False).astype(float) for c in ("wt", "wr", "tau")}
+        x, xr, c, yr = (cols[c].astype(float) for c in ("x", "xr", "c", "yr"))
+        p, p_crowd, p_flood = p_values(x, xr, c, yr, real["wt"], real["wr"])
         keep = np.nonzero(p <= ctx.keep_p)[0]
         platforms, receivers = cand["platform"].to_pylist(), cand["b"].to_pylist()
         out = [self._signal(str(platforms[i]), str(receivers[i]), {c: int(v[i]) for c, v in cols.items()},
+                            {c: float(v[i]) for c, v in real.items()},
                             (float(p[i]), float(p_crowd[i]), float(p_flood[i]))) for i in keep]
         return DetectorOutput(out, {FAMILY: n_tests}, {FAMILY: n_all - n_tests})
 
-    def _signal(self, platform: str, b: str, r: dict[str, int], ps: tuple[float, float, float]) -> Signal:
-        x, xr, n, nr = r["x"], r["xr"], r["n"], r["nr"]
+    def _signal(self, platform: str, b: str, r: dict[str, int], f: dict[str, float],
+                ps: tuple[float, float, float]) -> Signal:
+        x, xr, yr, n, nr = r["x"], r["xr"], r["yr"], r["n"], r["nr"]
+        wt, wr = f["wt"], f["wr"]
         p, p_crowd, p_flood = ps
-        expected = xr * n / nr if nr > 0 else 0.0
+        expected = 1.0 + yr * wt / wr if wr > 0 else 1.0
         hour = datetime(1970, 1, 1) + timedelta(seconds=r["u"] * UNIT_SECONDS)
         detail = {"senders": x, "events": r["events"], "hour_start": hour.isoformat(),
-                  "senders_before": xr, "reference_hours": r["ref_units"],
-                  "expected": round(expected, 3), "ratio": round(x / expected, 2) if expected > 0 else None,
+                  "senders_before": xr, "reference_hours": r["ref_units"], "further_senders_before": yr,
+                  "first_arrival_minute": round(f["tau"] * UNIT_SECONDS / 60, 2),
+                  "expected": round(expected, 3), "ratio": round(x / expected, 2),
+                  "exposure": round(wt, 6), "exposure_before": round(wr, 6),
                   "platform_contacts": n, "platform_contacts_before": nr, "unit": r["u"], "episode_hours": 1,
                   "p_crowd": p_crowd, "p_flood": p_flood, "by": "flood" if p_flood < p_crowd else "crowd",
                   "heaviest_sender_events": r["heaviest"], "heavy_bin": r["kmax"],
@@ -286,40 +302,37 @@ class AccountBurstDetector(Detector):
                                              lambda last, s: int(s.detail["unit"]) - int(last.detail["unit"]) <= 1)]
 
 
-def p_values(x: np.ndarray, xr: np.ndarray, n: np.ndarray, nr: np.ndarray,
-             c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def p_values(x: np.ndarray, xr: np.ndarray, c: np.ndarray, yr: np.ndarray, wt: np.ndarray,
+             wr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The combined p-value min(1, 2 min(p_crowd, p_flood)) and its two parts, vectorised and in logs (no
-    tail underflows to zero before it is compared). p_crowd: P(X >= x | S, X >= 1), X ~ Bin(S, q); p_flood:
-    P(at least one of the unit's x sender-units is among the c in the heaviest bin | S), hypergeometric."""
-    ok = (nr > 0) & (x >= 1)
-    s, q = x + xr, np.where(ok, n / np.maximum(n + nr, 1.0), 0.5)
+    tail underflows to zero before it is compared). p_crowd: P(Y >= x - 1 | S'), Y ~ Bin(S', wt / (wt + wr)),
+    S' = x - 1 + yr (the senders after each hour's first); p_flood: P(at least one of the unit's x
+    sender-units is among the c in the heaviest bin | S = x + xr), hypergeometric. No reference (xr = 0): 1."""
+    ok = (xr > 0) & (x >= 1)
+    y = x - 1
+    s2 = np.maximum(y + yr, 0.0)
+    q2 = np.where(ok, wt / np.maximum(wt + wr, 1e-300), 0.5)
+    crowd_ok = ok & (y >= 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_crowd = binom.logsf(x - 1, s, q) - np.log(-np.expm1(s * np.log1p(-q)))
+        log_crowd = binom.logsf(y - 1, s2, q2)
+    s = x + xr
     # 1 - C(S - c, x) / C(S, x), the ratio in log-gamma (scipy's hypergeom loops per element)
     rest = s - np.clip(c, 1.0, np.maximum(s, 1.0))
-    some = ok & (xr > 0) & (rest >= x)
+    some = ok & (rest >= x)
     rest, s1, x1 = np.where(some, rest, 1.0), np.where(some, s, 1.0), np.where(some, x, 0.0)
     log_none = gammaln(rest + 1) - gammaln(rest - x1 + 1) - gammaln(s1 + 1) + gammaln(s1 - x1 + 1)
-    p_crowd = np.where(ok, np.exp(np.minimum(log_crowd, 0.0)), 1.0)
+    p_crowd = np.where(crowd_ok, np.exp(np.minimum(np.nan_to_num(log_crowd, nan=0.0), 0.0)), 1.0)
     p_flood = np.where(some, -np.expm1(np.minimum(log_none, 0.0)), 1.0)
     p = np.minimum(1.0, 2.0 * np.minimum(p_crowd, p_flood))
     return p, p_crowd, p_flood
 
 
-def p_value(x: int, xr: int, n: int, nr: int, c: int | None = None) -> float:
-    """The combined p-value of one unit (`c` None: the crowd part alone, P(X >= x | S, X >= 1) for
-    X ~ Binomial(S, n / (n + nr)); 1 when there is no reference)."""
-    x, xr, n, nr = int(x), int(xr), int(n), int(nr)
-    if nr <= 0 or x < 1:
+def crowd_p_value(y: int, yr: int, wt: float, wr: float) -> float:
+    """The crowd part of one unit: P(Y >= y | S' = y + yr) for Y ~ Binomial(S', wt / (wt + wr)); y: the
+    senders after the unit's first, yr: the same over the reference, wt / wr: their remaining exposures."""
+    if y < 1 or wr <= 0:
         return 1.0
-    s, q = x + xr, n / (n + nr)
-    tail = float(binom.sf(x - 1, s, q))
-    at_least_one = -math.expm1(s * math.log1p(-q))
-    crowd = min(tail / at_least_one, 1.0) if at_least_one > 0 else 1.0
-    if c is None:
-        return crowd
-    flood = float(hypergeom.sf(0, s, min(max(int(c), 1), s), x)) if xr > 0 else 1.0
-    return min(1.0, 2.0 * min(crowd, flood))
+    return min(1.0, float(binom.sf(y - 1, y + yr, wt / (wt + wr))))
 
 
 def _attach(s: Signal, r: dict[str, Any], p_star: float) -> None:
@@ -329,11 +342,12 @@ def _attach(s: Signal, r: dict[str, Any], p_star: float) -> None:
     arrivals = sorted(zip(r["arrival_ts"], (str(a) for a in r["arrival_actor"]), strict=True))
     ids = sorted(str(i) for i in r["ids"])
     d = s.detail
-    xr, n, nr = int(d["senders_before"]), int(d["platform_contacts"]), int(d["platform_contacts_before"])
+    yr, wt, wr = int(d["further_senders_before"]), float(d["exposure"]), float(d["exposure_before"])
     if d["by"] == "flood":
         k, ts = len(arrivals), r["heavy_ts"]
     else:
-        k = next((k for k in range(1, len(arrivals) + 1) if 2 * p_value(k, xr, n, nr) <= p_star), len(arrivals))
+        k = next((k for k in range(1, len(arrivals) + 1) if 2 * crowd_p_value(k - 1, yr, wt, wr) <= p_star),
+                 len(arrivals))
         ts = arrivals[k - 1][0]
     s.start, s.end, s.ts = r["start_ts"], r["end_ts"], ts
     s.evidence = ids[:EVIDENCE_CAP]
