@@ -154,10 +154,10 @@ def test_collegemsg_nulls_raise_at_most_one_and_pvalues_are_conservative(tmp_pat
 
 def test_crowds_planted_in_collegemsg_are_found_with_their_messages(tmp_path: Path) -> None:
     """Ten receivers each get 8 messages from new accounts within 16 minutes, in the days null of real
-    CollegeMsg: the crowds at receivers with enough active hours before pass false-discovery control among
-    ~40,000 receiver-hours (4 of these 10; a receiver with a few quiet hours in its 4 weeks gives a crowd of 8
-    too little to stand out against), each signal cites the planted messages and says so in its sentence,
-    and no other burst is reported."""
+    CollegeMsg: 8 of the 10 crowds pass false-discovery control among ~40,000 receiver-hours (the senders after
+    each hour's first arrival, against receivers' hours that mostly held one sender; counting the first too,
+    against hours picked for holding one, found 4 of these 10), each signal cites the planted messages and
+    says so in its sentence, and no other burst is reported."""
     null = write_null(tmp_path / "null.txt", COLLEGEMSG, "days", seed=4)
     planted = plant_crowds(tmp_path / "planted.txt", null, accounts=10, seed=1)
     assert len(planted) == 10
@@ -172,7 +172,7 @@ def test_crowds_planted_in_collegemsg_are_found_with_their_messages(tmp_path: Pa
     first = {b: datetime.fromtimestamp(t, UTC).replace(tzinfo=None) for b, t in planted}
     found = {s[0]: (ts, start, ev, json.loads(d), text) for s, ts, start, ev, d, text in rows}
     hits = [b for b in first if b in found]
-    assert len(hits) >= 3, f"only {len(hits)} of 10 planted crowds found"
+    assert len(hits) >= 7, f"only {len(hits)} of 10 planted crowds found"
     assert len(found) - len(hits) <= 1, f"{len(found) - len(hits)} false account bursts"
     for b in hits:
         ts, start, ev, detail, text = found[b]
@@ -281,3 +281,24 @@ def test_a_new_crowd_at_an_account_with_a_steady_history_is_found(tmp_path: Path
     assert b == "steadyB" and detail["by"] == "crowd" and detail["senders"] == 15
     assert start == datetime.fromtimestamp(crowd_start, UTC).replace(tzinfo=None)
     assert detail["reference_hours"] > 100 and "heard from 15 accounts within one hour" in summary
+
+
+@pytest.mark.parametrize("asked", [False, True])
+def test_answers_to_the_accounts_own_messages_are_not_a_crowd(tmp_path: Path, asked: bool) -> None:
+    """A quiet account (one sender a day at a random hour for five weeks) hears from 8 accounts within 20
+    minutes: a crowd when they come unasked (the senders after the hour's first stand far above its hours, in
+    which no one came after the first), nothing when the account had written to each of them just before (it
+    messaged them, they answered: a conversation it started, not a crowd seeking it out)."""
+    rng = np.random.default_rng(8)
+    rows = [(f"f{rng.integers(40)}", "quietB", T0 + d * 86400 + int(rng.integers(86400))) for d in range(35)]
+    start = T0 + 35 * 86400 + 14 * 3600
+    if asked:
+        rows += [("quietB", f"pal{k}", start - 600 + 30 * k) for k in range(8)]
+    rows += [(f"pal{k}", "quietB", start + 150 * k) for k in range(8)]
+    found = [s for s in _account_signals(tmp_path, _write(tmp_path / "q.txt", rows, background_days=36))
+             if s[0] == "quietB"]
+    if asked:
+        assert found == []
+    else:
+        assert len(found) == 1 and found[0][2]["senders"] == 8 and found[0][2]["further_senders_before"] <= 3
+        assert found[0][1] == datetime.fromtimestamp(start, UTC).replace(tzinfo=None)

@@ -122,7 +122,7 @@ def all_tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = U
     by conversations, so not calibrated: for benchmarks only). `unit_seconds` divides a day."""
     if 86400 % unit_seconds:
         raise ValueError("the unit must divide a day")
-    unit_us, per_day = unit_seconds * 1_000_000, 86400 // unit_seconds
+    unit_us, unit_ms, per_day = unit_seconds * 1_000_000, unit_seconds * 1000, 86400 // unit_seconds
     x = "count(*)" if count == "senders" else "sum(m)"
     kind_list = ", ".join(f"'{k}'" for k in kinds)
     ln10 = math.log(10.0)
@@ -140,32 +140,38 @@ def all_tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = U
                           AND target IS NOT NULL AND actor <> target),
         eu AS (SELECT platform, actor, target, epoch_us(ts) AS tus,
                       CAST(floor(epoch_us(ts) / {unit_us}.0) AS BIGINT) AS u FROM ev),
-        sb AS (SELECT platform, target AS b, u, actor, count(*) AS m, min(tus) AS f
+        pa AS (SELECT platform, target AS b, u, actor, count(*) AS m, min(tus) AS f
                FROM eu GROUP BY platform, target, u, actor),
+        ob AS (SELECT platform, actor AS b, target AS a, u, min(tus) AS f FROM eu GROUP BY platform, actor, target, u),
+        sb AS (SELECT pa.* FROM pa
+               LEFT JOIN ob o1 ON o1.platform = pa.platform AND o1.b = pa.b AND o1.a = pa.actor AND o1.u = pa.u - 1
+               LEFT JOIN ob o0 ON o0.platform = pa.platform AND o0.b = pa.b AND o0.a = pa.actor AND o0.u = pa.u
+               WHERE o1.b IS NULL AND (o0.b IS NULL OR o0.f > pa.f)),
         sk AS (SELECT platform, b, u, m, f,
                       CAST(least(floor(ln(CAST(m AS DOUBLE)) / {math.log(MARK_BASE)!r} + 1e-9), {HEAVY_BINS}.0)
                            AS BIGINT) AS k FROM sb),
         bu AS (SELECT platform, b, u, {x} AS x, sum(m) AS events, max(m) AS heaviest, max(k) AS kmax,
-                      CAST(min(f) - u * {unit_us} AS DOUBLE) / {unit_us}.0 AS tau, {g}
+                      {unit_ms} - CAST(floor((min(f) - u * {unit_us}) / 1000.0) AS BIGINT) AS rem, {g}
                FROM sk GROUP BY platform, b, u),
         pu AS (SELECT platform, u, CAST(sum(x) AS BIGINT) AS n FROM bu GROUP BY platform, u),
-        bn AS (SELECT bu.*, pu.n - bu.x + 1 AS n, (pu.n - bu.x + 1) * (1.0 - bu.tau) AS w
+        bn AS (SELECT bu.*, pu.n - bu.x + 1 AS n, (pu.n - bu.x + 1) * bu.rem AS w
                FROM bu JOIN pu ON pu.platform = bu.platform AND pu.u = bu.u),
         bc AS (SELECT *, count(*) OVER ({ref}) AS ref_units,
                       row_number() OVER ({cum}) AS rn,
                       sum(x) OVER ({cum}) AS cx, sum(n) OVER ({cum}) AS cn, sum(w) OVER ({cum}) AS cw, {gcum}
                FROM bn),
-        j AS (SELECT h.platform, h.b, h.u, h.x, h.events, h.heaviest, h.kmax, h.n, h.ref_units, h.tau,
+        j AS (SELECT h.platform, h.b, h.u, h.x, h.events, h.heaviest, h.kmax, h.n, h.ref_units,
+                     1.0 - CAST(h.rem AS DOUBLE) / {unit_ms} AS tau,
                      CAST(h.cx - h.x - coalesce(lo.cx, 0) AS BIGINT) AS xr,
                      CAST(h.cn - h.n - coalesce(lo.cn, 0) AS BIGINT) AS nr,
-                     h.n * greatest(1.0 - h.tau, {MIN_REMAINING!r}) AS wt,
-                     greatest(h.cw - h.w - coalesce(lo.cw, 0.0), 0.0) AS wr,
+                     h.n * greatest(h.rem, {round(MIN_REMAINING * unit_ms)}) AS wt,
+                     CAST(h.cw - h.w - coalesce(lo.cw, 0) AS BIGINT) AS wr,
                      CAST(CASE h.kmax WHEN 0 THEN h.cx - coalesce(lo.cx, 0) {c} END AS BIGINT) AS c
               FROM bc h LEFT JOIN bc lo ON lo.platform = h.platform AND lo.b = h.b
                                        AND lo.rn = h.rn - h.ref_units - 1),
         k AS (SELECT *, x + xr AS s, x - 1 AS y, xr - ref_units AS yr, x - 1 + xr - ref_units AS s2,
                      CAST(x - 1 AS DOUBLE) / greatest(x - 1 + xr - ref_units, 1) AS fy,
-                     CASE WHEN nr > 0 THEN wt / (wt + wr) ELSE 1.0 END AS q2 FROM j),
+                     CASE WHEN nr > 0 THEN CAST(wt AS DOUBLE) / (wt + wr) ELSE 1.0 END AS q2 FROM j),
         l AS (SELECT *,
                      CASE WHEN nr <= 0 THEN 0.0
                           ELSE least(0.0, ln(2.0) + least(CASE WHEN s2 > 0 THEN s2 * ln(q2) ELSE 0.0 END, -ln(s)))
@@ -220,8 +226,22 @@ class AccountBurstDetector(Detector):
                              ON kb.platform = e.platform AND kb.b = e.target
                         WHERE e.ts IS NOT NULL AND {ctx.window.bound("e.ts")} AND e.kind IN ({kinds})
                               AND e.target IS NOT NULL AND e.actor <> e.target),
-        ek AS (SELECT eu.*, k.kmax FROM eu JOIN {KEPT} k ON k.platform = eu.platform AND k.b = eu.b AND k.u = eu.u),
-        firsts AS (SELECT platform, b, u, actor, min(ts) AS first_ts FROM ek GROUP BY platform, b, u, actor),
+        ob AS (SELECT platform, b, a, u, min(ts) AS f
+               FROM (SELECT e.platform, e.actor AS b, e.target AS a, e.ts,
+                            CAST(floor(epoch_us(e.ts) / {UNIT_SECONDS * 1_000_000}.0) AS BIGINT) AS u
+                     FROM events e JOIN (SELECT DISTINCT platform, b FROM {KEPT}) kb
+                          ON kb.platform = e.platform AND kb.b = e.actor
+                     WHERE e.ts IS NOT NULL AND {ctx.window.bound("e.ts")} AND e.kind IN ({kinds})
+                           AND e.target IS NOT NULL AND e.actor <> e.target) o
+               GROUP BY platform, b, a, u),
+        ea AS (SELECT eu.*, k.kmax FROM eu JOIN {KEPT} k ON k.platform = eu.platform AND k.b = eu.b AND k.u = eu.u),
+        fa AS (SELECT platform, b, u, actor, min(ts) AS first_ts FROM ea GROUP BY platform, b, u, actor),
+        firsts AS (SELECT fa.* FROM fa
+                   LEFT JOIN ob o1 ON o1.platform = fa.platform AND o1.b = fa.b AND o1.a = fa.actor AND o1.u = fa.u - 1
+                   LEFT JOIN ob o0 ON o0.platform = fa.platform AND o0.b = fa.b AND o0.a = fa.actor AND o0.u = fa.u
+                   WHERE o1.b IS NULL AND (o0.b IS NULL OR o0.f > fa.first_ts)),
+        ek AS (SELECT ea.* FROM ea JOIN firsts f ON f.platform = ea.platform AND f.b = ea.b AND f.u = ea.u
+                                                AND f.actor = ea.actor),
         arrivals AS (SELECT platform, b, u, list(first_ts) AS arrival_ts, list(actor) AS arrival_actor
                      FROM firsts GROUP BY platform, b, u),
         nth AS (SELECT platform, b, u, ts, kmax,
@@ -269,7 +289,7 @@ class AccountBurstDetector(Detector):
                   "senders_before": xr, "reference_hours": r["ref_units"], "further_senders_before": yr,
                   "first_arrival_minute": round(f["tau"] * UNIT_SECONDS / 60, 2),
                   "expected": round(expected, 3), "ratio": round(x / expected, 2),
-                  "exposure": round(wt, 6), "exposure_before": round(wr, 6),
+                  "exposure": int(wt), "exposure_before": int(wr),
                   "platform_contacts": n, "platform_contacts_before": nr, "unit": r["u"], "episode_hours": 1,
                   "p_crowd": p_crowd, "p_flood": p_flood, "by": "flood" if p_flood < p_crowd else "crowd",
                   "heaviest_sender_events": r["heaviest"], "heavy_bin": r["kmax"],
