@@ -8,10 +8,13 @@ singling out B over days.
 
 What is counted: the messages and mentions that reach B (likes, comments, replies and reposts answer B's own
 posts, so every post makes the next hour a surge: counted, the seed scenario gives ~12,600 "bursts"; a post
-that draws unusual engagement needs a per-post model, not this one). For receiver B and hour t: X_t, the
-number of distinct senders (a conversation of fifty messages from one friend is one sender), and each
-sender's number of messages in the hour, its *mark*, binned by powers of four (1-3, 4-15, 16-63, ...,
->= 4^8).
+that draws unusual engagement needs a per-post model, not this one), from senders who come unasked: a sender
+to whom B wrote in the 60 minutes before it came is answering B and is not counted
+(B's message to eight friends, answered within minutes, is a conversation B started, not a crowd seeking B
+out; counted, it is out of the model below). For receiver B and hour t: X_t, the number of distinct senders
+(a conversation of fifty messages from one friend is one sender), tau_t, the place in the hour of the first
+one's first message (0..1), and each sender's number of messages in the hour, its *mark*, binned by powers
+of four (1-3, 4-15, 16-63, ..., >= 4^8).
 
 The reference is B's *active hours* (hours in which B got anything) in the 28 days before t. The tested hour
 is itself one with an arrival, so this compares like with like, and makes no assumption about when, within
@@ -21,26 +24,40 @@ since its own active hours hold such crowds. (The
 previous reference, B's whole days with the platform's hourly rhythm as exposure, read such an account's
 every crowd as a burst: 10 friends every day at 21:00 gave 59 signals in 60 days.) A receiver with no active
 hour in the 28 days before (new, or back after weeks of silence) has no reference and is not a test. Two
-tests, both conditional on S = X_t + X_ref (X_ref: B's sender-hours in the reference), so B's own rate drops
-out:
+tests, B's own rate dropping out of both by conditioning on a total:
 
-* **crowd** (many senders): X_h ~ Poisson(pi_B E_h) in each of B's hours, E_h = 1 + the distinct
-  sender-receiver contacts in hour h to every receiver but B (the platform's daily rhythm and platform-wide
-  surges are exposure, not bursts; B's own senders are left out so that a crowd does not raise its own
-  exposure, and the 1 keeps an hour in which B is the only receiver from having none). Given S,
-  X_t ~ Binomial(S, q), q = E_t / (E_t + E_ref) (E_ref: the sum over the reference hours), and only hours
-  with an arrival are tests: p_crowd = P(Bin(S, q) >= x) / (1 - (1 - q)^S). The reference hours are picked
-  because they had an arrival (each holds at least one sender, a zero-truncated count), which the binomial
-  ignores: it lets the other hours be empty, so the tested hour's share is read too small and the test errs
-  conservative. bench/burst_account_model.py draws hours from the model: P(p <= alpha) <= alpha at every
-  alpha from 1e-4 to 0.05 for receivers of 0.5 to 100 senders a day, far below alpha for the sparse ones.
-  Its limit is the exposure: among B's active hours, B's senders are taken to follow the other receivers'
-  hourly volume and B's days to be alike. A busy receiver (tens of senders a day) whose senders keep hours
-  unlike the platform's, or whose days differ much in intensity, is out of the model and anti-conservative
-  (24 senders a day 9 h off the platform's hours: P(p <= 1e-4) = 0.017; days ~ Gamma(1): 0.004); at 3
-  senders a day the shift gives 1.6e-4, and sparse receivers, the usual case on message data, are not
-  affected.
-* **flood** (one sender far beyond B's usual conversations): the S sender-hours' marks are exchangeable
+* **crowd** (many senders): B's senders arrive as a Poisson process (each sender's first message in the
+  hour a point), at rate pi_B E_h in hour h, uniform within the hour, E_h = 1 + the distinct sender-receiver
+  contacts in hour h to every receiver but B (the platform's daily rhythm and platform-wide surges are
+  exposure, not bursts; B's own senders are left out so that a crowd does not raise its own exposure, and
+  the 1 keeps an hour in which B is the only receiver from having none). An hour is active because of its
+  first point, at tau_h; by the process's memorylessness, the number of further senders in the rest of
+  the hour, Y_h = X_h - 1, is Poisson(pi_B E_h (1 - tau_h)) given tau_h, whatever came before, and is not
+  truncated (each reference hour may hold none after its first). So given S' = Y_t + Y_ref (Y_ref: the sum
+  over the reference hours), Y_t ~ Binomial(S', q'), q' = W_t / (W_t + W_ref), W_h = E_h (1 - tau_h) (the
+  remaining exposure, summed over the reference for W_ref), and p_crowd = P(Bin(S', q') >= X_t - 1), exact
+  under the model. The tested hour's remaining time is taken as at least a quarter hour (W_t = E_t max(1 -
+  tau_t, 1/4)): under the model that only makes the test conservative (q' larger), and it keeps a pair of
+  senders a second after a first at 59:58 from reading as a crowd in an hour with two seconds left (the
+  test's time resolution is a quarter hour, not the timestamps'). Timestamps are read to the millisecond;
+  coarser timestamps floor tau, which overstates the remaining time (conservative for the tested hour).
+  The usual hour of a sparse receiver, one sender after hours of one sender each (S' = 0), cannot give a
+  small p and drops out of the tests (Tarone, below): that is where the power is. (The previous crowd
+  statistic counted the first sender too, X_t ~ Binomial(X_t + X_ref, E_t / (E_t + E_ref)) conditioned on
+  X_t >= 1, and ignored that the reference hours were picked for holding one: exact only where hours hold
+  many senders, far too conservative on sparse receivers, 4 of 10 planted crowds of 8 in CollegeMsg found
+  where this finds 8.) bench/burst_account_model.py draws hours from the model: P(p <= alpha) <= alpha at
+  every alpha from 1e-4 to 0.05 for receivers of 0.5 to 100 senders a day, and also when arrivals bunch at
+  the start or end of the hour. Its limit is the exposure: B's senders are taken to follow the other
+  receivers' hourly volume and B's days to be alike. A receiver whose senders keep hours unlike the
+  platform's, or whose days differ much in intensity, is out of the model and anti-conservative, more as it
+  is busier (9 h off the platform's hours: P(p <= 1e-4) = 0 at 0.5 senders a day, 0.0015 at 3, 0.023 at 24;
+  days ~ Gamma(1): 0 / 5e-5 / 0.0046), as the previous statistic was for busy receivers (0.017 and 0.004
+  at 24). On CollegeMsg's nulls, which keep each receiver's senders and their hours, it stays within level
+  (docs/quality.md). Answers to B's own messages, if they were counted, would be out of the model at every
+  rate (clusters of senders: P(p <= 1e-4) ~ 0.0015-0.002), which is why they are not.
+* **flood** (one sender far beyond B's usual conversations): the S = X_t + X_ref sender-hours (X_ref: B's
+  sender-hours in the reference) have marks that are exchangeable
   under the null (which of B's sender-hours fall in hour t carries no information on how many messages each
   holds), so the hour's heaviest mark ranks like the maximum of a random x-subset of S: with c = the number
   of the S sender-hours in the heaviest mark's bin or above (the hour's own included),
@@ -59,25 +76,28 @@ floods from one or a few sources (ROC AUC 0.48 on DARPA's intrusions, see bench/
 and not MIDAS's minute: conversations and crowds on social platforms unfold over minutes to an hour; on
 DARPA the minute tick scores about the same (ROC AUC 0.901 against 0.896 per hour).
 
-Tarone: given S and q the smallest attainable p is 2 min(q^S / (1 - (1 - q)^S), 1 / S) (p_flood >= x / S >=
-1 / S). It is known before X_t is split from S: q depends only on the other receivers' contacts, and S on the
-sum; the filter (fdr.py) keeps only the tests whose p_min (rounded down to a tenth of a decade, and below
-1e-100 all in one bin, so tests group into at most 1,000 bins) could pass. An hour with no reference
-(q = 1) is never a test that can pass.
+Tarone: given S', q' and S = X_t + X_ref the smallest attainable p is 2 min(q'^S', 1 / S) (1 when S' = 0:
+the crowd part cannot go below 1 without a further sender; p_flood >= x / S >= 1 / S). It is known before
+Y_t is split from S': q' depends only on the other receivers' contacts and the first arrivals' times (the
+first arrival's, not the further senders'), S' and S on the sums; the filter (fdr.py) keeps only the tests
+whose p_min (rounded down to a tenth of a decade, and below 1e-100 all in one bin, so tests group into at
+most 1,000 bins) could pass. An hour with no reference is never a test that can pass.
 
-Cost: one aggregate of events per (receiver, hour, sender), then per (receiver, hour) and per (platform,
-hour), an equality join of the two, and one range window over B's hours (its senders, exposure and 8
-cumulative mark-bin counts over the 28 days before). Candidates are
-screened in SQL by a lower bound of p (Ash's bound P(Bin(S, q) >= x) >= exp(-S D(x/S || q)) /
-sqrt(8 x (1 - x/S)) for the crowd part, c / S for the flood part), so only hours that might pass reach
-Python, where scipy gives the exact tails (vectorised). Evidence is read in `finalize`, for the hours that
-passed only (registered as a small table, joined on receiver and hour). Nothing grows with a product of two
-large sides.
+Cost: one aggregate of events per (receiver, hour, sender) (with its first message's time) and the same per
+(sender, receiver, hour) for B's own messages (their first and last), two equality joins of the two (same
+hour, hour before) to drop the answers, then per (receiver, hour) and per (platform, hour), an equality join
+of the two, and one range window over B's hours (its senders, exposure, remaining exposure and 8 cumulative
+mark-bin counts over the 28 days before; the remaining exposure in integer contact-milliseconds, so that every
+engine sums it alike). Candidates are screened in SQL by a lower bound of p (Ash's bound P(Bin(S', q') >= y)
+>= exp(-S' D(y/S' || q')) / sqrt(8 y (1 - y/S')) for the crowd part, c / S for the flood part), so only hours
+that might pass reach Python, where scipy gives the exact tails (vectorised). Evidence is read in `finalize`,
+for the hours that passed only (registered as a small table, joined on receiver and hour). Nothing grows with
+a product of two large sides.
 
 The FDR budget: `burst_account` is its own family (equal share of the run's level, as every family).
 Significant hours of one receiver that follow each other are one signal (an episode). ts = the moment the
 first hour became significant: for a crowd, the arrival of the sender with which the crowd part passed at
-half the level (given that hour's exposure); for a flood, the moment its heaviest sender reached its
+half the level (given that hour's remaining exposure); for a flood, the moment its heaviest sender reached its
 bin's threshold (4^k messages). start / end = the first / last counted event of the episode; evidence =
 those events (at most 500 ids); detail.by says which part was the smaller.
 """
@@ -142,11 +162,12 @@ def all_tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = U
                       CAST(floor(epoch_us(ts) / {unit_us}.0) AS BIGINT) AS u FROM ev),
         pa AS (SELECT platform, target AS b, u, actor, count(*) AS m, min(tus) AS f
                FROM eu GROUP BY platform, target, u, actor),
-        ob AS (SELECT platform, actor AS b, target AS a, u, min(tus) AS f FROM eu GROUP BY platform, actor, target, u),
+        ob AS (SELECT platform, actor AS b, target AS a, u, min(tus) AS f0, max(tus) AS f1
+               FROM eu GROUP BY platform, actor, target, u),
         sb AS (SELECT pa.* FROM pa
                LEFT JOIN ob o1 ON o1.platform = pa.platform AND o1.b = pa.b AND o1.a = pa.actor AND o1.u = pa.u - 1
                LEFT JOIN ob o0 ON o0.platform = pa.platform AND o0.b = pa.b AND o0.a = pa.actor AND o0.u = pa.u
-               WHERE o1.b IS NULL AND (o0.b IS NULL OR o0.f > pa.f)),
+               WHERE (o1.b IS NULL OR o1.f1 <= pa.f - {unit_us}) AND (o0.b IS NULL OR o0.f0 >= pa.f)),
         sk AS (SELECT platform, b, u, m, f,
                       CAST(least(floor(ln(CAST(m AS DOUBLE)) / {math.log(MARK_BASE)!r} + 1e-9), {HEAVY_BINS}.0)
                            AS BIGINT) AS k FROM sb),
@@ -226,7 +247,7 @@ class AccountBurstDetector(Detector):
                              ON kb.platform = e.platform AND kb.b = e.target
                         WHERE e.ts IS NOT NULL AND {ctx.window.bound("e.ts")} AND e.kind IN ({kinds})
                               AND e.target IS NOT NULL AND e.actor <> e.target),
-        ob AS (SELECT platform, b, a, u, min(ts) AS f
+        ob AS (SELECT platform, b, a, u, min(ts) AS f0, max(ts) AS f1
                FROM (SELECT e.platform, e.actor AS b, e.target AS a, e.ts,
                             CAST(floor(epoch_us(e.ts) / {UNIT_SECONDS * 1_000_000}.0) AS BIGINT) AS u
                      FROM events e JOIN (SELECT DISTINCT platform, b FROM {KEPT}) kb
@@ -239,7 +260,8 @@ class AccountBurstDetector(Detector):
         firsts AS (SELECT fa.* FROM fa
                    LEFT JOIN ob o1 ON o1.platform = fa.platform AND o1.b = fa.b AND o1.a = fa.actor AND o1.u = fa.u - 1
                    LEFT JOIN ob o0 ON o0.platform = fa.platform AND o0.b = fa.b AND o0.a = fa.actor AND o0.u = fa.u
-                   WHERE o1.b IS NULL AND (o0.b IS NULL OR o0.f > fa.first_ts)),
+                   WHERE (o1.b IS NULL OR epoch_us(o1.f1) <= epoch_us(fa.first_ts) - {UNIT_SECONDS * 1_000_000})
+                         AND (o0.b IS NULL OR o0.f0 >= fa.first_ts)),
         ek AS (SELECT ea.* FROM ea JOIN firsts f ON f.platform = ea.platform AND f.b = ea.b AND f.u = ea.u
                                                 AND f.actor = ea.actor),
         arrivals AS (SELECT platform, b, u, list(first_ts) AS arrival_ts, list(actor) AS arrival_actor

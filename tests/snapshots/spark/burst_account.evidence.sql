@@ -27,7 +27,8 @@ WITH eu AS (
     b,
     a,
     u,
-    MIN(ts) AS f
+    MIN(ts) AS f0,
+    MAX(ts) AS f1
   FROM (
     SELECT
       e.platform,
@@ -85,8 +86,11 @@ WITH eu AS (
   LEFT JOIN ob AS o0
     ON o0.platform = fa.platform AND o0.b = fa.b AND o0.a = fa.actor AND o0.u = fa.u
   WHERE
-    o1.b IS NULL AND (
-      o0.b IS NULL OR o0.f > fa.first_ts
+    (
+      o1.b IS NULL OR UNIX_MICROS(o1.f1) <= UNIX_MICROS(fa.first_ts) - 3600000000
+    )
+    AND (
+      o0.b IS NULL OR o0.f0 >= fa.first_ts
     )
 ), ek AS (
   SELECT

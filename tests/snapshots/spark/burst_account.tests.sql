@@ -42,7 +42,8 @@ WITH ev AS (
     actor AS b,
     target AS a,
     u,
-    MIN(tus) AS f
+    MIN(tus) AS f0,
+    MAX(tus) AS f1
   FROM eu
   GROUP BY
     platform,
@@ -58,8 +59,11 @@ WITH ev AS (
   LEFT JOIN ob AS o0
     ON o0.platform = pa.platform AND o0.b = pa.b AND o0.a = pa.actor AND o0.u = pa.u
   WHERE
-    o1.b IS NULL AND (
-      o0.b IS NULL OR o0.f > pa.f
+    (
+      o1.b IS NULL OR o1.f1 <= pa.f - 3600000000
+    )
+    AND (
+      o0.b IS NULL OR o0.f0 >= pa.f
     )
 ), sk AS (
   SELECT
