@@ -10,8 +10,10 @@ remaining exposure (the tested hour's at least a quarter hour), Y_t | S' ~ Binom
 S' = Y_t + sum Y_h, q' = w_t (1 - tau_t) / (that + sum over the reference of w_h (1 - tau_h)).
 Departures: the receiver's senders keep hours 9 h off the platform's (`shift 9h`); its days differ in
 intensity (m_d ~ Gamma, mean 1); arrivals within the hour bunched at its start (density 2 (1 - s)) or at its
-end (2 s); and replies: each of the receiver's own messages (at rate r / 2 an hour, the same profile) draws
-answers from Poisson(1) further senders within the next few minutes (exponential, mean 3 minutes).
+end (2 s); timestamps to the minute (ties at the first arrival; tau floored); and replies: each of the
+receiver's own messages (at rate r / 2 an hour, the same profile) draws answers from Poisson(1) further
+senders within the next few minutes (exponential, mean 3 minutes), counted as senders. The detector does not
+count them (a sender to whom B wrote in the 60 minutes before is answering B): that row says why.
 Printed: P(p <= alpha) for alpha = 1e-4, 1e-3, 1e-2, 0.05 (at or below alpha: conservative at that level).
 """
 
@@ -26,7 +28,7 @@ ALPHAS = (1e-4, 1e-3, 1e-2, 0.05)
 DAYS, REFERENCE_HOURS = 90, 28 * 24
 CASES = (("none", None, 0, "uniform"), ("none", None, 9, "uniform"), ("Gamma(4)", 4.0, 0, "uniform"),
          ("Gamma(1)", 1.0, 0, "uniform"), ("none", None, 0, "early"), ("none", None, 0, "late"),
-         ("none", None, 0, "replies"))
+         ("none", None, 0, "minutes"), ("none", None, 0, "replies"))
 
 
 def _arrivals(rng: np.random.Generator, counts: np.ndarray, within: str) -> np.ndarray:
@@ -36,6 +38,8 @@ def _arrivals(rng: np.random.Generator, counts: np.ndarray, within: str) -> np.n
         return 1 - np.sqrt(1 - u)
     if within == "late":
         return np.sqrt(u)
+    if within == "minutes":
+        return np.floor(u * 60) / 60
     return u
 
 
@@ -85,7 +89,8 @@ def main() -> None:
             _, crowd, _ = p_values(x, xr, x + xr, yr, wt, wr)
             hours = "the platform's" if shift == 0 else f"shifted {shift} h"
             inner = {"uniform": "uniform (the model)", "early": "bunched early", "late": "bunched late",
-                     "replies": "replies to its own messages"}[within]
+                     "minutes": "timestamps to the minute",
+                     "replies": "answers to its own messages, counted"}[within]
             print(f"| {per_day:g} | {mult} | {hours} | {inner} | {len(x):,} | "
                   + " | ".join(f"{np.mean(crowd <= a):.2g}" for a in ALPHAS) + " |", flush=True)
 
