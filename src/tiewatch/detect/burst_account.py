@@ -160,11 +160,10 @@ def all_tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = U
                           AND target IS NOT NULL AND actor <> target),
         eu AS (SELECT platform, actor, target, epoch_us(ts) AS tus,
                       CAST(floor(epoch_us(ts) / {unit_us}.0) AS BIGINT) AS u FROM ev),
-        pa AS (SELECT platform, target AS b, u, actor, count(*) AS m, min(tus) AS f
+        pa AS (SELECT platform, target AS b, u, actor, count(*) AS m, min(tus) AS f, max(tus) AS fl
                FROM eu GROUP BY platform, target, u, actor),
-        ob AS (SELECT platform, actor AS b, target AS a, u, min(tus) AS f0, max(tus) AS f1
-               FROM eu GROUP BY platform, actor, target, u),
-        sb AS (SELECT pa.* FROM pa
+        ob AS (SELECT platform, actor AS b, b AS a, u, f AS f0, fl AS f1 FROM pa),
+        sb AS (SELECT pa.platform, pa.b, pa.u, pa.actor, pa.m, pa.f FROM pa
                LEFT JOIN ob o1 ON o1.platform = pa.platform AND o1.b = pa.b AND o1.a = pa.actor AND o1.u = pa.u - 1
                LEFT JOIN ob o0 ON o0.platform = pa.platform AND o0.b = pa.b AND o0.a = pa.actor AND o0.u = pa.u
                WHERE (o1.b IS NULL OR o1.f1 <= pa.f - {unit_us}) AND (o0.b IS NULL OR o0.f0 >= pa.f)),

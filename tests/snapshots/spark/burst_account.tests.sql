@@ -29,7 +29,8 @@ WITH ev AS (
     u,
     actor,
     COUNT(*) AS m,
-    MIN(tus) AS f
+    MIN(tus) AS f,
+    MAX(tus) AS fl
   FROM eu
   GROUP BY
     platform,
@@ -40,19 +41,19 @@ WITH ev AS (
   SELECT
     platform,
     actor AS b,
-    target AS a,
+    b AS a,
     u,
-    MIN(tus) AS f0,
-    MAX(tus) AS f1
-  FROM eu
-  GROUP BY
-    platform,
-    actor,
-    target,
-    u
+    f AS f0,
+    fl AS f1
+  FROM pa
 ), sb AS (
   SELECT
-    pa.*
+    pa.platform,
+    pa.b,
+    pa.u,
+    pa.actor,
+    pa.m,
+    pa.f
   FROM pa
   LEFT JOIN ob AS o1
     ON o1.platform = pa.platform AND o1.b = pa.b AND o1.a = pa.actor AND o1.u = pa.u - 1
