@@ -162,7 +162,7 @@ def all_tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = U
                       CAST(floor(epoch_us(ts) / {unit_us}.0) AS BIGINT) AS u FROM ev),
         pa AS (SELECT platform, target AS b, u, actor, count(*) AS m, min(tus) AS f, max(tus) AS fl
                FROM eu GROUP BY platform, target, u, actor),
-        ob AS (SELECT platform, actor AS b, b AS a, u, f AS f0, fl AS f1 FROM pa),
+        ob AS (SELECT pa.platform, pa.actor AS b, pa.b AS a, pa.u, pa.f AS f0, pa.fl AS f1 FROM pa),
         sb AS (SELECT pa.platform, pa.b, pa.u, pa.actor, pa.m, pa.f FROM pa
                LEFT JOIN ob o1 ON o1.platform = pa.platform AND o1.b = pa.b AND o1.a = pa.actor AND o1.u = pa.u - 1
                LEFT JOIN ob o0 ON o0.platform = pa.platform AND o0.b = pa.b AND o0.a = pa.actor AND o0.u = pa.u

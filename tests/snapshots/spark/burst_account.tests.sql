@@ -39,12 +39,12 @@ WITH ev AS (
     actor
 ), ob AS (
   SELECT
-    platform,
-    actor AS b,
-    b AS a,
-    u,
-    f AS f0,
-    fl AS f1
+    pa.platform,
+    pa.actor AS b,
+    pa.b AS a,
+    pa.u,
+    pa.f AS f0,
+    pa.fl AS f1
   FROM pa
 ), sb AS (
   SELECT
