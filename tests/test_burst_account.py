@@ -36,16 +36,19 @@ def _tests(db: Path) -> dict[str, np.ndarray]:
 
 
 def _model_hours(rng: np.random.Generator, rate: float, hours: int, trials: int, reply: float = 0.0,
-                 floor: float = MIN_REMAINING) -> dict[str, np.ndarray]:
+                 floor: float = MIN_REMAINING, tick: float = 0.0) -> dict[str, np.ndarray]:
     """`trials` receivers, each with `hours` hours of senders arriving as a Poisson process (`rate` senders an
     hour, exposure 1 + the hour's index modulo 3, uniform within the hour), the last hour tested against the
     active ones before it: x, xr, yr, wt, wr as the detector computes them. `reply`: out of the model, the
     probability that an hour's first arrival draws another sender within a minute (a message to a group, its
-    members answering at once); `floor`: the tested hour's least remaining time."""
+    members answering at once); `floor`: the tested hour's least remaining time; `tick`: the timestamps'
+    resolution in hours (the first arrival's time floored to it; senders in its tick count after it)."""
     e = 1.0 + np.arange(hours) % 3
     n = rng.poisson(rate * e, size=(trials, hours))
     tau = 1 - rng.random((trials, hours)) ** (1 / np.maximum(n, 1))  # the first of n uniform arrivals
     n = n + ((n >= 1) & (rng.random((trials, hours)) < reply) & (tau < 1 - 1 / 60))
+    if tick:
+        tau = np.floor(tau / tick) * tick
     act = n[:, :-1] >= 1
     x, xr = n[:, -1].astype(float), (n[:, :-1] * act).sum(axis=1).astype(float)
     wr = (e[:-1] * (1 - tau[:, :-1]) * act).sum(axis=1)
@@ -117,6 +120,18 @@ def test_replies_right_after_an_hours_first_arrival_are_not_read_as_a_crowd() ->
     _, crowd, _ = p_values(*(hour[c].to_numpy().astype(float) for c in ("x", "xr", "xr", "yr", "wt", "wr")))
     assert np.isclose(crowd[0], crowd_p_value(2, 2, 10.0 * MIN_REMAINING, 60.0)) and crowd[0] > 0.005
     assert crowd_p_value(2, 2, 10.0 * 2 / 3600, 60.0) < 1e-6  # what the two seconds left would have said
+
+
+def test_coarse_timestamps_keep_the_level() -> None:
+    """Timestamps to the minute or to ten minutes: the first arrival's time is floored (the rest of the hour
+    read longer than it was) and senders in its tick count after it, as they came after it; the crowd part
+    stays within its level."""
+    for tick in (1 / 60, 1 / 6):
+        for rate in (0.1, 2.0):
+            t = _model_hours(np.random.default_rng(3), rate, 200, 40_000, tick=tick)
+            _, crowd, _ = p_values(t["x"], t["xr"], t["x"] + t["xr"], t["yr"], t["wt"], t["wr"])
+            for alpha in (0.001, 0.01, 0.05):
+                assert np.mean(crowd <= alpha) <= alpha + 3 * np.sqrt(alpha / len(crowd)), (tick, rate, alpha)
 
 
 @pytest.mark.parametrize("null", ["days", "arrivals"])
