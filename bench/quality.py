@@ -517,13 +517,13 @@ def _account_run(db: Path, seed: int) -> tuple[dict[str, int], dict[str, np.ndar
     with Store(db) as store:
         rep = run_detect(store, only=[AccountBurstDetector()])
         ctx = Context(store=store, dialect=DUCKDB, window=Window(), keep_p=0.05)
-        tbl = store.arrow(f"{all_tests_sql(ctx)} SELECT b, x, xr, n, nr, c, yr, wt, wr FROM t "
+        tbl = store.arrow(f"{all_tests_sql(ctx)} SELECT b, x, xr, n, nr, c, yr, wt, wr, tn, ty, tw FROM t "
                           "ORDER BY platform, b, u")
         sig = store.con.execute('SELECT subjects[1], start, "end" FROM signals '
                                 "WHERE kind = 'burst_account'").fetchall()
-    x, xr, n, nr, c, yr, wt, wr = (tbl[k].to_numpy().astype(float)
-                                   for k in ("x", "xr", "n", "nr", "c", "yr", "wt", "wr"))
-    p, p_crowd, p_flood = p_values(x, xr, c, yr, wt, wr)
+    x, xr, n, nr, c, yr, wt, wr, tn, ty, tw = (tbl[k].to_numpy().astype(float)
+                                               for k in ("x", "xr", "n", "nr", "c", "yr", "wt", "wr", "tn", "ty", "tw"))
+    p, p_crowd, p_flood = p_values(x, xr, c, yr, wt, wr, tn, ty, tw)
     ok = nr > 0
     # the crowd part randomised (uniform under its model): P(Y > y) + U P(Y = y), Y ~ Bin(S', q')
     s2, q2 = x - 1 + yr, np.where(ok, wt / np.maximum(wt + wr, 1e-300), 0.5)

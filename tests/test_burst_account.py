@@ -14,7 +14,14 @@ from scipy.stats import binom, hypergeom
 
 from conftest import COLLEGEMSG, Cli
 from tiewatch.detect.base import Context, Window
-from tiewatch.detect.burst_account import MIN_REMAINING, AccountBurstDetector, all_tests_sql, crowd_p_value, p_values
+from tiewatch.detect.burst_account import (
+    MIN_REMAINING,
+    SAME_TIME_MIN,
+    AccountBurstDetector,
+    all_tests_sql,
+    crowd_p_value,
+    p_values,
+)
 from tiewatch.detect.dialect import DUCKDB
 from tiewatch.detect.run import detect
 from tiewatch.nulls import write_null
@@ -31,7 +38,8 @@ def _ingest_messages(cli: Cli, path: Path) -> None:
 def _tests(db: Path) -> dict[str, np.ndarray]:
     with Store(db, read_only=True) as store:
         ctx = Context(store=store, dialect=DUCKDB, window=Window(), keep_p=0.05)
-        tbl = store.arrow(f"{all_tests_sql(ctx)} SELECT x, xr, n, nr, c, yr, wt, wr, tau, ln_p_lower, pmin_bin FROM t")
+        cols = "x, xr, n, nr, c, yr, wt, wr, tn, ty, tw, tau, ln_p_lower, pmin_bin"
+        tbl = store.arrow(f"{all_tests_sql(ctx)} SELECT {cols} FROM t")
     return {c: tbl[c].to_numpy().astype(float) for c in tbl.column_names}
 
 
@@ -149,7 +157,7 @@ def test_collegemsg_nulls_raise_at_most_one_and_pvalues_are_conservative(tmp_pat
     assert report.counts.get("burst_account", 0) <= 1
     assert report.tests["burst_account"] > 3_000
     t = _tests(tmp_path / "null.duckdb")
-    p, crowd, flood = p_values(t["x"], t["xr"], t["c"], t["yr"], t["wt"], t["wr"])
+    p, crowd, flood = p_values(t["x"], t["xr"], t["c"], t["yr"], t["wt"], t["wr"], t["tn"], t["ty"], t["tw"])
     for alpha in (1e-4, 1e-3, 1e-2, 0.05):
         assert np.mean(p <= alpha) <= alpha, alpha
         assert np.mean(crowd <= alpha) <= alpha and np.mean(flood <= alpha) <= alpha, alpha
@@ -161,6 +169,9 @@ def test_collegemsg_nulls_raise_at_most_one_and_pvalues_are_conservative(tmp_pat
     assert ((t["tau"] >= 0) & (t["tau"] < 1)).all() and (t["yr"][ok] >= 0).all() and (t["wr"][ok] > 0).all()
     log10_pmin = np.zeros_like(p)  # in logs: the smallest attainable p-values go far below 1e-300
     crowd_min = np.where(s2[ok] > 0, s2[ok] * np.log10(np.where(ok, q2, 0.5)[ok]), 0.0)
+    s3, q3 = (t["x"] - 1 + t["ty"])[ok], (t["wt"] / (t["wt"] + t["tw"]))[ok]
+    same = t["tn"][ok] >= SAME_TIME_MIN  # the larger of the two tests: its p_min is the larger one
+    crowd_min = np.where(same, np.maximum(crowd_min, np.where(s3 > 0, s3 * np.log10(q3), 0.0)), crowd_min)
     log10_pmin[ok] = np.minimum(np.log10(2) + np.minimum(crowd_min, -np.log10(s[ok])), 0.0)
     assert (t["pmin_bin"] <= np.maximum(log10_pmin, -100) + 1e-9).all(), "Tarone's bins round p_min up"
     assert (log10_pmin[p > 0] <= np.log10(p[p > 0]) + 1e-9).all()
@@ -317,3 +328,30 @@ def test_answers_to_the_accounts_own_messages_are_not_a_crowd(tmp_path: Path, as
     else:
         assert len(found) == 1 and found[0][2]["senders"] == 8 and found[0][2]["further_senders_before"] <= 3
         assert found[0][1] == datetime.fromtimestamp(start, UTC).replace(tzinfo=None)
+
+
+def test_an_account_with_a_rhythm_of_its_own_is_compared_with_its_own_hours_at_that_time(tmp_path: Path) -> None:
+    """A busy account (12 senders a day between 9:00 and 21:00) that hears from 15 of its 20 colleagues in
+    the first half hour after 8:00 every morning, on a platform whose volume is flat over the day: against
+    all its active hours, each morning looks like a crowd (its hours are mostly of one sender, and the
+    platform's volume at 8:00 does not announce fifteen); against its own active hours at 8:00 of the four
+    weeks before, it is the usual morning. The larger of the two p-values is taken where the account has at
+    least SAME_TIME_MIN hours at that time, and from its eighth morning on nothing is reported (before, its
+    few mornings are all the history it has, and its first ones do stand out)."""
+    rng = np.random.default_rng(9)
+    rows: list[tuple[str, str, int]] = []
+    for d in range(45):
+        day = T0 + d * 86400
+        rows += [(f"c{c}", "deskB", day + 8 * 3600 + int(rng.integers(1800)))
+                 for c in rng.choice(20, 15, replace=False)]
+        rows += [(f"u{rng.integers(100)}", "deskB", day + 9 * 3600 + int(rng.integers(12 * 3600))) for _ in range(12)]
+    found = _account_signals(tmp_path, _write(tmp_path / "desk.txt", rows, background_days=45))
+    assert [s for s in found if s[0] == "deskB" and s[1] >= datetime.fromtimestamp(T0 + 7 * 86400, UTC)
+            .replace(tzinfo=None)] == []
+    t = _tests(tmp_path / "a.duckdb")
+    mornings = (t["x"] >= 10) & (t["tn"] >= SAME_TIME_MIN)
+    assert mornings.sum() > 10
+    args = [t[c][mornings] for c in ("x", "xr", "c", "yr", "wt", "wr")]
+    _, against_all, _ = p_values(*args)
+    _, crowd, _ = p_values(*args, *(t[c][mornings] for c in ("tn", "ty", "tw")))
+    assert np.median(against_all) < 1e-4 and crowd.min() > 1e-3

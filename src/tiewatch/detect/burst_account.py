@@ -127,6 +127,7 @@ EVIDENCE_CAP = 500
 SENDERS_KEPT = 20  # sender ids kept in detail, in order of arrival
 BIN = 10  # Tarone bins per decade of p_min
 PMIN_FLOOR = -100  # log10: smaller p_min share one bin (Tarone's floor, level / tests, is far above 1e-100)
+SAME_TIME_MIN = 7  # B's active hours at the tested hour's time of day (of 28 days) that give it a rhythm of its own
 MIN_REMAINING = 0.25  # the tested hour's remaining exposure after its first arrival: at least a quarter hour
 KEPT = "tw_burst_account_kept"  # the kept hours, registered for their evidence query
 
@@ -150,6 +151,8 @@ def all_tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = U
     g = ", ".join(f"sum(CASE WHEN k >= {j} THEN 1 ELSE 0 END) AS g{j}" for j in bins)
     ref = (f"PARTITION BY platform, b ORDER BY u "
            f"RANGE BETWEEN {int(reference_days) * per_day} PRECEDING AND 1 PRECEDING")
+    same = (f"PARTITION BY platform, b, u % {per_day} ORDER BY u "
+            f"RANGE BETWEEN {int(reference_days) * per_day} PRECEDING AND 1 PRECEDING")
     # the reference's sums are differences of cumulative sums (one cheap pass in order) at two rows of B: the
     # one before t, and the one before the reference's first (found by one range count, joined on row number)
     cum = "PARTITION BY platform, b ORDER BY u ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
@@ -176,11 +179,13 @@ def all_tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = U
         pu AS (SELECT platform, u, CAST(sum(x) AS BIGINT) AS n FROM bu GROUP BY platform, u),
         bn AS (SELECT bu.*, pu.n - bu.x + 1 AS n, (pu.n - bu.x + 1) * bu.rem AS w
                FROM bu JOIN pu ON pu.platform = bu.platform AND pu.u = bu.u),
-        bc AS (SELECT *, count(*) OVER ({ref}) AS ref_units,
+        bc AS (SELECT *, count(*) OVER ({ref}) AS ref_units, count(*) OVER ({same}) AS tn,
+                      coalesce(sum(x - 1) OVER ({same}), 0) AS ty, coalesce(sum(w) OVER ({same}), 0) AS tw,
                       row_number() OVER ({cum}) AS rn,
                       sum(x) OVER ({cum}) AS cx, sum(n) OVER ({cum}) AS cn, sum(w) OVER ({cum}) AS cw, {gcum}
                FROM bn),
-        j AS (SELECT h.platform, h.b, h.u, h.x, h.events, h.heaviest, h.kmax, h.n, h.ref_units,
+        j AS (SELECT h.platform, h.b, h.u, h.x, h.events, h.heaviest, h.kmax, h.n, h.ref_units, h.tn,
+                     CAST(h.ty AS BIGINT) AS ty, CAST(h.tw AS BIGINT) AS tw,
                      1.0 - CAST(h.rem AS DOUBLE) / {unit_ms} AS tau,
                      CAST(h.cx - h.x - coalesce(lo.cx, 0) AS BIGINT) AS xr,
                      CAST(h.cn - h.n - coalesce(lo.cn, 0) AS BIGINT) AS nr,
@@ -191,11 +196,15 @@ def all_tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = U
                                        AND lo.rn = h.rn - h.ref_units - 1),
         k AS (SELECT *, x + xr AS s, x - 1 AS y, xr - ref_units AS yr, x - 1 + xr - ref_units AS s2,
                      CAST(x - 1 AS DOUBLE) / greatest(x - 1 + xr - ref_units, 1) AS fy,
-                     CASE WHEN nr > 0 THEN CAST(wt AS DOUBLE) / (wt + wr) ELSE 1.0 END AS q2 FROM j),
+                     CASE WHEN nr > 0 THEN CAST(wt AS DOUBLE) / (wt + wr) ELSE 1.0 END AS q2,
+                     x - 1 + ty AS s3, CASE WHEN tn > 0 THEN CAST(wt AS DOUBLE) / (wt + tw) ELSE 1.0 END AS q3 FROM j),
         l AS (SELECT *,
                      CASE WHEN nr <= 0 THEN 0.0
-                          ELSE least(0.0, ln(2.0) + least(CASE WHEN s2 > 0 THEN s2 * ln(q2) ELSE 0.0 END, -ln(s)))
-                               / {ln10!r} END AS log10_pmin,
+                          ELSE least(0.0, ln(2.0) + least(
+                               greatest(CASE WHEN s2 > 0 THEN s2 * ln(q2) ELSE 0.0 END,
+                                        CASE WHEN tn < {SAME_TIME_MIN} THEN {-1e300!r}
+                                             WHEN s3 > 0 THEN s3 * ln(q3) ELSE 0.0 END),
+                               -ln(s))) / {ln10!r} END AS log10_pmin,
                      CASE WHEN nr <= 0 THEN 0.0
                           ELSE least(0.0, ln(2.0) + least(
                                CASE WHEN y = 0 THEN 0.0
@@ -228,12 +237,12 @@ class AccountBurstDetector(Detector):
         keep = math.log(ctx.keep_p)
         keep10 = math.log10(ctx.keep_p)
         return f"""{all_tests_sql(ctx)}
-        SELECT 0 AS is_test, platform, b, u, x, xr, yr, n, nr, tau, wt, wr, c, events, heaviest, kmax, ref_units,
-               pmin_bin, CAST(1 AS BIGINT) AS tests
+        SELECT 0 AS is_test, platform, b, u, x, xr, yr, n, nr, tau, wt, wr, tn, ty, tw, c, events, heaviest, kmax,
+               ref_units, pmin_bin, CAST(1 AS BIGINT) AS tests
         FROM t WHERE ln_p_lower <= {keep!r} AND pmin_bin <= {keep10!r}
         UNION ALL
         SELECT 1 AS is_test, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-               NULL, NULL, pmin_bin, count(*) AS tests
+               NULL, NULL, NULL, NULL, NULL, pmin_bin, count(*) AS tests
         FROM t GROUP BY pmin_bin"""
 
     def _evidence_sql(self, ctx: Context) -> str:
@@ -287,11 +296,12 @@ class AccountBurstDetector(Detector):
         floor = tarone_floor(pmin, n, ctx.keep_p / live_families(ctx, FAMILY))
         n_tests = int(n[pmin <= floor].sum())
         cand = tbl.filter(pa.array(~is_test & (np.power(10.0, bins) <= floor)))
-        names = ("x", "xr", "yr", "n", "nr", "c", "events", "heaviest", "kmax", "ref_units", "u")
+        names = ("x", "xr", "yr", "n", "nr", "tn", "ty", "tw", "c", "events", "heaviest", "kmax", "ref_units", "u")
         cols = {c: cand[c].to_numpy(zero_copy_only=False) for c in names}
         real = {c: cand[c].to_numpy(zero_copy_only=False).astype(float) for c in ("wt", "wr", "tau")}
         x, xr, c, yr = (cols[c].astype(float) for c in ("x", "xr", "c", "yr"))
-        p, p_crowd, p_flood = p_values(x, xr, c, yr, real["wt"], real["wr"])
+        tn, ty, tw = (cols[c].astype(float) for c in ("tn", "ty", "tw"))
+        p, p_crowd, p_flood = p_values(x, xr, c, yr, real["wt"], real["wr"], tn, ty, tw)
         keep = np.nonzero(p <= ctx.keep_p)[0]
         platforms, receivers = cand["platform"].to_pylist(), cand["b"].to_pylist()
         out = [self._signal(str(platforms[i]), str(receivers[i]), {c: int(v[i]) for c, v in cols.items()},
@@ -310,7 +320,8 @@ class AccountBurstDetector(Detector):
                   "senders_before": xr, "reference_hours": r["ref_units"], "further_senders_before": yr,
                   "first_arrival_minute": round(f["tau"] * UNIT_SECONDS / 60, 2),
                   "expected": round(expected, 3), "ratio": round(x / expected, 2),
-                  "exposure": int(wt), "exposure_before": int(wr),
+                  "exposure": int(wt), "exposure_before": int(wr), "same_time_hours": r["tn"],
+                  "same_time_senders_after_first": r["ty"], "same_time_exposure": r["tw"],
                   "platform_contacts": n, "platform_contacts_before": nr, "unit": r["u"], "episode_hours": 1,
                   "p_crowd": p_crowd, "p_flood": p_flood, "by": "flood" if p_flood < p_crowd else "crowd",
                   "heaviest_sender_events": r["heaviest"], "heavy_bin": r["kmax"],
@@ -343,37 +354,52 @@ class AccountBurstDetector(Detector):
                                              lambda last, s: int(s.detail["unit"]) - int(last.detail["unit"]) <= 1)]
 
 
-def p_values(x: np.ndarray, xr: np.ndarray, c: np.ndarray, yr: np.ndarray, wt: np.ndarray,
-             wr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def p_values(x: np.ndarray, xr: np.ndarray, c: np.ndarray, yr: np.ndarray, wt: np.ndarray, wr: np.ndarray,
+             tn: np.ndarray | None = None, ty: np.ndarray | None = None,
+             tw: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The combined p-value min(1, 2 min(p_crowd, p_flood)) and its two parts, vectorised and in logs (no
     tail underflows to zero before it is compared). p_crowd: P(Y >= x - 1 | S'), Y ~ Bin(S', wt / (wt + wr)),
-    S' = x - 1 + yr (the senders after each hour's first); p_flood: P(at least one of the unit's x
-    sender-units is among the c in the heaviest bin | S = x + xr), hypergeometric. No reference (xr = 0): 1."""
+    S' = x - 1 + yr (the senders after each hour's first); where the reference holds at least SAME_TIME_MIN
+    hours at the tested hour's time of day (`tn`, with `ty` senders after their first and remaining exposure
+    `tw`), the larger of that and the same test against those hours alone. p_flood: P(at least one of the
+    unit's x sender-units is among the c in the heaviest bin | S = x + xr), hypergeometric. No reference
+    (xr = 0): 1."""
     ok = (xr > 0) & (x >= 1)
-    y = x - 1
-    s2 = np.maximum(y + yr, 0.0)
-    q2 = np.where(ok, wt / np.maximum(wt + wr, 1e-300), 0.5)
-    crowd_ok = ok & (y >= 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_crowd = binom.logsf(y - 1, s2, q2)
+    p_crowd = _crowd(x, yr, wt, wr, ok)
+    if tn is not None and ty is not None and tw is not None:
+        p_crowd = np.where(tn >= SAME_TIME_MIN, np.maximum(p_crowd, _crowd(x, ty, wt, tw, ok & (tn > 0))), p_crowd)
     s = x + xr
     # 1 - C(S - c, x) / C(S, x), the ratio in log-gamma (scipy's hypergeom loops per element)
     rest = s - np.clip(c, 1.0, np.maximum(s, 1.0))
     some = ok & (rest >= x)
     rest, s1, x1 = np.where(some, rest, 1.0), np.where(some, s, 1.0), np.where(some, x, 0.0)
     log_none = gammaln(rest + 1) - gammaln(rest - x1 + 1) - gammaln(s1 + 1) + gammaln(s1 - x1 + 1)
-    p_crowd = np.where(crowd_ok, np.exp(np.minimum(np.nan_to_num(log_crowd, nan=0.0), 0.0)), 1.0)
     p_flood = np.where(some, -np.expm1(np.minimum(log_none, 0.0)), 1.0)
     p = np.minimum(1.0, 2.0 * np.minimum(p_crowd, p_flood))
     return p, p_crowd, p_flood
 
 
-def crowd_p_value(y: int, yr: int, wt: float, wr: float) -> float:
+def _crowd(x: np.ndarray, yr: np.ndarray, wt: np.ndarray, wr: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """P(Y >= x - 1 | S' = x - 1 + yr), Y ~ Bin(S', wt / (wt + wr)); 1 where not `ok` or x - 1 = 0."""
+    y = x - 1
+    s2 = np.maximum(y + yr, 0.0)
+    q2 = np.where(ok, wt / np.maximum(wt + wr, 1e-300), 0.5)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_crowd = binom.logsf(y - 1, s2, q2)
+    return np.where(ok & (y >= 1), np.exp(np.minimum(np.nan_to_num(log_crowd, nan=0.0), 0.0)), 1.0)
+
+
+def crowd_p_value(y: int, yr: int, wt: float, wr: float, same: tuple[int, int, float] | None = None) -> float:
     """The crowd part of one unit: P(Y >= y | S' = y + yr) for Y ~ Binomial(S', wt / (wt + wr)); y: the
-    senders after the unit's first, yr: the same over the reference, wt / wr: their remaining exposures."""
+    senders after the unit's first, yr: the same over the reference, wt / wr: their remaining exposures.
+    `same`: (tn, ty, tw) of the reference's hours at the unit's time of day; with at least SAME_TIME_MIN of
+    them, the larger of the two tests."""
     if y < 1 or wr <= 0:
         return 1.0
-    return min(1.0, float(binom.sf(y - 1, y + yr, wt / (wt + wr))))
+    p = min(1.0, float(binom.sf(y - 1, y + yr, wt / (wt + wr))))
+    if same is not None and same[0] >= SAME_TIME_MIN and same[2] > 0:
+        p = max(p, min(1.0, float(binom.sf(y - 1, y + same[1], wt / (wt + same[2])))))
+    return p
 
 
 def _attach(s: Signal, r: dict[str, Any], p_star: float) -> None:
@@ -387,8 +413,9 @@ def _attach(s: Signal, r: dict[str, Any], p_star: float) -> None:
     if d["by"] == "flood":
         k, ts = len(arrivals), r["heavy_ts"]
     else:
-        k = next((k for k in range(1, len(arrivals) + 1) if 2 * crowd_p_value(k - 1, yr, wt, wr) <= p_star),
-                 len(arrivals))
+        same = (int(d["same_time_hours"]), int(d["same_time_senders_after_first"]), float(d["same_time_exposure"]))
+        k = next((k for k in range(1, len(arrivals) + 1)
+                  if 2 * crowd_p_value(k - 1, yr, wt, wr, same) <= p_star), len(arrivals))
         ts = arrivals[k - 1][0]
     s.start, s.end, s.ts = r["start_ts"], r["end_ts"], ts
     s.evidence = ids[:EVIDENCE_CAP]

@@ -127,6 +127,27 @@ WITH ev AS (
       ORDER BY u NULLS LAST
       RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
     ) AS ref_units,
+    COUNT(*) OVER (
+      PARTITION BY platform, b, u % 24
+      ORDER BY u NULLS LAST
+      RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
+    ) AS tn,
+    COALESCE(
+      SUM(x - 1) OVER (
+        PARTITION BY platform, b, u % 24
+        ORDER BY u NULLS LAST
+        RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
+      ),
+      0
+    ) AS ty,
+    COALESCE(
+      SUM(w) OVER (
+        PARTITION BY platform, b, u % 24
+        ORDER BY u NULLS LAST
+        RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
+      ),
+      0
+    ) AS tw,
     ROW_NUMBER() OVER (
       PARTITION BY platform, b
       ORDER BY u NULLS LAST
@@ -199,6 +220,9 @@ WITH ev AS (
     h.kmax,
     h.n,
     h.ref_units,
+    h.tn,
+    CAST(h.ty AS BIGINT) AS ty,
+    CAST(h.tw AS BIGINT) AS tw,
     1.0 - CAST(h.rem AS DOUBLE) / 3600000 AS tau,
     CAST(h.cx - h.x - COALESCE(lo.cx, 0) AS BIGINT) AS xr,
     CAST(h.cn - h.n - COALESCE(lo.cn, 0) AS BIGINT) AS nr,
@@ -237,7 +261,11 @@ WITH ev AS (
     CAST(x - 1 AS DOUBLE) / GREATEST(x - 1 + xr - ref_units, 1) AS fy,
     CASE WHEN nr > 0 THEN CAST(wt AS DOUBLE) / (
       wt + wr
-    ) ELSE 1.0 END AS q2
+    ) ELSE 1.0 END AS q2,
+    x - 1 + ty AS s3,
+    CASE WHEN tn > 0 THEN CAST(wt AS DOUBLE) / (
+      wt + tw
+    ) ELSE 1.0 END AS q3
   FROM j
 ), l AS (
   SELECT
@@ -245,7 +273,16 @@ WITH ev AS (
     CASE
       WHEN nr <= 0
       THEN 0.0
-      ELSE LEAST(0.0, LN(2.0) + LEAST(CASE WHEN s2 > 0 THEN s2 * LN(q2) ELSE 0.0 END, -LN(s))) / 2.302585092994046
+      ELSE LEAST(
+        0.0,
+        LN(2.0) + LEAST(
+          GREATEST(
+            CASE WHEN s2 > 0 THEN s2 * LN(q2) ELSE 0.0 END,
+            CASE WHEN tn < 7 THEN -1e+300 WHEN s3 > 0 THEN s3 * LN(q3) ELSE 0.0 END
+          ),
+          -LN(s)
+        )
+      ) / 2.302585092994046
     END AS log10_pmin,
     CASE
       WHEN nr <= 0
@@ -296,6 +333,9 @@ SELECT
   tau,
   wt,
   wr,
+  tn,
+  ty,
+  tw,
   c,
   events,
   heaviest,
@@ -309,6 +349,9 @@ WHERE
 UNION ALL
 SELECT
   1 AS is_test,
+  NULL,
+  NULL,
+  NULL,
   NULL,
   NULL,
   NULL,
