@@ -7,7 +7,9 @@ that hour is proportional to it: the exposure), m_d a day multiplier (1 under th
 arrival is tested, as the detector does, against the receiver's active hours of the 28 days before: with
 tau_h the first arrival's place in the hour, Y_h = X_h - 1 the senders after it, w_h (1 - tau_h) the
 remaining exposure (the tested hour's at least a quarter hour), Y_t | S' ~ Binomial(S', q'),
-S' = Y_t + sum Y_h, q' = w_t (1 - tau_t) / (that + sum over the reference of w_h (1 - tau_h)).
+S' = Y_t + sum Y_h, q' = w_t (1 - tau_t) / (that + sum over the reference of w_h (1 - tau_h)); where the
+reference holds at least 7 hours at the tested hour's time of day, the larger of that p-value and the same
+test against those hours alone (as the detector does).
 Departures: the receiver's senders keep hours 9 h off the platform's (`shift 9h`); its days differ in
 intensity (m_d ~ Gamma, mean 1); arrivals within the hour bunched at its start (density 2 (1 - s)) or at its
 end (2 s); timestamps to the minute (ties at the first arrival; tau floored); and replies: each of the
@@ -45,13 +47,15 @@ def _arrivals(rng: np.random.Generator, counts: np.ndarray, within: str) -> np.n
 
 def tests(per_day: float, shape: float | None, shift: int, within: str, receivers: int = 400,
           seed: int = 0) -> tuple[np.ndarray, ...]:
-    """(x, xr, yr, wt, wr) of every active hour with a full 28 days before it, for `receivers` receivers."""
+    """(x, xr, yr, wt, wr, tn, ty, tw) of every active hour with a full 28 days before it, for `receivers`
+    receivers (tn, ty, tw: the reference's hours at the tested hour's time of day, their senders after the
+    first, their remaining exposure)."""
     rng = np.random.default_rng(seed)
     w = PROFILE / PROFILE.sum()
     exposure = np.tile(w, DAYS) * 100_000  # the platform's volume per hour (the receiver's share negligible)
     hours = DAYS * 24
     rate = per_day * np.tile(np.roll(w, shift), DAYS)
-    out: list[list[np.ndarray]] = [[], [], [], [], []]
+    out: list[list[np.ndarray]] = [[], [], [], [], [], [], [], []]
     for _ in range(receivers):
         m = np.repeat(rng.gamma(shape, 1 / shape, DAYS) if shape else np.ones(DAYS), 24)
         lam = rate * m / (1.5 if within == "replies" else 1.0)  # replies make up the rest of the volume
@@ -75,7 +79,13 @@ def tests(per_day: float, shape: float | None, shift: int, within: str, receiver
         lo, i = np.searchsorted(act, act - REFERENCE_HOURS), np.arange(len(act))
         keep = act >= REFERENCE_HOURS
         wt = exposure[act] * np.maximum(1 - first[act], MIN_REMAINING)
-        for o, v in zip(out, (x[act], cx[i] - cx[lo], cy[i] - cy[lo], wt, cw[i] - cw[lo]), strict=True):
+        tn, ty, tw = np.zeros(len(act)), np.zeros(len(act)), np.zeros(len(act))
+        for hod in range(24):  # the same sums over the hours at one time of day
+            g = np.nonzero(act % 24 == hod)[0]
+            gy, gw = np.concatenate([[0], np.cumsum(y[g])]), np.concatenate([[0.0], np.cumsum(rem[g])])
+            glo, gi = np.searchsorted(act[g], act[g] - REFERENCE_HOURS), np.arange(len(g))
+            tn[g], ty[g], tw[g] = gi - glo, gy[gi] - gy[glo], gw[gi] - gw[glo]
+        for o, v in zip(out, (x[act], cx[i] - cx[lo], cy[i] - cy[lo], wt, cw[i] - cw[lo], tn, ty, tw), strict=True):
             o.append(v[keep])
     return tuple(np.concatenate(o).astype(float) for o in out)
 
@@ -85,8 +95,8 @@ def main() -> None:
           + " | ".join(f"P(p ≤ {a:g})" for a in ALPHAS) + " |\n" + "|---" * (5 + len(ALPHAS)) + "|")
     for per_day in (0.5, 3.0, 24.0, 100.0):
         for mult, shape, shift, within in CASES:
-            x, xr, yr, wt, wr = tests(per_day, shape, shift, within)
-            _, crowd, _ = p_values(x, xr, x + xr, yr, wt, wr)
+            x, xr, yr, wt, wr, tn, ty, tw = tests(per_day, shape, shift, within)
+            _, crowd, _ = p_values(x, xr, x + xr, yr, wt, wr, tn, ty, tw)
             hours = "the platform's" if shift == 0 else f"shifted {shift} h"
             inner = {"uniform": "uniform (the model)", "early": "bunched early", "late": "bunched late",
                      "minutes": "timestamps to the minute",
