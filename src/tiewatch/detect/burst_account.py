@@ -17,12 +17,13 @@ one's first message (0..1), and each sender's number of messages in the hour, it
 of four (1-3, 4-15, 16-63, ..., >= 4^8).
 
 The reference is B's *active hours* (hours in which B got anything) in the 28 days before t. The tested hour
-is itself one with an arrival, so this compares like with like, and makes no assumption about when, within
-its days, B is sought: friends who write together every evening, or a group that meets at a random hour
-each day, are usual for B, since its own active hours hold such crowds. (The previous reference, B's whole days with the platform's hourly rhythm as exposure, read such an account's
-every crowd as a burst: 10 friends every day at 21:00 gave 59 signals in 60 days.) A receiver with no active
-hour in the 28 days before (new, or back after weeks of silence) has no reference and is not a test. Two
-tests, B's own rate dropping out of both by conditioning on a total:
+is itself one with an arrival, so this compares like with like, and makes no assumption about when, within its
+days, B is sought: friends who write together every evening, or a group that meets at a random hour each day,
+are usual for B, since its own active hours hold such crowds. (The previous reference, B's whole days with the
+platform's hourly rhythm as exposure, read such an account's every crowd as a burst: 10 friends every day at
+21:00 gave 59 signals in 60 days.) A receiver with no active hour in the 28 days before (new, or back after
+weeks of silence) has no reference and is not a test. Two tests, B's own rate dropping out of both by
+conditioning on a total:
 
 * **crowd** (many senders): B's senders arrive as a Poisson process (each sender's first message in the
   hour a point), at rate pi_B E_h in hour h, uniform within the hour, E_h = 1 + the distinct sender-receiver
