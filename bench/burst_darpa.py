@@ -85,9 +85,10 @@ def main() -> None:
         for label, count, unit, part in variants:
             t0 = time.perf_counter()
             sql = account_tests_sql(ctx, count=count, unit_seconds=unit)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE acct AS {sql} SELECT platform, b, u, x, xr, n, nr, c FROM t")
-            t = con.execute("SELECT b, u, x, xr, n, nr, c FROM acct").fetchnumpy()
-            p = p_values(*(t[c].astype(float) for c in ("x", "xr", "n", "nr", "c")))[part]
+            cols = "b, u, x, xr, c, yr, wt, wr, tn, ty, tw"
+            con.execute(f"CREATE OR REPLACE TEMP TABLE acct AS {sql} SELECT {cols} FROM t")
+            t = con.execute("SELECT * FROM acct").fetchnumpy()
+            p = p_values(*(t[c].astype(float) for c in ("x", "xr", "c", "yr", "wt", "wr", "tn", "ty", "tw")))[part]
             con.register("ascore", pa.table({"b": t["b"], "u": t["u"], "s": -np.log10(np.maximum(p, 1e-300))}))
             acc = con.execute(f"""SELECT coalesce(a.s, 0) AS s FROM darpa d LEFT JOIN ascore a ON a.b = d.dst
                                   AND a.u = CAST(floor(epoch_us(d.ts) / {unit * 1_000_000}.0) AS BIGINT)

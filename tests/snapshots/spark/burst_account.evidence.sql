@@ -21,26 +21,83 @@ WITH eu AS (
     AND e.kind IN ('message', 'mention')
     AND NOT e.target IS NULL
     AND e.actor <> e.target
-), ek AS (
+), ob AS (
+  SELECT
+    platform,
+    b,
+    a,
+    u,
+    MIN(ts) AS f0,
+    MAX(ts) AS f1
+  FROM (
+    SELECT
+      e.platform,
+      e.actor AS b,
+      e.target AS a,
+      e.ts,
+      CAST(FLOOR(UNIX_MICROS(e.ts) / 3600000000.0) AS BIGINT) AS u
+    FROM events AS e
+    JOIN (
+      SELECT DISTINCT
+        platform,
+        b
+      FROM tw_burst_account_kept
+    ) AS kb
+      ON kb.platform = e.platform AND kb.b = e.actor
+    WHERE
+      NOT e.ts IS NULL
+      AND e.ts >= :since
+      AND e.ts < :until
+      AND e.kind IN ('message', 'mention')
+      AND NOT e.target IS NULL
+      AND e.actor <> e.target
+  ) AS o
+  GROUP BY
+    platform,
+    b,
+    a,
+    u
+), ea AS (
   SELECT
     eu.*,
     k.kmax
   FROM eu
   JOIN tw_burst_account_kept AS k
     ON k.platform = eu.platform AND k.b = eu.b AND k.u = eu.u
-), firsts AS (
+), fa AS (
   SELECT
     platform,
     b,
     u,
     actor,
     MIN(ts) AS first_ts
-  FROM ek
+  FROM ea
   GROUP BY
     platform,
     b,
     u,
     actor
+), firsts AS (
+  SELECT
+    fa.*
+  FROM fa
+  LEFT JOIN ob AS o1
+    ON o1.platform = fa.platform AND o1.b = fa.b AND o1.a = fa.actor AND o1.u = fa.u - 1
+  LEFT JOIN ob AS o0
+    ON o0.platform = fa.platform AND o0.b = fa.b AND o0.a = fa.actor AND o0.u = fa.u
+  WHERE
+    (
+      o1.b IS NULL OR UNIX_MICROS(o1.f1) <= UNIX_MICROS(fa.first_ts) - 3600000000
+    )
+    AND (
+      o0.b IS NULL OR o0.f0 >= fa.first_ts
+    )
+), ek AS (
+  SELECT
+    ea.*
+  FROM ea
+  JOIN firsts AS f
+    ON f.platform = ea.platform AND f.b = ea.b AND f.u = ea.u AND f.actor = ea.actor
 ), arrivals AS (
   SELECT
     platform,

@@ -19,27 +19,60 @@ WITH ev AS (
     platform,
     actor,
     target,
+    UNIX_MICROS(ts) AS tus,
     CAST(FLOOR(UNIX_MICROS(ts) / 3600000000.0) AS BIGINT) AS u
   FROM ev
-), sb AS (
+), pa AS (
   SELECT
     platform,
     target AS b,
     u,
     actor,
-    COUNT(*) AS m
+    COUNT(*) AS m,
+    MIN(tus) AS f,
+    MAX(tus) AS fl
   FROM eu
   GROUP BY
     platform,
     target,
     u,
     actor
+), ob AS (
+  SELECT
+    pa.platform,
+    pa.actor AS b,
+    pa.b AS a,
+    pa.u,
+    pa.f AS f0,
+    pa.fl AS f1
+  FROM pa
+), sb AS (
+  SELECT
+    pa.platform,
+    pa.b,
+    pa.u,
+    pa.actor,
+    pa.m,
+    pa.f
+  FROM pa
+  LEFT JOIN ob AS o1
+    ON o1.platform = pa.platform AND o1.b = pa.b AND o1.a = pa.actor AND o1.u = pa.u - 1
+  LEFT JOIN ob AS o0
+    ON o0.platform = pa.platform AND o0.b = pa.b AND o0.a = pa.actor AND o0.u = pa.u
+  WHERE
+    (
+      o1.b IS NULL OR o1.f1 <= pa.f - 3600000000
+    )
+    AND (
+      o0.b IS NULL OR o0.f0 >= pa.f
+    )
 ), sk AS (
   SELECT
     platform,
     b,
     u,
     m,
+    f,
     CAST(LEAST(FLOOR(LN(CAST(m AS DOUBLE)) / 1.3862943611198906 + 1e-9), 8.0) AS BIGINT) AS k
   FROM sb
 ), bu AS (
@@ -51,6 +84,9 @@ WITH ev AS (
     SUM(m) AS events,
     MAX(m) AS heaviest,
     MAX(k) AS kmax,
+    3600000 - CAST(FLOOR((
+      MIN(f) - u * 3600000000
+    ) / 1000.0) AS BIGINT) AS rem,
     SUM(CASE WHEN k >= 1 THEN 1 ELSE 0 END) AS g1,
     SUM(CASE WHEN k >= 2 THEN 1 ELSE 0 END) AS g2,
     SUM(CASE WHEN k >= 3 THEN 1 ELSE 0 END) AS g3,
@@ -76,7 +112,10 @@ WITH ev AS (
 ), bn AS (
   SELECT
     bu.*,
-    pu.n - bu.x + 1 AS n
+    pu.n - bu.x + 1 AS n,
+    (
+      pu.n - bu.x + 1
+    ) * bu.rem AS w
   FROM bu
   JOIN pu
     ON pu.platform = bu.platform AND pu.u = bu.u
@@ -88,6 +127,27 @@ WITH ev AS (
       ORDER BY u NULLS LAST
       RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
     ) AS ref_units,
+    COUNT(*) OVER (
+      PARTITION BY platform, b, u % 24
+      ORDER BY u NULLS LAST
+      RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
+    ) AS tn,
+    COALESCE(
+      SUM(x - 1) OVER (
+        PARTITION BY platform, b, u % 24
+        ORDER BY u NULLS LAST
+        RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
+      ),
+      0
+    ) AS ty,
+    COALESCE(
+      SUM(w) OVER (
+        PARTITION BY platform, b, u % 24
+        ORDER BY u NULLS LAST
+        RANGE BETWEEN 672 PRECEDING AND 1 PRECEDING
+      ),
+      0
+    ) AS tw,
     ROW_NUMBER() OVER (
       PARTITION BY platform, b
       ORDER BY u NULLS LAST
@@ -103,6 +163,11 @@ WITH ev AS (
       ORDER BY u NULLS LAST
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS cn,
+    SUM(w) OVER (
+      PARTITION BY platform, b
+      ORDER BY u NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS cw,
     SUM(g1) OVER (
       PARTITION BY platform, b
       ORDER BY u NULLS LAST
@@ -155,8 +220,14 @@ WITH ev AS (
     h.kmax,
     h.n,
     h.ref_units,
+    h.tn,
+    CAST(h.ty AS BIGINT) AS ty,
+    CAST(h.tw AS BIGINT) AS tw,
+    1.0 - CAST(h.rem AS DOUBLE) / 3600000 AS tau,
     CAST(h.cx - h.x - COALESCE(lo.cx, 0) AS BIGINT) AS xr,
     CAST(h.cn - h.n - COALESCE(lo.cn, 0) AS BIGINT) AS nr,
+    h.n * GREATEST(h.rem, 900000) AS wt,
+    CAST(h.cw - h.w - COALESCE(lo.cw, 0) AS BIGINT) AS wr,
     CAST(CASE h.kmax
       WHEN 0
       THEN h.cx - COALESCE(lo.cx, 0)
@@ -184,9 +255,17 @@ WITH ev AS (
   SELECT
     *,
     x + xr AS s,
-    CAST(n AS DOUBLE) / (
-      n + nr
-    ) AS q
+    x - 1 AS y,
+    xr - ref_units AS yr,
+    x - 1 + xr - ref_units AS s2,
+    CAST(x - 1 AS DOUBLE) / GREATEST(x - 1 + xr - ref_units, 1) AS fy,
+    CASE WHEN nr > 0 THEN CAST(wt AS DOUBLE) / (
+      wt + wr
+    ) ELSE 1.0 END AS q2,
+    x - 1 + ty AS s3,
+    CASE WHEN tn > 0 THEN CAST(wt AS DOUBLE) / (
+      wt + tw
+    ) ELSE 1.0 END AS q3
   FROM j
 ), l AS (
   SELECT
@@ -194,7 +273,16 @@ WITH ev AS (
     CASE
       WHEN nr <= 0
       THEN 0.0
-      ELSE LEAST(0.0, LN(2.0) + LEAST(s * LN(q) - LN(1.0 - EXP(s * LN(1.0 - q))), -LN(s))) / 2.302585092994046
+      ELSE LEAST(
+        0.0,
+        LN(2.0) + LEAST(
+          GREATEST(
+            CASE WHEN s2 > 0 THEN s2 * LN(q2) ELSE 0.0 END,
+            CASE WHEN tn < 7 THEN -1e+300 WHEN s3 > 0 THEN s3 * LN(q3) ELSE 0.0 END
+          ),
+          -LN(s)
+        )
+      ) / 2.302585092994046
     END AS log10_pmin,
     CASE
       WHEN nr <= 0
@@ -203,23 +291,21 @@ WITH ev AS (
         0.0,
         LN(2.0) + LEAST(
           CASE
-            WHEN x = s
-            THEN s * LN(q)
-            WHEN x > s * q
-            THEN -s * (
-              (
-                CAST(x AS DOUBLE) / s
+            WHEN y = 0
+            THEN 0.0
+            WHEN y = s2
+            THEN s2 * LN(q2)
+            WHEN y > s2 * q2
+            THEN -s2 * (
+              fy * LN(fy / q2) + (
+                1.0 - fy
               ) * LN((
-                CAST(x AS DOUBLE) / s
-              ) / q) + (
-                1.0 - CAST(x AS DOUBLE) / s
-              ) * LN((
-                1.0 - CAST(x AS DOUBLE) / s
+                1.0 - fy
               ) / (
-                1.0 - q
+                1.0 - q2
               ))
-            ) - 0.5 * LN(8.0 * x * (
-              1.0 - CAST(x AS DOUBLE) / s
+            ) - 0.5 * LN(8.0 * y * (
+              1.0 - fy
             ))
             ELSE LN(0.5)
           END,
@@ -241,8 +327,15 @@ SELECT
   u,
   x,
   xr,
+  yr,
   n,
   nr,
+  tau,
+  wt,
+  wr,
+  tn,
+  ty,
+  tw,
   c,
   events,
   heaviest,
@@ -256,6 +349,13 @@ WHERE
 UNION ALL
 SELECT
   1 AS is_test,
+  NULL,
+  NULL,
+  NULL,
+  NULL,
+  NULL,
+  NULL,
+  NULL,
   NULL,
   NULL,
   NULL,
