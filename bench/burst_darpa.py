@@ -33,7 +33,7 @@ from scipy.stats import rankdata
 
 from tiewatch.detect.base import Context, Window
 from tiewatch.detect.burst import all_tests_sql
-from tiewatch.detect.burst_account import AccountBurstDetector, p_values
+from tiewatch.detect.burst_account import TEST_COLUMNS, AccountBurstDetector, p_values_of
 from tiewatch.detect.burst_account import all_tests_sql as account_tests_sql
 from tiewatch.detect.dialect import DUCKDB
 from tiewatch.detect.run import detect
@@ -85,10 +85,10 @@ def main() -> None:
         for label, count, unit, part in variants:
             t0 = time.perf_counter()
             sql = account_tests_sql(ctx, count=count, unit_seconds=unit)
-            cols = "b, u, x, xr, c, yr, wt, wr, tn, ty, tw"
+            cols = "b, u, " + ", ".join(TEST_COLUMNS)
             con.execute(f"CREATE OR REPLACE TEMP TABLE acct AS {sql} SELECT {cols} FROM t")
             t = con.execute("SELECT * FROM acct").fetchnumpy()
-            p = p_values(*(t[c].astype(float) for c in ("x", "xr", "c", "yr", "wt", "wr", "tn", "ty", "tw")))[part]
+            p = p_values_of(t)[part]
             con.register("ascore", pa.table({"b": t["b"], "u": t["u"], "s": -np.log10(np.maximum(p, 1e-300))}))
             acc = con.execute(f"""SELECT coalesce(a.s, 0) AS s FROM darpa d LEFT JOIN ascore a ON a.b = d.dst
                                   AND a.u = CAST(floor(epoch_us(d.ts) / {unit * 1_000_000}.0) AS BIGINT)

@@ -33,7 +33,7 @@ from quality import COLLEGEMSG, ingest_messages
 from scipy.stats import hypergeom
 
 from tiewatch.detect.base import Context, Window
-from tiewatch.detect.burst_account import AccountBurstDetector, all_tests_sql, p_values
+from tiewatch.detect.burst_account import TEST_COLUMNS, AccountBurstDetector, all_tests_sql, p_values_of
 from tiewatch.detect.dialect import DUCKDB
 from tiewatch.detect.run import detect
 from tiewatch.nulls import load_messages, write_null
@@ -81,10 +81,10 @@ def tiewatch_run(db: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tup
     with Store(db) as store:
         detect(store, only=[AccountBurstDetector()])
         ctx = Context(store=store, dialect=DUCKDB, window=Window(), keep_p=0.05)
-        t = store.arrow(f"{all_tests_sql(ctx)} SELECT b, u, x, xr, n, nr, c FROM t").to_pydict()
+        t = store.arrow(f"{all_tests_sql(ctx)} SELECT b, u, {', '.join(TEST_COLUMNS)} FROM t").to_pydict()
         sig = store.con.execute('SELECT subjects[1], start, "end" FROM signals WHERE kind = \'burst_account\'')\
             .fetchall()
-    p = p_values(*(np.asarray(t[k], dtype=float) for k in ("x", "xr", "n", "nr", "c")))[0]
+    p = p_values_of(t)[0]
     return p, np.array(t["b"], dtype=object).astype(str), np.asarray(t["u"], dtype=np.int64), \
         [(str(b), s, e) for b, s, e in sig]
 

@@ -21,6 +21,7 @@ from tiewatch.detect.burst_account import (
     all_tests_sql,
     crowd_p_value,
     p_values,
+    p_values_of,
 )
 from tiewatch.detect.dialect import DUCKDB
 from tiewatch.detect.run import detect
@@ -38,7 +39,7 @@ def _ingest_messages(cli: Cli, path: Path) -> None:
 def _tests(db: Path) -> dict[str, np.ndarray]:
     with Store(db, read_only=True) as store:
         ctx = Context(store=store, dialect=DUCKDB, window=Window(), keep_p=0.05)
-        cols = "x, xr, n, nr, c, yr, wt, wr, tn, ty, tw, tau, ln_p_lower, pmin_bin"
+        cols = "x, xr, n, nr, c, yr, wt, wr, wtf, wrf, tn, ty, tw, tau, ln_p_lower, pmin_bin"
         tbl = store.arrow(f"{all_tests_sql(ctx)} SELECT {cols} FROM t")
     return {c: tbl[c].to_numpy().astype(float) for c in tbl.column_names}
 
@@ -157,7 +158,7 @@ def test_collegemsg_nulls_raise_at_most_one_and_pvalues_are_conservative(tmp_pat
     assert report.counts.get("burst_account", 0) <= 1
     assert report.tests["burst_account"] > 3_000
     t = _tests(tmp_path / "null.duckdb")
-    p, crowd, flood = p_values(t["x"], t["xr"], t["c"], t["yr"], t["wt"], t["wr"], t["tn"], t["ty"], t["tw"])
+    p, crowd, flood = p_values_of(t)
     for alpha in (1e-4, 1e-3, 1e-2, 0.05):
         assert np.mean(p <= alpha) <= alpha, alpha
         assert np.mean(crowd <= alpha) <= alpha and np.mean(flood <= alpha) <= alpha, alpha
@@ -165,7 +166,7 @@ def test_collegemsg_nulls_raise_at_most_one_and_pvalues_are_conservative(tmp_pat
     assert (p[t["ln_p_lower"] > np.log(0.05)] > 0.05).all(), "the screen drops a test that could pass"
     ok = t["nr"] > 0
     s, s2 = t["x"] + t["xr"], t["x"] - 1 + t["yr"]
-    q2 = t["wt"] / (t["wt"] + t["wr"])
+    q2 = np.maximum(t["wt"] / (t["wt"] + t["wr"]), t["wtf"] / (t["wtf"] + t["wrf"]))  # the larger share
     assert ((t["tau"] >= 0) & (t["tau"] < 1)).all() and (t["yr"][ok] >= 0).all() and (t["wr"][ok] > 0).all()
     log10_pmin = np.zeros_like(p)  # in logs: the smallest attainable p-values go far below 1e-300
     crowd_min = np.where(s2[ok] > 0, s2[ok] * np.log10(np.where(ok, q2, 0.5)[ok]), 0.0)
@@ -180,10 +181,10 @@ def test_collegemsg_nulls_raise_at_most_one_and_pvalues_are_conservative(tmp_pat
 
 def test_crowds_planted_in_collegemsg_are_found_with_their_messages(tmp_path: Path) -> None:
     """Ten receivers each get 8 messages from new accounts within 16 minutes, in the days null of real
-    CollegeMsg: 7 of the 10 crowds pass false-discovery control among ~40,000 receiver-hours (the senders after
+    CollegeMsg: 6 of the 10 crowds pass false-discovery control among ~40,000 receiver-hours (the senders after
     each hour's first arrival, against receivers' hours that mostly held one sender; counting the first too,
-    against hours picked for holding one, found 4 of these 10), each signal cites the planted messages and
-    says so in its sentence, and no other burst is reported."""
+    against hours picked for holding one, found 4 of these 10; the platform's volume as the only exposure, 7),
+    each signal cites the planted messages and says so in its sentence, and no other burst is reported."""
     null = write_null(tmp_path / "null.txt", COLLEGEMSG, "days", seed=4)
     planted = plant_crowds(tmp_path / "planted.txt", null, accounts=10, seed=1)
     assert len(planted) == 10
@@ -198,7 +199,7 @@ def test_crowds_planted_in_collegemsg_are_found_with_their_messages(tmp_path: Pa
     first = {b: datetime.fromtimestamp(t, UTC).replace(tzinfo=None) for b, t in planted}
     found = {s[0]: (ts, start, ev, json.loads(d), text) for s, ts, start, ev, d, text in rows}
     hits = [b for b in first if b in found]
-    assert len(hits) >= 7, f"only {len(hits)} of 10 planted crowds found"
+    assert len(hits) >= 6, f"only {len(hits)} of 10 planted crowds found"
     assert len(found) - len(hits) <= 1, f"{len(found) - len(hits)} false account bursts"
     for b in hits:
         ts, start, ev, detail, text = found[b]
@@ -278,6 +279,28 @@ def test_a_crowd_that_comes_every_day_is_usual_for_its_account(tmp_path: Path, c
     assert len(found) <= 1
 
 
+def test_a_group_that_meets_every_day_whatever_the_platform_does_is_usual(tmp_path: Path) -> None:
+    """Eight friends write to an account together once a day at a random hour, on a platform that alternates
+    busy weeks (600 messages a day) and quiet ones (20 a day; CollegeMsg's own run from 8 to 2,678): with the
+    platform's volume as the only exposure, a quiet day's meeting reads as a crowd against the busy days'
+    (p < 1e-5); the account's hours are alike whatever the platform does, so the test takes the larger of the
+    two shares and reports nothing."""
+    rng = np.random.default_rng(5)
+    rows: list[tuple[str, str, int]] = []
+    for d in range(56):
+        start = T0 + d * 86400 + int(rng.integers(86400 - 900))
+        rows += [(f"f{f}", "groupB", start + int(rng.integers(600))) for f in range(8)]
+        volume = 600 if (d // 7) % 2 == 0 else 20
+        rows += [(f"bgs{rng.integers(400)}", f"bgr{rng.integers(200)}", T0 + d * 86400 + int(rng.integers(86400)))
+                 for _ in range(volume)]
+    found = _account_signals(tmp_path, _write(tmp_path / "weeks.txt", rows))
+    assert [s for s in found if s[0] == "groupB"] == []
+    t = _tests(tmp_path / "a.duckdb")
+    group = t["x"] >= 8
+    platform_only = p_values(*(t[c][group] for c in ("x", "xr", "c", "yr", "wt", "wr")))[1]
+    assert platform_only.min() < 1e-5 and p_values_of({c: v[group] for c, v in t.items()})[1].min() > 1e-3
+
+
 def test_an_account_back_after_weeks_of_silence_has_nothing_to_be_compared_with(tmp_path: Path) -> None:
     """An account heard from 3 accounts on its first day, then nothing for 40 days, then from 8 within an
     hour: its active hours of the 4 weeks before are none, so the hour is not a test (like a new account's
@@ -330,6 +353,23 @@ def test_answers_to_the_accounts_own_messages_are_not_a_crowd(tmp_path: Path, as
         assert found[0][1] == datetime.fromtimestamp(start, UTC).replace(tzinfo=None)
 
 
+@pytest.mark.parametrize("lag", [0, 3600])
+def test_an_answer_timed_with_the_accounts_message_or_an_hour_after_it_is_an_answer(tmp_path: Path,
+                                                                                    lag: int) -> None:
+    """Timestamps to the second or to the hour cannot say who wrote first when the account's message and the
+    answer share one (lag 0), and an answer exactly 60 minutes later is still within the hour that makes it an
+    answer: neither reads as a crowd seeking the account out (they did, with the message first, when the
+    bounds were strict: one signal at p 2.6e-9 for the same data floored to the hour)."""
+    rng = np.random.default_rng(8)
+    rows = [(f"f{rng.integers(40)}", "quietB", T0 + d * 86400 + int(rng.integers(86400))) for d in range(35)]
+    start = T0 + 35 * 86400 + 14 * 3600
+    rows += [("quietB", f"pal{k}", start) for k in range(8)]
+    rows += [(f"pal{k}", "quietB", start + lag) for k in range(8)]
+    found = [s for s in _account_signals(tmp_path, _write(tmp_path / "q.txt", rows, background_days=36))
+             if s[0] == "quietB"]
+    assert found == []
+
+
 def test_an_account_with_a_rhythm_of_its_own_is_compared_with_its_own_hours_at_that_time(tmp_path: Path) -> None:
     """A busy account (12 senders a day between 9:00 and 21:00) that hears from 15 of its 20 colleagues in
     the first half hour after 8:00 every morning, on a platform whose volume is flat over the day: against
@@ -352,6 +392,6 @@ def test_an_account_with_a_rhythm_of_its_own_is_compared_with_its_own_hours_at_t
     mornings = (t["x"] >= 10) & (t["tn"] >= SAME_TIME_MIN)
     assert mornings.sum() > 10
     args = [t[c][mornings] for c in ("x", "xr", "c", "yr", "wt", "wr")]
-    _, against_all, _ = p_values(*args)
-    _, crowd, _ = p_values(*args, *(t[c][mornings] for c in ("tn", "ty", "tw")))
+    _, against_all, _ = p_values(*args, flat=(t["wtf"][mornings], t["wrf"][mornings]))
+    _, crowd, _ = p_values_of({c: v[mornings] for c, v in t.items()})
     assert np.median(against_all) < 1e-4 and crowd.min() > 1e-3

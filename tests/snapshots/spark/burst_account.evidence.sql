@@ -87,10 +87,10 @@ WITH eu AS (
     ON o0.platform = fa.platform AND o0.b = fa.b AND o0.a = fa.actor AND o0.u = fa.u
   WHERE
     (
-      o1.b IS NULL OR UNIX_MICROS(o1.f1) <= UNIX_MICROS(fa.first_ts) - 3600000000
+      o1.b IS NULL OR UNIX_MICROS(o1.f1) < UNIX_MICROS(fa.first_ts) - 3600000000
     )
     AND (
-      o0.b IS NULL OR o0.f0 >= fa.first_ts
+      o0.b IS NULL OR o0.f0 > fa.first_ts
     )
 ), ek AS (
   SELECT

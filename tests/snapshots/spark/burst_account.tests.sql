@@ -61,10 +61,10 @@ WITH ev AS (
     ON o0.platform = pa.platform AND o0.b = pa.b AND o0.a = pa.actor AND o0.u = pa.u
   WHERE
     (
-      o1.b IS NULL OR o1.f1 <= pa.f - 3600000000
+      o1.b IS NULL OR o1.f1 < pa.f - 3600000000
     )
     AND (
-      o0.b IS NULL OR o0.f0 >= pa.f
+      o0.b IS NULL OR o0.f0 > pa.f
     )
 ), sk AS (
   SELECT
@@ -168,6 +168,11 @@ WITH ev AS (
       ORDER BY u NULLS LAST
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS cw,
+    SUM(rem) OVER (
+      PARTITION BY platform, b
+      ORDER BY u NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS crem,
     SUM(g1) OVER (
       PARTITION BY platform, b
       ORDER BY u NULLS LAST
@@ -228,6 +233,8 @@ WITH ev AS (
     CAST(h.cn - h.n - COALESCE(lo.cn, 0) AS BIGINT) AS nr,
     h.n * GREATEST(h.rem, 900000) AS wt,
     CAST(h.cw - h.w - COALESCE(lo.cw, 0) AS BIGINT) AS wr,
+    GREATEST(h.rem, 900000) AS wtf,
+    CAST(h.crem - h.rem - COALESCE(lo.crem, 0) AS BIGINT) AS wrf,
     CAST(CASE h.kmax
       WHEN 0
       THEN h.cx - COALESCE(lo.cx, 0)
@@ -259,9 +266,15 @@ WITH ev AS (
     xr - ref_units AS yr,
     x - 1 + xr - ref_units AS s2,
     CAST(x - 1 AS DOUBLE) / GREATEST(x - 1 + xr - ref_units, 1) AS fy,
-    CASE WHEN nr > 0 THEN CAST(wt AS DOUBLE) / (
-      wt + wr
-    ) ELSE 1.0 END AS q2,
+    CASE
+      WHEN nr > 0
+      THEN GREATEST(CAST(wt AS DOUBLE) / (
+        wt + wr
+      ), CAST(wtf AS DOUBLE) / (
+        wtf + wrf
+      ))
+      ELSE 1.0
+    END AS q2,
     x - 1 + ty AS s3,
     CASE WHEN tn > 0 THEN CAST(wt AS DOUBLE) / (
       wt + tw
@@ -333,6 +346,8 @@ SELECT
   tau,
   wt,
   wr,
+  wtf,
+  wrf,
   tn,
   ty,
   tw,
@@ -349,6 +364,8 @@ WHERE
 UNION ALL
 SELECT
   1 AS is_test,
+  NULL,
+  NULL,
   NULL,
   NULL,
   NULL,

@@ -27,8 +27,8 @@ def burst_account(s: SignalLike, names: Names) -> str:
                 f"from {senders} account{'s' if senders != 1 else ''}); {int(dt['heavy_sender_hours'])} of the "
                 f"{before + int(dt['senders'])} sender-hours of that hour and of its {days} held "
                 f"{int(dt['heavy_threshold'])} or more; {odds}")
-    history = (f"against {before} sender{'s' if before != 1 else ''} in its {days}; at that hour's volume "
-               f"it could expect {float(dt['expected']):.2g}")
+    history = (f"against {before} sender{'s' if before != 1 else ''} in its {days}; it could expect "
+               f"{float(dt['expected']):.2g} (the larger of its usual rate and its share of that hour's volume)")
     return f"{lb} heard from {senders} accounts {span} {at} ({events} messages or mentions), {history}; {odds}"
 
 
