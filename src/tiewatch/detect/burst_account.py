@@ -152,6 +152,27 @@ MIN_REMAINING = 0.25  # the tested hour's remaining exposure after its first arr
 KEPT = "tw_burst_account_kept"  # the kept hours, registered for their evidence query
 
 
+def _counted_sql(ctx: Context, kinds: tuple[str, ...], unit_us: int) -> str:
+    """The interactions that can reach B (messages and mentions from another account), each with its time in
+    microseconds (tus) and its unit u: one definition for the tests and for the evidence."""
+    kind_list = ", ".join(f"'{k}'" for k in kinds)
+    return f"""SELECT id, ts, platform, actor, target, epoch_us(ts) AS tus,
+                      CAST(floor(epoch_us(ts) / {unit_us}.0) AS BIGINT) AS u FROM events
+               WHERE ts IS NOT NULL AND {ctx.window.bound()} AND kind IN ({kind_list})
+                     AND target IS NOT NULL AND actor <> target"""
+
+
+def _unasked(arrivals: str, first_us: str, unit_us: int) -> str:
+    """The joins and condition that keep, of `arrivals` (platform, b, actor, u), the senders B did not write
+    to in the unit before their first message `first_us`, both ends included (B's messages per pair and unit
+    are `ob`: b, a, u, their first f0 and last f1 in microseconds); a tie is an answer, since timestamps to
+    the second or the hour cannot say who wrote first."""
+    on = f"o{{i}}.platform = {arrivals}.platform AND o{{i}}.b = {arrivals}.b AND o{{i}}.a = {arrivals}.actor"
+    return (f"LEFT JOIN ob o1 ON {on.format(i=1)} AND o1.u = {arrivals}.u - 1 "
+            f"LEFT JOIN ob o0 ON {on.format(i=0)} AND o0.u = {arrivals}.u "
+            f"WHERE (o1.b IS NULL OR o1.f1 < {first_us} - {unit_us}) AND (o0.b IS NULL OR o0.f0 > {first_us})")
+
+
 def all_tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = UNIT_SECONDS,
                   reference_days: int = REFERENCE_DAYS, kinds: tuple[str, ...] = KINDS) -> str:
     """CTEs up to `t`: one row per (platform, receiver b, unit u) with an arrival: x, the reference's xr (B's
@@ -165,7 +186,6 @@ def all_tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = U
         raise ValueError("the unit must divide a day")
     unit_us, unit_ms, per_day = unit_seconds * 1_000_000, unit_seconds * 1000, 86400 // unit_seconds
     x = "count(*)" if count == "senders" else "sum(m)"
-    kind_list = ", ".join(f"'{k}'" for k in kinds)
     ln10 = math.log(10.0)
     bins = range(1, HEAVY_BINS + 1)
     g = ", ".join(f"sum(CASE WHEN k >= {j} THEN 1 ELSE 0 END) AS g{j}" for j in bins)
@@ -178,18 +198,11 @@ def all_tests_sql(ctx: Context, *, count: str = "senders", unit_seconds: int = U
     cum = "PARTITION BY platform, b ORDER BY u ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
     gcum = ", ".join(f"sum(g{j}) OVER ({cum}) AS cg{j}" for j in bins)
     c = " ".join(f"WHEN {j} THEN h.cg{j} - coalesce(lo.cg{j}, 0)" for j in bins)
-    return f"""WITH ev AS (SELECT id, ts, platform, actor, target, kind FROM events
-                    WHERE ts IS NOT NULL AND {ctx.window.bound()} AND kind IN ({kind_list})
-                          AND target IS NOT NULL AND actor <> target),
-        eu AS (SELECT platform, actor, target, epoch_us(ts) AS tus,
-                      CAST(floor(epoch_us(ts) / {unit_us}.0) AS BIGINT) AS u FROM ev),
+    return f"""WITH eu AS ({_counted_sql(ctx, kinds, unit_us)}),
         pa AS (SELECT platform, target AS b, u, actor, count(*) AS m, min(tus) AS f, max(tus) AS fl
                FROM eu GROUP BY platform, target, u, actor),
         ob AS (SELECT pa.platform, pa.actor AS b, pa.b AS a, pa.u, pa.f AS f0, pa.fl AS f1 FROM pa),
-        sb AS (SELECT pa.platform, pa.b, pa.u, pa.actor, pa.m, pa.f FROM pa
-               LEFT JOIN ob o1 ON o1.platform = pa.platform AND o1.b = pa.b AND o1.a = pa.actor AND o1.u = pa.u - 1
-               LEFT JOIN ob o0 ON o0.platform = pa.platform AND o0.b = pa.b AND o0.a = pa.actor AND o0.u = pa.u
-               WHERE (o1.b IS NULL OR o1.f1 < pa.f - {unit_us}) AND (o0.b IS NULL OR o0.f0 > pa.f)),
+        sb AS (SELECT pa.platform, pa.b, pa.u, pa.actor, pa.m, pa.f FROM pa {_unasked("pa", "pa.f", unit_us)}),
         sk AS (SELECT platform, b, u, m, f,
                       CAST(least(floor(ln(CAST(m AS DOUBLE)) / {math.log(MARK_BASE)!r} + 1e-9), {HEAVY_BINS}.0)
                            AS BIGINT) AS k FROM sb),
@@ -272,28 +285,17 @@ class AccountBurstDetector(Detector):
     def _evidence_sql(self, ctx: Context) -> str:
         """The counted events of the kept hours (registered as KEPT): ids, each sender's first arrival, and the
         moment the hour's heaviest sender reached MARK_BASE^kmax messages (its bin's threshold)."""
-        kinds = ", ".join(f"'{k}'" for k in KINDS)
-        return f"""WITH eu AS (SELECT e.id, e.ts, e.platform, e.actor, e.target AS b,
-                               CAST(floor(epoch_us(e.ts) / {UNIT_SECONDS * 1_000_000}.0) AS BIGINT) AS u
-                        FROM events e JOIN (SELECT DISTINCT platform, b FROM {KEPT}) kb
-                             ON kb.platform = e.platform AND kb.b = e.target
-                        WHERE e.ts IS NOT NULL AND {ctx.window.bound("e.ts")} AND e.kind IN ({kinds})
-                              AND e.target IS NOT NULL AND e.actor <> e.target),
-        ob AS (SELECT platform, b, a, u, min(ts) AS f0, max(ts) AS f1
-               FROM (SELECT e.platform, e.actor AS b, e.target AS a, e.ts,
-                            CAST(floor(epoch_us(e.ts) / {UNIT_SECONDS * 1_000_000}.0) AS BIGINT) AS u
-                     FROM events e JOIN (SELECT DISTINCT platform, b FROM {KEPT}) kb
-                          ON kb.platform = e.platform AND kb.b = e.actor
-                     WHERE e.ts IS NOT NULL AND {ctx.window.bound("e.ts")} AND e.kind IN ({kinds})
-                           AND e.target IS NOT NULL AND e.actor <> e.target) o
-               GROUP BY platform, b, a, u),
+        unit_us = UNIT_SECONDS * 1_000_000
+        return f"""WITH ev AS ({_counted_sql(ctx, KINDS, unit_us)}),
+        kb AS (SELECT DISTINCT platform, b FROM {KEPT}),
+        eu AS (SELECT ev.id, ev.ts, ev.platform, ev.actor, ev.target AS b, ev.u
+               FROM ev JOIN kb ON kb.platform = ev.platform AND kb.b = ev.target),
+        ob AS (SELECT ev.platform, ev.actor AS b, ev.target AS a, ev.u, min(ev.tus) AS f0, max(ev.tus) AS f1
+               FROM ev JOIN kb ON kb.platform = ev.platform AND kb.b = ev.actor
+               GROUP BY ev.platform, ev.actor, ev.target, ev.u),
         ea AS (SELECT eu.*, k.kmax FROM eu JOIN {KEPT} k ON k.platform = eu.platform AND k.b = eu.b AND k.u = eu.u),
         fa AS (SELECT platform, b, u, actor, min(ts) AS first_ts FROM ea GROUP BY platform, b, u, actor),
-        firsts AS (SELECT fa.* FROM fa
-                   LEFT JOIN ob o1 ON o1.platform = fa.platform AND o1.b = fa.b AND o1.a = fa.actor AND o1.u = fa.u - 1
-                   LEFT JOIN ob o0 ON o0.platform = fa.platform AND o0.b = fa.b AND o0.a = fa.actor AND o0.u = fa.u
-                   WHERE (o1.b IS NULL OR epoch_us(o1.f1) < epoch_us(fa.first_ts) - {UNIT_SECONDS * 1_000_000})
-                         AND (o0.b IS NULL OR o0.f0 > fa.first_ts)),
+        firsts AS (SELECT fa.* FROM fa {_unasked("fa", "epoch_us(fa.first_ts)", unit_us)}),
         ek AS (SELECT ea.* FROM ea JOIN firsts f ON f.platform = ea.platform AND f.b = ea.b AND f.u = ea.u
                                                 AND f.actor = ea.actor),
         arrivals AS (SELECT platform, b, u, list(first_ts) AS arrival_ts, list(actor) AS arrival_actor
@@ -402,8 +404,7 @@ def p_values(x: np.ndarray, xr: np.ndarray, c: np.ndarray, yr: np.ndarray, wt: n
     least one of the unit's x sender-units is among the c in the heaviest bin | S = x + xr), hypergeometric.
     No reference (xr = 0): 1."""
     ok = (xr > 0) & (x >= 1)
-    q = _share(wt, wr) if flat is None else np.maximum(_share(wt, wr), _share(*flat))
-    p_crowd = _crowd(x, yr, q, ok)
+    p_crowd = _crowd(x, yr, crowd_share(wt, wr, flat), ok)
     if tn is not None and ty is not None and tw is not None:
         same = ok & (tn >= SAME_TIME_MIN) & (tw > 0)
         p_crowd = np.where(same, np.maximum(p_crowd, _crowd(x, ty, _share(wt, tw), same)), p_crowd)
@@ -416,6 +417,12 @@ def p_values(x: np.ndarray, xr: np.ndarray, c: np.ndarray, yr: np.ndarray, wt: n
     p_flood = np.where(some, -np.expm1(np.minimum(log_none, 0.0)), 1.0)
     p = np.minimum(1.0, 2.0 * np.minimum(p_crowd, p_flood))
     return p, p_crowd, p_flood
+
+
+def crowd_share(wt: np.ndarray, wr: np.ndarray, flat: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """q', the tested hour's share of the remaining exposure: wt / (wt + wr), or with `flat` = (wtf, wrf) the
+    larger of that and wtf / (wtf + wrf) (the crowd part's binomial parameter, as `p_values` uses it)."""
+    return _share(wt, wr) if flat is None else np.maximum(_share(wt, wr), _share(*flat))
 
 
 def _share(part: np.ndarray, rest: np.ndarray) -> np.ndarray:

@@ -1,62 +1,52 @@
-WITH eu AS (
+WITH ev AS (
   SELECT
-    e.id,
-    e.ts,
-    e.platform,
-    e.actor,
-    e.target AS b,
-    CAST(FLOOR(UNIX_MICROS(e.ts) / 3600000000.0) AS BIGINT) AS u
-  FROM events AS e
-  JOIN (
-    SELECT DISTINCT
-      platform,
-      b
-    FROM tw_burst_account_kept
-  ) AS kb
-    ON kb.platform = e.platform AND kb.b = e.target
+    id,
+    ts,
+    platform,
+    actor,
+    target,
+    UNIX_MICROS(ts) AS tus,
+    CAST(FLOOR(UNIX_MICROS(ts) / 3600000000.0) AS BIGINT) AS u
+  FROM events
   WHERE
-    NOT e.ts IS NULL
-    AND e.ts >= :since
-    AND e.ts < :until
-    AND e.kind IN ('message', 'mention')
-    AND NOT e.target IS NULL
-    AND e.actor <> e.target
+    NOT ts IS NULL
+    AND ts >= :since
+    AND ts < :until
+    AND kind IN ('message', 'mention')
+    AND NOT target IS NULL
+    AND actor <> target
+), kb AS (
+  SELECT DISTINCT
+    platform,
+    b
+  FROM tw_burst_account_kept
+), eu AS (
+  SELECT
+    ev.id,
+    ev.ts,
+    ev.platform,
+    ev.actor,
+    ev.target AS b,
+    ev.u
+  FROM ev
+  JOIN kb
+    ON kb.platform = ev.platform AND kb.b = ev.target
 ), ob AS (
   SELECT
-    platform,
-    b,
-    a,
-    u,
-    MIN(ts) AS f0,
-    MAX(ts) AS f1
-  FROM (
-    SELECT
-      e.platform,
-      e.actor AS b,
-      e.target AS a,
-      e.ts,
-      CAST(FLOOR(UNIX_MICROS(e.ts) / 3600000000.0) AS BIGINT) AS u
-    FROM events AS e
-    JOIN (
-      SELECT DISTINCT
-        platform,
-        b
-      FROM tw_burst_account_kept
-    ) AS kb
-      ON kb.platform = e.platform AND kb.b = e.actor
-    WHERE
-      NOT e.ts IS NULL
-      AND e.ts >= :since
-      AND e.ts < :until
-      AND e.kind IN ('message', 'mention')
-      AND NOT e.target IS NULL
-      AND e.actor <> e.target
-  ) AS o
+    ev.platform,
+    ev.actor AS b,
+    ev.target AS a,
+    ev.u,
+    MIN(ev.tus) AS f0,
+    MAX(ev.tus) AS f1
+  FROM ev
+  JOIN kb
+    ON kb.platform = ev.platform AND kb.b = ev.actor
   GROUP BY
-    platform,
-    b,
-    a,
-    u
+    ev.platform,
+    ev.actor,
+    ev.target,
+    ev.u
 ), ea AS (
   SELECT
     eu.*,
@@ -87,10 +77,10 @@ WITH eu AS (
     ON o0.platform = fa.platform AND o0.b = fa.b AND o0.a = fa.actor AND o0.u = fa.u
   WHERE
     (
-      o1.b IS NULL OR UNIX_MICROS(o1.f1) < UNIX_MICROS(fa.first_ts) - 3600000000
+      o1.b IS NULL OR o1.f1 < UNIX_MICROS(fa.first_ts) - 3600000000
     )
     AND (
-      o0.b IS NULL OR o0.f0 > fa.first_ts
+      o0.b IS NULL OR o0.f0 > UNIX_MICROS(fa.first_ts)
     )
 ), ek AS (
   SELECT

@@ -1,11 +1,12 @@
-WITH ev AS (
+WITH eu AS (
   SELECT
     id,
     ts,
     platform,
     actor,
     target,
-    kind
+    UNIX_MICROS(ts) AS tus,
+    CAST(FLOOR(UNIX_MICROS(ts) / 3600000000.0) AS BIGINT) AS u
   FROM events
   WHERE
     NOT ts IS NULL
@@ -14,14 +15,6 @@ WITH ev AS (
     AND kind IN ('message', 'mention')
     AND NOT target IS NULL
     AND actor <> target
-), eu AS (
-  SELECT
-    platform,
-    actor,
-    target,
-    UNIX_MICROS(ts) AS tus,
-    CAST(FLOOR(UNIX_MICROS(ts) / 3600000000.0) AS BIGINT) AS u
-  FROM ev
 ), pa AS (
   SELECT
     platform,
