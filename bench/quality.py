@@ -511,7 +511,13 @@ def _account_run(db: Path, seed: int) -> tuple[dict[str, int], dict[str, np.ndar
     alarms, and the signals (receiver, start, end)."""
     from scipy.stats import binom
 
-    from tiewatch.detect.burst_account import TEST_COLUMNS, AccountBurstDetector, all_tests_sql, p_values_of
+    from tiewatch.detect.burst_account import (
+        TEST_COLUMNS,
+        AccountBurstDetector,
+        all_tests_sql,
+        crowd_share,
+        p_values_of,
+    )
     from tiewatch.detect.run import detect as run_detect
 
     with Store(db) as store:
@@ -521,11 +527,13 @@ def _account_run(db: Path, seed: int) -> tuple[dict[str, int], dict[str, np.ndar
                           "ORDER BY platform, b, u")
         sig = store.con.execute('SELECT subjects[1], start, "end" FROM signals '
                                 "WHERE kind = 'burst_account'").fetchall()
-    x, xr, n, nr, yr, wt, wr = (tbl[k].to_numpy().astype(float) for k in ("x", "xr", "n", "nr", "yr", "wt", "wr"))
+    x, xr, n, nr, yr, wt, wr, wtf, wrf = (tbl[k].to_numpy().astype(float)
+                                          for k in ("x", "xr", "n", "nr", "yr", "wt", "wr", "wtf", "wrf"))
     p, p_crowd, p_flood = p_values_of(tbl.to_pydict())
     ok = nr > 0
-    # the crowd part randomised (uniform under its model): P(Y > y) + U P(Y = y), Y ~ Bin(S', q')
-    s2, q2 = x - 1 + yr, np.where(ok, wt / np.maximum(wt + wr, 1e-300), 0.5)
+    # the all-hours crowd test randomised, at the share it uses: P(Y > y) + U P(Y = y), Y ~ Bin(S', q'), uniform
+    # under the model whose share is the larger, conservative under the other
+    s2, q2 = x - 1 + yr, np.where(ok, crowd_share(wt, wr, (wtf, wrf)), 0.5)
     u = np.random.default_rng(seed).random(len(x))
     p_rand = np.where(ok, binom.sf(x - 1, s2, q2) + u * binom.pmf(x - 1, s2, q2), u)
     expected = np.where(ok, xr * n / np.maximum(nr, 1), 0.0)
